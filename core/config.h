@@ -1,0 +1,85 @@
+/* A configuration generation: settings, listeners, services and the Lua state
+ * holding the route function. Immutable once loaded and reference-counted, so a
+ * reload can swap generations while in-flight requests keep the one they
+ * started with. */
+#ifndef FOYER_CONFIG_H
+#define FOYER_CONFIG_H
+
+#include "addr.h"
+
+#include <stdint.h>
+
+struct lua_State;
+struct foyer_upstream_pool;
+
+struct foyer_settings {
+    int workers; /* 0 = one per CPU */
+    double client_header_timeout;
+    double client_body_timeout;
+    double keepalive_timeout;
+    double upstream_connect_timeout;
+    double upstream_read_timeout;
+    double upstream_send_timeout;
+    double client_send_timeout;
+    double tunnel_idle_timeout;
+    double grace_period;
+    unsigned max_header_bytes;
+    unsigned max_headers;
+    uint64_t max_body_bytes; /* 0 = unlimited */
+    unsigned max_connections; /* per worker */
+    unsigned keepalive_requests;
+    unsigned upstream_keepalive; /* idle connections kept per endpoint */
+    char *access_log;            /* NULL = off */
+    char *error_log;             /* NULL = stderr */
+    char *lua_path;
+    char *log_level;
+};
+
+struct foyer_endpoint {
+    union foyer_sockaddr addr;
+    socklen_t addrlen;
+    char name[64];
+    struct foyer_upstream_pool *pool; /* per worker, found by address */
+};
+
+struct foyer_service {
+    char *name;
+    struct foyer_endpoint *endpoints;
+    unsigned nendpoints;
+    unsigned rr; /* round-robin cursor (per worker: each has its own copy) */
+};
+
+struct foyer_listen {
+    union foyer_sockaddr addr;
+    socklen_t addrlen;
+    char text[80];
+};
+
+struct foyer_config {
+    unsigned refs;
+    char *file;
+    struct foyer_settings settings;
+    struct foyer_listen *listens;
+    unsigned nlistens;
+    struct foyer_service *services;
+    unsigned nservices;
+    unsigned *service_index; /* open addressing over services, size index_size */
+    unsigned index_size;
+    struct lua_State *L;
+    int route_ref;
+};
+
+void foyer_settings_defaults(struct foyer_settings *s);
+struct foyer_config *foyer_config_new(const char *file);
+void foyer_config_ref(struct foyer_config *c);
+void foyer_config_unref(struct foyer_config *c);
+/* Builds the name index once all services are declared. */
+int foyer_config_index_services(struct foyer_config *c);
+struct foyer_service *foyer_config_service(const struct foyer_config *c, const char *name,
+                                           size_t len);
+
+/* Loads a config file (lua/config_lua.c). NULL on error, with a
+ * "file:line: message" text in err. */
+struct foyer_config *foyer_config_load(const char *file, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,286 @@
+/* Client connections. An idle keep-alive connection holds no buffer: only this
+ * struct and the kernel socket. A request head is read into a small buffer
+ * that grows once, up to max_header_bytes, for the rare large head. */
+#include "conn.h"
+#include "buf.h"
+#include "config.h"
+#include "log.h"
+#include "proxy.h"
+#include "transport.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define LINGER_SECONDS 2.0
+
+static const struct foyer_settings *settings(void)
+{
+    return &foyer_worker.config->settings;
+}
+
+static void conn_io(struct ev_loop *loop, ev_io *w, int revents);
+static void conn_timeout(struct ev_loop *loop, ev_timer *w, int revents);
+
+void foyer_conn_timer(struct foyer_conn *c, double after)
+{
+    ev_timer_stop(foyer_worker.loop, &c->timer);
+    ev_timer_set(&c->timer, after, 0.);
+    ev_timer_start(foyer_worker.loop, &c->timer);
+}
+
+int foyer_conn_ensure_buffer(struct foyer_conn *c, size_t cap)
+{
+    if (c->in == NULL) {
+        c->in = foyer_buf_get(cap);
+        return c->in ? 0 : -1;
+    }
+    if (foyer_buf_len(c->in) == 0) {
+        c->in->start = c->in->end = 0;
+        if (c->in->cap < cap) {
+            foyer_buf_put(c->in);
+            c->in = foyer_buf_get(cap);
+            return c->in ? 0 : -1;
+        }
+    }
+    if (foyer_buf_room(c->in) == 0) foyer_buf_compact(c->in);
+    return 0;
+}
+
+static void release_buffer(struct foyer_conn *c)
+{
+    foyer_buf_put(c->in);
+    c->in = NULL;
+}
+
+void foyer_conn_accepted(int fd, const union foyer_sockaddr *peer, unsigned listen_port)
+{
+    struct foyer_conn *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        foyer_err("accept: out of memory");
+        close(fd);
+        return;
+    }
+    c->fd = fd;
+    c->peer = *peer;
+    c->listen_port = listen_port;
+    c->scheme = "http";
+    c->tp = &foyer_transport_tcp;
+    c->state = FOYER_CONN_HEAD;
+    foyer_head_scan_init(&c->scan, 1);
+    ev_io_init(&c->rio, conn_io, fd, EV_READ);
+    ev_io_init(&c->wio, conn_io, fd, EV_WRITE);
+    ev_init(&c->timer, conn_timeout);
+    c->rio.data = c->wio.data = c->timer.data = c;
+    c->next = foyer_worker.conns;
+    if (c->next) c->next->prev = c;
+    foyer_worker.conns = c;
+    foyer_worker.nconns++;
+    ev_io_start(foyer_worker.loop, &c->rio);
+    foyer_conn_timer(c, settings()->client_header_timeout);
+}
+
+void foyer_conn_close(struct foyer_conn *c)
+{
+    struct ev_loop *loop = foyer_worker.loop;
+    if (c->x != NULL) foyer_proxy_abort(c->x);
+    ev_io_stop(loop, &c->rio);
+    ev_io_stop(loop, &c->wio);
+    ev_timer_stop(loop, &c->timer);
+    c->tp->close(c->tp_ctx, c->fd);
+    release_buffer(c);
+    if (c->prev) c->prev->next = c->next;
+    else foyer_worker.conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    free(c);
+    foyer_worker_conn_closed();
+}
+
+/* Closing right after a response can turn unread input into a RST that
+ * destroys the response in flight; send FIN first and drain for a moment. */
+static void linger_close(struct foyer_conn *c)
+{
+    c->state = FOYER_CONN_LINGER;
+    ev_io_stop(foyer_worker.loop, &c->wio);
+    if (c->tp->shutdown(c->tp_ctx, c->fd) != 0) {
+        foyer_conn_close(c);
+        return;
+    }
+    release_buffer(c);
+    ev_io_start(foyer_worker.loop, &c->rio);
+    foyer_conn_timer(c, LINGER_SECONDS);
+}
+
+static void linger_read(struct foyer_conn *c)
+{
+    char sink[4096];
+    for (int i = 0; i < 16; i++) {
+        ssize_t n = c->tp->read(c->tp_ctx, c->fd, sink, sizeof sink);
+        if (n > 0) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+        break;
+    }
+    foyer_conn_close(c);
+}
+
+void foyer_conn_respond_error(struct foyer_conn *c, int status, int keep_alive)
+{
+    char resp[512];
+    const char *reason = foyer_http_reason(status);
+    if (foyer_worker.stopping) keep_alive = 0;
+    int n = snprintf(resp, sizeof resp,
+                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+                     "Connection: %s\r\n\r\n%d %s\n",
+                     status, reason, strlen(reason) + 5, keep_alive ? "keep-alive" : "close",
+                     status, reason);
+    struct iovec iov = {resp, (size_t)n};
+    ssize_t w = c->tp->writev(c->tp_ctx, c->fd, &iov, 1);
+    if (w != n) {
+        /* the socket is full or gone: an error page is not worth a queue */
+        foyer_conn_close(c);
+        return;
+    }
+    if (keep_alive) foyer_conn_exchange_done(c, 1);
+    else linger_close(c);
+}
+
+static void go_idle(struct foyer_conn *c)
+{
+    c->state = FOYER_CONN_IDLE;
+    release_buffer(c);
+    foyer_head_scan_init(&c->scan, 1);
+    ev_io_start(foyer_worker.loop, &c->rio);
+    foyer_conn_timer(c, settings()->keepalive_timeout);
+}
+
+void foyer_conn_exchange_done(struct foyer_conn *c, int keep_alive)
+{
+    c->requests++;
+    ev_io_stop(foyer_worker.loop, &c->wio);
+    if (!keep_alive || foyer_worker.stopping) {
+        linger_close(c);
+        return;
+    }
+    if (c->in == NULL || foyer_buf_len(c->in) == 0) {
+        go_idle(c);
+        return;
+    }
+    /* a pipelined request is waiting: parse it from the loop, not recursively */
+    c->state = FOYER_CONN_HEAD;
+    foyer_head_scan_init(&c->scan, 1);
+    ev_io_start(foyer_worker.loop, &c->rio);
+    foyer_conn_timer(c, settings()->client_header_timeout);
+    ev_feed_event(foyer_worker.loop, &c->rio, EV_CUSTOM);
+}
+
+static void parse_head(struct foyer_conn *c)
+{
+    struct foyer_head_limits lim = {settings()->max_header_bytes, settings()->max_headers};
+    size_t head_len;
+    int r = foyer_head_scan(&c->scan, foyer_buf_pos(c->in), foyer_buf_len(c->in), &lim,
+                            &head_len);
+    if (r == FOYER_HTTP_AGAIN) {
+        if (foyer_buf_room(c->in) == 0 && c->in->start > 0) foyer_buf_compact(c->in);
+        if (foyer_buf_room(c->in) == 0) {
+            struct foyer_buf *b = foyer_buf_grow(c->in, FOYER_BUF_LARGE);
+            if (b == NULL) {
+                foyer_conn_respond_error(c, 500, 0);
+                return;
+            }
+            c->in = b;
+        }
+        return;
+    }
+    if (r != 0) {
+        foyer_conn_respond_error(c, r, 0);
+        return;
+    }
+    c->state = FOYER_CONN_EXCHANGE;
+    ev_timer_stop(foyer_worker.loop, &c->timer);
+    foyer_proxy_start(c, head_len);
+}
+
+static void read_head(struct foyer_conn *c, int revents)
+{
+    if (!(revents & EV_CUSTOM)) {
+        if (foyer_conn_ensure_buffer(c, FOYER_BUF_SMALL) != 0) {
+            foyer_conn_close(c);
+            return;
+        }
+        ssize_t n = c->tp->read(c->tp_ctx, c->fd, foyer_buf_tail(c->in), foyer_buf_room(c->in));
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            foyer_conn_close(c);
+            return;
+        }
+        if (n < 0) {
+            if (c->state == FOYER_CONN_IDLE && foyer_buf_len(c->in) == 0) release_buffer(c);
+            return;
+        }
+        c->in->end += (size_t)n;
+        if (c->state == FOYER_CONN_IDLE) {
+            c->state = FOYER_CONN_HEAD;
+            foyer_conn_timer(c, settings()->client_header_timeout);
+        }
+    }
+    if (c->in == NULL) return;
+    parse_head(c);
+}
+
+static void conn_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct foyer_conn *c = w->data;
+    switch (c->state) {
+    case FOYER_CONN_IDLE:
+    case FOYER_CONN_HEAD:
+        read_head(c, revents);
+        break;
+    case FOYER_CONN_EXCHANGE:
+        if (c->x != NULL) foyer_proxy_client_io(c->x, w == &c->wio ? EV_WRITE : EV_READ);
+        break;
+    case FOYER_CONN_LINGER:
+        linger_read(c);
+        break;
+    }
+}
+
+static void conn_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct foyer_conn *c = w->data;
+    switch (c->state) {
+    case FOYER_CONN_HEAD:
+        if (c->in != NULL && foyer_buf_len(c->in) > 0) {
+            foyer_conn_respond_error(c, 408, 0);
+            return;
+        }
+        /* a connection that never sent a byte just goes */
+        __attribute__((fallthrough));
+    case FOYER_CONN_IDLE:
+    case FOYER_CONN_LINGER:
+        foyer_conn_close(c);
+        break;
+    case FOYER_CONN_EXCHANGE:
+        if (c->x != NULL) foyer_proxy_client_timeout(c->x);
+        break;
+    }
+}
+
+void foyer_conn_shutdown(struct foyer_conn *c)
+{
+    switch (c->state) {
+    case FOYER_CONN_IDLE:
+        foyer_conn_close(c);
+        break;
+    case FOYER_CONN_HEAD:
+        if (c->in == NULL || foyer_buf_len(c->in) == 0) foyer_conn_close(c);
+        break;
+    case FOYER_CONN_EXCHANGE:
+        if (c->x != NULL) foyer_proxy_close_after(c->x);
+        break;
+    case FOYER_CONN_LINGER:
+        break;
+    }
+}

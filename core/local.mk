@@ -1,0 +1,31 @@
+# The core: a convenience library shared by the foyer binary and the unit tests.
+noinst_LIBRARIES += core/libfoyercore.a
+core_libfoyercore_a_SOURCES = \
+	core/access_log.c core/access_log.h \
+	core/addr.c core/addr.h \
+	core/buf.c core/buf.h \
+	core/config.c core/config.h \
+	core/conn.c core/conn.h \
+	core/http.h \
+	core/http1.c \
+	core/http_chunked.c \
+	core/http_head.c \
+	core/http_message.c \
+	core/listener.c core/listener.h \
+	core/log.c core/log.h \
+	core/outq.c core/outq.h \
+	core/pool.c core/pool.h \
+	core/process.c core/process.h \
+	core/proxy.c core/proxy.h \
+	core/request.c core/request.h \
+	core/transport.c core/transport.h \
+	core/upstream.c core/upstream.h \
+	core/worker.c core/worker.h
+
+FOYER_CORE_LIBS = core/libfoyercore.a $(LUAJIT_LIBS) $(OPENSSL_LIBS) $(EV_LIBS) \
+	$(HTTP_PARSER_LIBS) $(LIBS)
+
+bin_PROGRAMS += foyer
+foyer_SOURCES = core/main.c
+foyer_LDADD = $(FOYER_CORE_LIBS)
+foyer_LDFLAGS = -Wl,-E

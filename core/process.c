@@ -1,0 +1,186 @@
+#include "process.h"
+#include "build-config.h"
+#include "config.h"
+#include "listener.h"
+#include "log.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct worker_slot {
+    pid_t pid;
+    int *fds; /* this worker's listening sockets, one per listen */
+    time_t started;
+};
+
+static struct worker_slot *slots;
+static int nworkers;
+
+static int worker_count(const struct foyer_config *c)
+{
+    if (c->settings.workers > 0) return c->settings.workers;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+/* Each connection needs a descriptor, each proxied one two. */
+static void raise_fd_limit(const struct foyer_config *c)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t want = (rlim_t)c->settings.max_connections * 2 + 64;
+    if (rl.rlim_cur >= want) return;
+    rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        foyer_warn("cannot raise the file limit to %llu: %s", (unsigned long long)want,
+                   strerror(errno));
+}
+
+static int open_listeners(struct foyer_config *c)
+{
+    char err[512];
+    for (int w = 0; w < nworkers; w++) {
+        slots[w].fds = calloc(c->nlistens ? c->nlistens : 1, sizeof(int));
+        if (slots[w].fds == NULL) return -1;
+        for (unsigned i = 0; i < c->nlistens; i++) {
+            int fd = foyer_listener_open(&c->listens[i], err, sizeof err);
+            if (fd < 0) {
+                fprintf(stderr, "%s: %s\n", c->file, err);
+                return -1;
+            }
+            slots[w].fds[i] = fd;
+        }
+    }
+    return 0;
+}
+
+static void close_other_listeners(int keep, unsigned nlistens)
+{
+    for (int w = 0; w < nworkers; w++)
+        if (w != keep)
+            for (unsigned i = 0; i < nlistens; i++) close(slots[w].fds[i]);
+}
+
+static pid_t spawn(struct foyer_config *c, int w, sigset_t *old)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        foyer_err("fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        sigprocmask(SIG_SETMASK, old, NULL);
+        close_other_listeners(w, c->nlistens);
+        _exit(foyer_worker_run(c, slots[w].fds, w));
+    }
+    slots[w].pid = pid;
+    slots[w].started = time(NULL);
+    return pid;
+}
+
+static void signal_workers(int sig)
+{
+    for (int w = 0; w < nworkers; w++)
+        if (slots[w].pid > 0) kill(slots[w].pid, sig);
+}
+
+static int live_workers(void)
+{
+    int n = 0;
+    for (int w = 0; w < nworkers; w++) n += slots[w].pid > 0;
+    return n;
+}
+
+/* Reaps exited workers; respawns them unless stopping. */
+static void reap(struct foyer_config *c, int stopping, sigset_t *old)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (int w = 0; w < nworkers; w++) {
+            if (slots[w].pid != pid) continue;
+            slots[w].pid = 0;
+            if (stopping) break;
+            if (WIFSIGNALED(status))
+                foyer_err("worker %d (pid %d) killed by signal %d; restarting", w, (int)pid,
+                          WTERMSIG(status));
+            else
+                foyer_err("worker %d (pid %d) exited with %d; restarting", w, (int)pid,
+                          WEXITSTATUS(status));
+            if (time(NULL) - slots[w].started < 1) sleep(1); /* no crash loop at full speed */
+            spawn(c, w, old);
+        }
+    }
+}
+
+static void write_pid_file(const char *path)
+{
+    if (path == NULL) return;
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        foyer_warn("cannot write pid file %s: %s", path, strerror(errno));
+        return;
+    }
+    fprintf(f, "%d\n", (int)getpid());
+    fclose(f);
+}
+
+/* Waits for the workers to finish their grace period, then insists. */
+static void stop_workers(struct foyer_config *c, sigset_t *old)
+{
+    signal_workers(SIGTERM);
+    time_t deadline = time(NULL) + (time_t)c->settings.grace_period + 5;
+    while (live_workers() > 0) {
+        reap(c, 1, old);
+        if (live_workers() == 0) break;
+        if (time(NULL) > deadline) {
+            signal_workers(SIGKILL);
+            deadline = time(NULL) + 60;
+        }
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int foyer_master_run(struct foyer_config *c, const char *pid_file)
+{
+    nworkers = worker_count(c);
+    slots = calloc((size_t)nworkers, sizeof *slots);
+    if (slots == NULL) return 1;
+    raise_fd_limit(c);
+    if (open_listeners(c) != 0) return 1;
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGQUIT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, &old);
+    signal(SIGPIPE, SIG_IGN);
+    for (int w = 0; w < nworkers; w++)
+        if (spawn(c, w, &old) < 0) {
+            stop_workers(c, &old);
+            return 1;
+        }
+    write_pid_file(pid_file);
+    foyer_info("foyer %s started: %d worker(s), config %s", PACKAGE_VERSION, nworkers, c->file);
+    for (;;) {
+        int sig = sigwaitinfo(&set, NULL);
+        if (sig == SIGCHLD) reap(c, 0, &old);
+        else if (sig == SIGHUP) signal_workers(SIGHUP);
+        else if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) break;
+    }
+    stop_workers(c, &old);
+    if (pid_file != NULL) unlink(pid_file);
+    foyer_info("foyer stopped");
+    return 0;
+}

@@ -1,0 +1,129 @@
+/* A worker process: its own libev loop, its own Lua state (inherited from the
+ * master at fork), its own upstream pools. SIGTERM stops accepting, lets
+ * in-flight exchanges finish within the grace period, then exits 0. */
+#include "worker.h"
+#include "buf.h"
+#include "config.h"
+#include "conn.h"
+#include "listener.h"
+#include "log.h"
+#include "upstream.h"
+
+#include <signal.h>
+#include <stdlib.h>
+
+struct foyer_worker foyer_worker;
+
+static int paused;
+
+void foyer_worker_listeners_enable(int on)
+{
+    paused = !on;
+    for (struct foyer_listener *l = foyer_worker.listeners; l != NULL; l = l->next)
+        foyer_listener_enable(l, on && !foyer_worker.stopping);
+}
+
+void foyer_worker_conn_closed(void)
+{
+    foyer_worker.nconns--;
+    if (foyer_worker.stopping) {
+        if (foyer_worker.nconns == 0) ev_break(foyer_worker.loop, EVBREAK_ALL);
+        return;
+    }
+    if (paused && foyer_worker.nconns < foyer_worker.config->settings.max_connections)
+        foyer_worker_listeners_enable(1);
+}
+
+static void close_listeners(void)
+{
+    while (foyer_worker.listeners != NULL) {
+        struct foyer_listener *l = foyer_worker.listeners;
+        foyer_worker.listeners = l->next;
+        foyer_listener_close(l);
+    }
+}
+
+static void on_grace_expired(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    foyer_warn("worker %d: grace period over, %u connections cut", foyer_worker.id,
+               foyer_worker.nconns);
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static void begin_stop(struct ev_loop *loop)
+{
+    if (foyer_worker.stopping) return;
+    foyer_worker.stopping = 1;
+    close_listeners();
+    foyer_upstream_close_idle();
+    struct foyer_conn *c = foyer_worker.conns;
+    while (c != NULL) {
+        struct foyer_conn *next = c->next;
+        foyer_conn_shutdown(c);
+        c = next;
+    }
+    if (foyer_worker.nconns == 0) {
+        ev_break(loop, EVBREAK_ALL);
+        return;
+    }
+    ev_timer_init(&foyer_worker.grace_timer, on_grace_expired,
+                  foyer_worker.config->settings.grace_period, 0.);
+    ev_timer_start(loop, &foyer_worker.grace_timer);
+}
+
+static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    begin_stop(loop);
+}
+
+static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    foyer_info("worker %d: SIGHUP received; configuration reload is not available yet",
+               foyer_worker.id);
+}
+
+static void on_flush(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    foyer_access_flush();
+}
+
+static void watch_signals(struct ev_loop *loop)
+{
+    ev_signal_init(&foyer_worker.sigterm, on_stop_signal, SIGTERM);
+    ev_signal_init(&foyer_worker.sigint, on_stop_signal, SIGINT);
+    ev_signal_init(&foyer_worker.sigquit, on_stop_signal, SIGQUIT);
+    ev_signal_init(&foyer_worker.sighup, on_hup, SIGHUP);
+    ev_signal_start(loop, &foyer_worker.sigterm);
+    ev_signal_start(loop, &foyer_worker.sigint);
+    ev_signal_start(loop, &foyer_worker.sigquit);
+    ev_signal_start(loop, &foyer_worker.sighup);
+}
+
+int foyer_worker_run(struct foyer_config *c, int *listen_fds, int id)
+{
+    struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
+    if (loop == NULL) {
+        foyer_err("worker %d: cannot create the event loop", id);
+        return 1;
+    }
+    foyer_worker.loop = loop;
+    foyer_worker.config = c;
+    foyer_worker.id = id;
+    if (foyer_access_open(c->settings.access_log) != 0) return 1;
+    for (unsigned i = 0; i < c->nlistens; i++) {
+        struct foyer_listener *l = foyer_listener_start(listen_fds[i]);
+        if (l == NULL) return 1;
+        l->next = foyer_worker.listeners;
+        foyer_worker.listeners = l;
+    }
+    watch_signals(loop);
+    ev_timer_init(&foyer_worker.flush_timer, on_flush, 1., 1.);
+    ev_timer_start(loop, &foyer_worker.flush_timer);
+    ev_run(loop, 0); /* returns on ev_break only: the timers keep it alive */
+    foyer_access_close();
+    foyer_upstream_close_idle();
+    while (foyer_worker.conns != NULL) foyer_conn_close(foyer_worker.conns);
+    close_listeners();
+    foyer_buf_trim_freelists();
+    return 0;
+}

@@ -1,0 +1,33 @@
+/* Per-worker state: one libev loop, the current config generation and the
+ * connections. Every worker process has exactly one. */
+#ifndef FOYER_WORKER_H
+#define FOYER_WORKER_H
+
+#include <ev.h>
+
+struct foyer_config;
+struct foyer_conn;
+struct foyer_listener;
+
+struct foyer_worker {
+    struct ev_loop *loop;
+    struct foyer_config *config; /* generation for new requests */
+    struct foyer_listener *listeners;
+    unsigned nconns;
+    int stopping;
+    struct foyer_conn *conns; /* all client connections, for shutdown */
+    ev_signal sigterm, sigint, sighup, sigquit;
+    ev_timer flush_timer, grace_timer;
+    int id;
+};
+
+extern struct foyer_worker foyer_worker;
+
+/* Runs a worker until it has stopped; returns the process exit code. */
+int foyer_worker_run(struct foyer_config *c, int *listen_fds, int id);
+/* Called when a connection goes away, so a stopping worker can exit. */
+void foyer_worker_conn_closed(void);
+/* Accepting paused (connection limit) or resumed. */
+void foyer_worker_listeners_enable(int on);
+
+#endif

@@ -1,0 +1,268 @@
+/* The config file is a Lua chunk with four declarations: set, listen, service
+ * and route. Each is a C function that records into the generation being
+ * built and raises "file:line: message" on bad input. */
+#include "config.h"
+#include "lua_state.h"
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct foyer_config *building(lua_State *L)
+{
+    return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+enum setting_type { S_INT, S_SECONDS, S_BYTES, S_PATH_OR_FALSE, S_STRING };
+
+struct setting {
+    const char *key;
+    enum setting_type type;
+    size_t offset;
+    double min, max;
+};
+
+#define OFF(f) offsetof(struct foyer_settings, f)
+static const struct setting settings_table[] = {
+    {"workers", S_INT, OFF(workers), 0, 1024},
+    {"client_header_timeout", S_SECONDS, OFF(client_header_timeout), 0.001, 86400},
+    {"client_body_timeout", S_SECONDS, OFF(client_body_timeout), 0.001, 86400},
+    {"keepalive_timeout", S_SECONDS, OFF(keepalive_timeout), 0, 86400},
+    {"upstream_connect_timeout", S_SECONDS, OFF(upstream_connect_timeout), 0.001, 86400},
+    {"upstream_read_timeout", S_SECONDS, OFF(upstream_read_timeout), 0.001, 86400},
+    {"upstream_send_timeout", S_SECONDS, OFF(upstream_send_timeout), 0.001, 86400},
+    {"client_send_timeout", S_SECONDS, OFF(client_send_timeout), 0.001, 86400},
+    {"tunnel_idle_timeout", S_SECONDS, OFF(tunnel_idle_timeout), 0.001, 604800},
+    {"grace_period", S_SECONDS, OFF(grace_period), 0, 86400},
+    {"max_header_bytes", S_INT, OFF(max_header_bytes), 1024, 65536},
+    {"max_headers", S_INT, OFF(max_headers), 1, 1000},
+    {"max_body_bytes", S_BYTES, OFF(max_body_bytes), 0, 1e18},
+    {"max_connections", S_INT, OFF(max_connections), 1, 1000000},
+    {"keepalive_requests", S_INT, OFF(keepalive_requests), 1, 1e9},
+    {"upstream_keepalive", S_INT, OFF(upstream_keepalive), 0, 100000},
+    {"access_log", S_PATH_OR_FALSE, OFF(access_log), 0, 0},
+    {"error_log", S_PATH_OR_FALSE, OFF(error_log), 0, 0},
+    {"lua_path", S_STRING, OFF(lua_path), 0, 0},
+    {"log_level", S_STRING, OFF(log_level), 0, 0},
+};
+#undef OFF
+
+static const struct setting *find_setting(const char *key)
+{
+    for (size_t i = 0; i < sizeof settings_table / sizeof *settings_table; i++)
+        if (strcmp(settings_table[i].key, key) == 0) return &settings_table[i];
+    return NULL;
+}
+
+static void apply_number(lua_State *L, const struct setting *st, char *field)
+{
+    if (lua_type(L, -1) != LUA_TNUMBER)
+        luaL_error(L, "set: '%s' must be a number", st->key);
+    double v = lua_tonumber(L, -1);
+    if (!(v >= st->min && v <= st->max))
+        luaL_error(L, "set: '%s' = %g is out of range [%g, %g]", st->key, v, st->min, st->max);
+    if (st->type != S_SECONDS && v != floor(v))
+        luaL_error(L, "set: '%s' must be a whole number", st->key);
+    if (st->type == S_SECONDS) *(double *)field = v;
+    else if (st->type == S_BYTES) *(uint64_t *)field = (uint64_t)v;
+    else if (strcmp(st->key, "workers") == 0) *(int *)field = (int)v;
+    else *(unsigned *)field = (unsigned)v;
+}
+
+static void apply_string(lua_State *L, const struct setting *st, char *field)
+{
+    char **slot = (char **)field;
+    int t = lua_type(L, -1);
+    if (st->type == S_PATH_OR_FALSE && t == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
+        free(*slot);
+        *slot = NULL;
+        return;
+    }
+    if (t != LUA_TSTRING)
+        luaL_error(L, "set: '%s' must be a string%s", st->key,
+                   st->type == S_PATH_OR_FALSE ? " or false" : "");
+    if (strcmp(st->key, "log_level") == 0) {
+        const char *v = lua_tostring(L, -1);
+        if (strcmp(v, "error") && strcmp(v, "warn") && strcmp(v, "info") && strcmp(v, "debug"))
+            luaL_error(L, "set: log_level must be error, warn, info or debug");
+    }
+    free(*slot);
+    *slot = strdup(lua_tostring(L, -1));
+    if (*slot == NULL) luaL_error(L, "out of memory");
+    if (strcmp(st->key, "lua_path") == 0) foyer_lua_state_apply_path(L, *slot);
+}
+
+static int l_set(lua_State *L)
+{
+    struct foyer_config *c = building(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, 1) != 0) {
+        if (lua_type(L, -2) != LUA_TSTRING) return luaL_error(L, "set: keys must be names");
+        const char *key = lua_tostring(L, -2);
+        const struct setting *st = find_setting(key);
+        if (st == NULL) return luaL_error(L, "set: unknown setting '%s'", key);
+        char *field = (char *)&c->settings + st->offset;
+        if (st->type == S_PATH_OR_FALSE || st->type == S_STRING)
+            apply_string(L, st, field);
+        else
+            apply_number(L, st, field);
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+static int l_listen(lua_State *L)
+{
+    struct foyer_config *c = building(L);
+    const char *text = luaL_checkstring(L, 1);
+    struct foyer_listen ls;
+    const char *err;
+    memset(&ls, 0, sizeof ls);
+    if (foyer_addr_parse(text, &ls.addr, &ls.addrlen, &err) != 0)
+        return luaL_error(L, "listen \"%s\": %s", text, err);
+    for (unsigned i = 0; i < c->nlistens; i++)
+        if (c->listens[i].addrlen == ls.addrlen &&
+            memcmp(&c->listens[i].addr, &ls.addr, ls.addrlen) == 0)
+            return luaL_error(L, "listen \"%s\": declared twice", text);
+    foyer_addr_format(&ls.addr, ls.text, sizeof ls.text);
+    struct foyer_listen *n = realloc(c->listens, (c->nlistens + 1) * sizeof *n);
+    if (n == NULL) return luaL_error(L, "out of memory");
+    c->listens = n;
+    c->listens[c->nlistens++] = ls;
+    return 0;
+}
+
+static void parse_endpoints(lua_State *L, struct foyer_service *s)
+{
+    if (lua_type(L, -1) != LUA_TTABLE)
+        luaL_error(L, "service \"%s\": endpoints must be a list of \"address:port\"", s->name);
+    size_t n = lua_objlen(L, -1);
+    if (n == 0) luaL_error(L, "service \"%s\": endpoints is empty", s->name);
+    s->endpoints = calloc(n, sizeof *s->endpoints);
+    if (s->endpoints == NULL) luaL_error(L, "out of memory");
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, (int)i);
+        struct foyer_endpoint *e = &s->endpoints[s->nendpoints];
+        const char *err, *text = lua_tostring(L, -1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "service \"%s\": endpoint %d is not a string", s->name, (int)i);
+        if (foyer_addr_parse(text, &e->addr, &e->addrlen, &err) != 0)
+            luaL_error(L, "service \"%s\": endpoint \"%s\": %s", s->name, text, err);
+        foyer_addr_format(&e->addr, e->name, sizeof e->name);
+        s->nendpoints++;
+        lua_pop(L, 1);
+    }
+}
+
+/* service "name" { endpoints = {...} }: the call with the name returns this
+ * closure, which takes the body table. */
+static int l_service_body(lua_State *L)
+{
+    struct foyer_config *c = building(L);
+    const char *name = lua_tostring(L, lua_upvalueindex(2));
+    luaL_checktype(L, 1, LUA_TTABLE);
+    struct foyer_service *ns = realloc(c->services, (c->nservices + 1) * sizeof *ns);
+    if (ns == NULL) return luaL_error(L, "out of memory");
+    c->services = ns;
+    struct foyer_service *s = &c->services[c->nservices];
+    memset(s, 0, sizeof *s);
+    s->name = strdup(name);
+    if (s->name == NULL) return luaL_error(L, "out of memory");
+    c->nservices++; /* owned by the config from here on, even if parsing fails */
+    lua_pushnil(L);
+    while (lua_next(L, 1) != 0) {
+        const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+        if (strcmp(key, "endpoints") != 0)
+            return luaL_error(L, "service \"%s\": unknown key '%s'", name, key);
+        parse_endpoints(L, s);
+        lua_pop(L, 1);
+    }
+    if (s->nendpoints == 0) return luaL_error(L, "service \"%s\": no endpoints", name);
+    return 0;
+}
+
+static int l_service(lua_State *L)
+{
+    struct foyer_config *c = building(L);
+    size_t len;
+    const char *name = luaL_checklstring(L, 1, &len);
+    if (len == 0 || len > 255) return luaL_error(L, "service: name must be 1-255 bytes");
+    for (unsigned i = 0; i < c->nservices; i++)
+        if (strcmp(c->services[i].name, name) == 0)
+            return luaL_error(L, "service \"%s\": declared twice", name);
+    lua_pushlightuserdata(L, c);
+    lua_pushvalue(L, 1);
+    lua_pushcclosure(L, l_service_body, 2);
+    return 1;
+}
+
+static int l_route(lua_State *L)
+{
+    struct foyer_config *c = building(L);
+    if (!lua_isfunction(L, 1) && !luaL_getmetafield(L, 1, "__call"))
+        return luaL_error(L, "route: expects a function (or a callable router)");
+    if (c->route_ref != LUA_NOREF) return luaL_error(L, "route: declared twice");
+    lua_settop(L, 1);
+    c->route_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+static void register_dsl(lua_State *L, struct foyer_config *c)
+{
+    static const luaL_Reg fns[] = {
+        {"set", l_set}, {"listen", l_listen}, {"service", l_service}, {"route", l_route}};
+    for (size_t i = 0; i < sizeof fns / sizeof *fns; i++) {
+        lua_pushlightuserdata(L, c);
+        lua_pushcclosure(L, fns[i].func, 1);
+        lua_setglobal(L, fns[i].name);
+    }
+}
+
+static int check_complete(struct foyer_config *c, char *err, size_t errlen)
+{
+    if (c->nlistens == 0) {
+        snprintf(err, errlen, "%s: no listen declared", c->file);
+        return -1;
+    }
+    if (c->route_ref == LUA_NOREF) {
+        snprintf(err, errlen, "%s: no route declared", c->file);
+        return -1;
+    }
+    if (foyer_config_index_services(c) != 0) {
+        snprintf(err, errlen, "%s: out of memory", c->file);
+        return -1;
+    }
+    return 0;
+}
+
+struct foyer_config *foyer_config_load(const char *file, char *err, size_t errlen)
+{
+    struct foyer_config *c = foyer_config_new(file);
+    if (c == NULL) {
+        snprintf(err, errlen, "%s: out of memory", file);
+        return NULL;
+    }
+    c->L = foyer_lua_state_new(file);
+    if (c->L == NULL) {
+        snprintf(err, errlen, "%s: cannot create a Lua state", file);
+        foyer_config_unref(c);
+        return NULL;
+    }
+    lua_State *L = c->L;
+    register_dsl(L, c);
+    if (luaL_loadfile(L, file) != 0 || lua_pcall(L, 0, 0, 0) != 0) {
+        snprintf(err, errlen, "%s", lua_tostring(L, -1));
+        foyer_config_unref(c);
+        return NULL;
+    }
+    if (check_complete(c, err, errlen) != 0) {
+        foyer_config_unref(c);
+        return NULL;
+    }
+    return c;
+}

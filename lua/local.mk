@@ -1,0 +1,5 @@
+# Lua: the config DSL, the worker's LuaJIT state and the request bindings.
+core_libfoyercore_a_SOURCES += \
+	lua/config_lua.c \
+	lua/lua_state.c lua/lua_state.h \
+	lua/request_lua.c

@@ -1,0 +1,21 @@
+/* A worker's LuaJIT state: standard libraries less what could exit or block
+ * the process, and a module path for routing scripts. */
+#ifndef FOYER_LUA_STATE_H
+#define FOYER_LUA_STATE_H
+
+struct lua_State;
+struct foyer_config;
+struct foyer_request;
+struct foyer_route_decision;
+
+struct lua_State *foyer_lua_state_new(const char *config_file);
+/* Prepends path entries (";"-separated "?.lua" patterns) to package.path. */
+void foyer_lua_state_apply_path(struct lua_State *L, const char *path);
+
+/* Calls the config's route function for r (request_lua.c). Fills d; a script
+ * error or an unknown service name becomes status 500, logged with its
+ * file:line and the request line. */
+void foyer_lua_route(struct foyer_config *c, struct foyer_request *r,
+                     struct foyer_route_decision *d);
+
+#endif

@@ -1,0 +1,197 @@
+/* The `req` object routing scripts see. One userdata per Lua state is reused
+ * for every request, and each field is made only when the script reads it, so
+ * an accessor the script never touches costs nothing. */
+#include "config.h"
+#include "log.h"
+#include "lua_state.h"
+#include "request.h"
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdio.h>
+
+#define REQ_MT "foyer.request"
+#define REQ_BOX "foyer.request.box"
+
+struct req_box {
+    struct foyer_request *r;
+};
+
+static struct foyer_request *check_req(lua_State *L)
+{
+    struct req_box *b = luaL_checkudata(L, 1, REQ_MT);
+    if (b->r == NULL) luaL_error(L, "req is only valid while its route function runs");
+    return b->r;
+}
+
+static void push_str(lua_State *L, struct foyer_str s)
+{
+    if (s.p == NULL) lua_pushnil(L);
+    else lua_pushlstring(L, s.p, s.len);
+}
+
+static int req_header(lua_State *L)
+{
+    struct foyer_request *r = check_req(L);
+    size_t len, vlen;
+    const char *name = luaL_checklstring(L, 2, &len);
+    const char *v = foyer_request_header(r, name, len, &vlen);
+    if (v == NULL) lua_pushnil(L);
+    else lua_pushlstring(L, v, vlen);
+    return 1;
+}
+
+static void push_client_ip(lua_State *L, struct foyer_request *r)
+{
+    char ip[64];
+    foyer_addr_host(r->client, ip, sizeof ip);
+    lua_pushstring(L, ip);
+}
+
+static int push_port(lua_State *L, struct foyer_request *r)
+{
+    unsigned port = r->info.port;
+    if (port == 0) port = r->listen_port;
+    lua_pushinteger(L, (lua_Integer)port);
+    return 1;
+}
+
+static int req_index(lua_State *L)
+{
+    struct foyer_request *r = check_req(L);
+    size_t len;
+    const char *k = luaL_checklstring(L, 2, &len);
+    switch (k[0]) {
+    case 'c':
+        if (strcmp(k, "client_ip") == 0) return push_client_ip(L, r), 1;
+        break;
+    case 'h':
+        if (strcmp(k, "host") == 0) return lua_pushstring(L, foyer_request_host(r)), 1;
+        if (strcmp(k, "header") == 0) return lua_pushvalue(L, lua_upvalueindex(1)), 1;
+        break;
+    case 'm':
+        if (strcmp(k, "method") == 0) return push_str(L, r->head.method), 1;
+        break;
+    case 'p':
+        if (strcmp(k, "path") == 0) return push_str(L, r->info.path), 1;
+        if (strcmp(k, "port") == 0) return push_port(L, r);
+        break;
+    case 'q':
+        if (strcmp(k, "query") == 0) return push_str(L, r->info.query), 1;
+        break;
+    case 's':
+        if (strcmp(k, "scheme") == 0) return lua_pushstring(L, r->scheme), 1;
+        break;
+    case 't':
+        if (strcmp(k, "target") == 0) return push_str(L, r->head.target), 1;
+        break;
+    }
+    lua_pushnil(L);
+    return 1;
+}
+
+static int req_newindex(lua_State *L)
+{
+    return luaL_error(L, "req is read-only; return a decision instead");
+}
+
+static struct req_box *get_box(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, REQ_BOX);
+    if (!lua_isnil(L, -1)) return lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    struct req_box *b = lua_newuserdata(L, sizeof *b);
+    b->r = NULL;
+    if (luaL_newmetatable(L, REQ_MT)) {
+        lua_pushcfunction(L, req_header);
+        lua_pushcclosure(L, req_index, 1);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, req_newindex);
+        lua_setfield(L, -2, "__newindex");
+        lua_pushliteral(L, "foyer.request");
+        lua_setfield(L, -2, "__metatable");
+    }
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, REQ_BOX);
+    return b;
+}
+
+/* "file:line" where the route function was defined, for errors that have no
+ * position of their own (an unknown service name). */
+static void route_where(lua_State *L, int fn_index, char *out, size_t outlen)
+{
+    lua_Debug ar;
+    lua_pushvalue(L, fn_index);
+    if (lua_isfunction(L, -1) && lua_getinfo(L, ">S", &ar))
+        snprintf(out, outlen, "%s:%d", ar.short_src, ar.linedefined);
+    else {
+        lua_pop(L, 1);
+        snprintf(out, outlen, "route");
+    }
+}
+
+static void fail(struct foyer_route_decision *d, struct foyer_request *r, const char *msg)
+{
+    foyer_err("route error: %s (request: %.*s %.*s)", msg, (int)r->head.method.len,
+              r->head.method.p, (int)r->head.target.len, r->head.target.p);
+    d->status = 500;
+}
+
+static void use_service_name(lua_State *L, struct foyer_config *c, struct foyer_request *r,
+                             struct foyer_route_decision *d, int fn_index)
+{
+    size_t len;
+    const char *name = lua_tolstring(L, -1, &len);
+    d->service = foyer_config_service(c, name, len);
+    if (d->service != NULL) return;
+    char where[512], msg[1024];
+    route_where(L, fn_index, where, sizeof where);
+    snprintf(msg, sizeof msg, "%s: route returned unknown service '%.*s'", where,
+             (int)(len > 200 ? 200 : len), name);
+    fail(d, r, msg);
+}
+
+static void use_result(lua_State *L, struct foyer_config *c, struct foyer_request *r,
+                       struct foyer_route_decision *d, int fn_index)
+{
+    switch (lua_type(L, -1)) {
+    case LUA_TNIL:
+        d->status = 404;
+        return;
+    case LUA_TSTRING:
+        use_service_name(L, c, r, d, fn_index);
+        return;
+    case LUA_TTABLE:
+        lua_getfield(L, -1, "service");
+        if (lua_type(L, -1) == LUA_TSTRING) use_service_name(L, c, r, d, fn_index);
+        else d->status = 404;
+        return;
+    }
+    char where[512], msg[1024];
+    route_where(L, fn_index, where, sizeof where);
+    snprintf(msg, sizeof msg, "%s: route returned a %s (expected a service name, nil or a table)",
+             where, luaL_typename(L, -1));
+    fail(d, r, msg);
+}
+
+void foyer_lua_route(struct foyer_config *c, struct foyer_request *r,
+                     struct foyer_route_decision *d)
+{
+    lua_State *L = c->L;
+    int top = lua_gettop(L);
+    memset(d, 0, sizeof *d);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->route_ref);
+    int fn_index = lua_gettop(L);
+    lua_pushvalue(L, fn_index);
+    struct req_box *b = get_box(L);
+    b->r = r;
+    if (lua_pcall(L, 1, 1, 0) != 0) {
+        const char *msg = lua_tostring(L, -1);
+        fail(d, r, msg ? msg : "(error object is not a string)");
+    } else {
+        use_result(L, c, r, d, fn_index);
+    }
+    b->r = NULL;
+    lua_settop(L, top);
+}
