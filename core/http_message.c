@@ -5,6 +5,10 @@
 
 #include <stdlib.h>
 
+/* Longer than any registered method (UPDATEREDIRECTREF is 17): not a method
+ * anyone implements, and a cheap way to waste a backend's memory. */
+#define FOYER_MAX_METHOD 32
+
 static int is_digit(char c)
 {
     return c >= '0' && c <= '9';
@@ -88,11 +92,27 @@ static void scan_connection(struct foyer_http_head *h, struct conn_tokens *ct)
     }
 }
 
-/* Transfer-Encoding must be exactly "chunked": other codings are not
- * implemented and anything else is a smuggling vector. */
+/* Transfer-Encoding: chunked must be the final coding (else the length is
+ * unknowable: 400); other codings are not implemented (501). Exactly
+ * "chunked" is the only accepted value. */
+struct te_scan {
+    int tokens, last_chunked;
+};
+
+static void on_te_token(struct foyer_str t, void *arg)
+{
+    struct te_scan *ts = arg;
+    ts->tokens++;
+    ts->last_chunked = FOYER_STR_EQ_CI(t, "chunked");
+}
+
 static int check_te(struct foyer_str v)
 {
-    return FOYER_STR_EQ_CI(v, "chunked") ? 0 : -1;
+    struct te_scan ts = {0, 0};
+    each_token(v, on_te_token, &ts);
+    if (!ts.last_chunked) return 400;
+    if (ts.tokens > 1 || !FOYER_STR_EQ_CI(v, "chunked")) return 501;
+    return 0;
 }
 
 /* uri-host [ ":" port ] with reg-name or IP-literal; no list, no userinfo. */
@@ -206,7 +226,9 @@ static int scan_request_fields(struct foyer_http_head *h, struct foyer_request_i
             ri->has_length = 1;
             f->flags |= FOYER_HDR_REPLACED;
         } else if (FOYER_STR_EQ_CI(n, "transfer-encoding")) {
-            if (rf->tes++ || check_te(f->value) != 0) return FOYER_STR_EQ_CI(f->value, "chunked") ? 400 : 501;
+            if (rf->tes++) return 400;
+            int err = check_te(f->value);
+            if (err) return err;
             f->flags |= FOYER_HDR_REPLACED;
         } else if (FOYER_STR_EQ_CI(n, "expect")) {
             if (!FOYER_STR_EQ_CI(f->value, "100-continue")) return 417;
@@ -223,7 +245,7 @@ static int analyze_host(struct foyer_http_head *h, struct foyer_request_info *ri
                         struct req_fields *rf)
 {
     if (rf->hosts > 1) return 400;
-    if (rf->hosts == 0) return (h->version >= 11 && !ri->absolute_form) ? 400 : 0;
+    if (rf->hosts == 0) return h->version >= 11 ? 400 : 0; /* RFC 9112 §3.2 */
     struct foyer_str name;
     unsigned port;
     if (parse_host(rf->host, &name, &port) != 0) return 400;
@@ -234,10 +256,23 @@ static int analyze_host(struct foyer_http_head *h, struct foyer_request_info *ri
     return 0;
 }
 
+static void find_h2c(struct foyer_str t, void *arg)
+{
+    if (FOYER_STR_EQ_CI(t, "h2c")) *(int *)arg = 1;
+}
+
+static int names_h2c(struct foyer_str upgrade)
+{
+    int found = 0;
+    each_token(upgrade, find_h2c, &found);
+    return found;
+}
+
 int foyer_request_analyze(struct foyer_http_head *h, struct foyer_request_info *ri)
 {
     memset(ri, 0, sizeof *ri);
     if (FOYER_STR_EQ_CI(h->method, "CONNECT")) return 405;
+    if (h->method.len > FOYER_MAX_METHOD) return 501;
     ri->is_head = h->method.len == 4 && memcmp(h->method.p, "HEAD", 4) == 0;
     int err = analyze_target(h, ri);
     struct req_fields rf = {0};
@@ -254,7 +289,8 @@ int foyer_request_analyze(struct foyer_http_head *h, struct foyer_request_info *
     struct conn_tokens ct;
     scan_connection(h, &ct);
     ri->keep_alive = h->version >= 11 ? !ct.close : (ct.keep_alive && !ct.close);
-    if (ct.upgrade && rf.upgrade.len > 0 && h->version >= 11) {
+    /* h2c is a hop-by-hop protocol switch this proxy does not speak (RFC 9113 §3.1) */
+    if (ct.upgrade && rf.upgrade.len > 0 && h->version >= 11 && !names_h2c(rf.upgrade)) {
         ri->is_upgrade = 1;
         ri->upgrade = rf.upgrade;
     }

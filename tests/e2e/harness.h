@@ -70,8 +70,11 @@ __attribute__((noreturn)) void e2e_bail(void);
     CHECKF((long long)(got) == (long long)(want), "%s == %lld, want %lld", #got,            \
            (long long)(got), (long long)(want))
 #define CHECK_STR(got, want)                                                                \
-    CHECKF((got) && strcmp((got), (want)) == 0, "%s == \"%s\", want \"%s\"", #got,          \
-           (got) ? (got) : "(null)", (want))
+    CHECKF(e2e_str_eq((got), (want)), "%s == \"%s\", want \"%s\"", #got, e2e_str_show(got),  \
+           (want))
+/* NULL-safe helpers of CHECK_STR (functions, so arrays do not warn). */
+bool e2e_str_eq(const char *got, const char *want);
+const char *e2e_str_show(const char *s);
 
 /* Informational line in the test log (stderr). */
 void e2e_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

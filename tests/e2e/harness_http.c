@@ -44,6 +44,16 @@ uint64_t e2e_pattern_fnv(uint64_t n)
     return h;
 }
 
+bool e2e_str_eq(const char *got, const char *want)
+{
+    return got && want && strcmp(got, want) == 0;
+}
+
+const char *e2e_str_show(const char *s)
+{
+    return s ? s : "(null)";
+}
+
 bool e2e_contains_ci(const char *hay, const char *needle)
 {
     return hay && strcasestr(hay, needle) != NULL;

@@ -2,6 +2,7 @@
 # the benchmarks. check_PROGRAMS so `make check` builds it, noinst_PROGRAMS so
 # plain `make` does too (bench/ uses it without running the tests).
 noinst_PROGRAMS += tests/helpers/foyer-test-backend
+check_PROGRAMS += tests/helpers/foyer-test-backend
 tests_helpers_foyer_test_backend_SOURCES = \
 	tests/helpers/backend.h \
 	tests/helpers/backend.c \
