@@ -64,8 +64,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
             }
             return;
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        /* TCP_NODELAY is inherited from the listening socket on Linux */
         foyer_conn_accepted(fd, &peer, l->port);
     }
 }
