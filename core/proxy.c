@@ -743,6 +743,7 @@ static int pump_client(struct foyer_exchange *x)
             return 0;
         }
         watch(&c->wio, 0);
+        ev_timer_stop(loop_(), &c->timer); /* the client is keeping up */
         if (x->u && x->u->in && foyer_buf_len(x->u->in) > 0 && !x->resp_done) continue;
         break;
     }
@@ -844,7 +845,7 @@ void foyer_proxy_client_io(struct foyer_exchange *x, int revents)
 void foyer_proxy_client_timeout(struct foyer_exchange *x)
 {
     if (!foyer_outq_empty(&x->to_client)) {
-        foyer_info("client %s: send timed out", "write");
+        foyer_info("client send timed out after %.0f s", settings(x)->client_send_timeout);
         foyer_conn_close(x->c);
         return;
     }
