@@ -1,4 +1,5 @@
 # bench/lib.sh: shared by bench/run.sh and bench/memory.sh (sourced, not run).
+# shellcheck shell=bash
 #
 # Starts the backend and the three proxies (foyer, nginx, HAProxy) configured
 # alike, keeps every file in one mktemp directory, and on exit stops exactly the
@@ -247,7 +248,7 @@ $(nginx_paths "$d")
   client_header_timeout 300s;
   upstream app {
     server 127.0.0.1:$BPORT;
-    keepalive 64;
+    keepalive 1024;
     keepalive_requests 1000000;
     keepalive_timeout 300s;
   }

@@ -23,7 +23,7 @@ void foyer_settings_defaults(struct foyer_settings *s)
     s->max_body_bytes = 0;
     s->max_connections = 16384;
     s->keepalive_requests = 10000;
-    s->upstream_keepalive = 64;
+    s->upstream_keepalive = 1024;
 }
 
 struct foyer_config *foyer_config_new(const char *file)

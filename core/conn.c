@@ -24,6 +24,7 @@ static const struct foyer_settings *settings(void)
 }
 
 static void conn_io(struct ev_loop *loop, ev_io *w, int revents);
+static void read_head(struct foyer_conn *c, int revents);
 static void conn_timeout(struct ev_loop *loop, ev_timer *w, int revents);
 
 void foyer_conn_timer(struct foyer_conn *c, double after)
@@ -82,6 +83,8 @@ void foyer_conn_accepted(int fd, const union foyer_sockaddr *peer, unsigned list
     foyer_worker.nconns++;
     ev_io_start(foyer_worker.loop, &c->rio);
     foyer_conn_timer(c, settings()->client_header_timeout);
+    /* with TCP_DEFER_ACCEPT the request is usually here already */
+    read_head(c, EV_READ);
 }
 
 void foyer_conn_close(struct foyer_conn *c)
@@ -162,7 +165,11 @@ void foyer_conn_exchange_done(struct foyer_conn *c, int keep_alive)
     c->requests++;
     ev_io_stop(foyer_worker.loop, &c->wio);
     if (!keep_alive || foyer_worker.stopping) {
-        linger_close(c);
+        /* everything the client sent was consumed: a plain close sends FIN */
+        if (c->clean_close && (c->in == NULL || foyer_buf_len(c->in) == 0))
+            foyer_conn_close(c);
+        else
+            linger_close(c);
         return;
     }
     if (c->in == NULL || foyer_buf_len(c->in) == 0) {
@@ -204,23 +211,46 @@ static void parse_head(struct foyer_conn *c)
     foyer_proxy_start(c, head_len);
 }
 
+/* A new request is read into a worker-wide scratch buffer and copied into a
+ * buffer of the size it needs: a small request costs a small buffer, and a
+ * head with its body arrives in one read instead of several. */
+static ssize_t read_fresh(struct foyer_conn *c)
+{
+    static char scratch[FOYER_BUF_LARGE];
+    ssize_t n = c->tp->read(c->tp_ctx, c->fd, scratch, sizeof scratch);
+    if (n <= 0) return n;
+    release_buffer(c);
+    c->in = foyer_buf_get((size_t)n <= FOYER_BUF_SMALL ? FOYER_BUF_SMALL : FOYER_BUF_LARGE);
+    if (c->in == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    memcpy(c->in->data, scratch, (size_t)n);
+    c->in->end = (size_t)n;
+    return n;
+}
+
+static ssize_t read_more(struct foyer_conn *c)
+{
+    if (c->in == NULL || foyer_buf_len(c->in) == 0) return read_fresh(c);
+    if (foyer_conn_ensure_buffer(c, FOYER_BUF_SMALL) != 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    ssize_t n = c->tp->read(c->tp_ctx, c->fd, foyer_buf_tail(c->in), foyer_buf_room(c->in));
+    if (n > 0) c->in->end += (size_t)n;
+    return n;
+}
+
 static void read_head(struct foyer_conn *c, int revents)
 {
     if (!(revents & EV_CUSTOM)) {
-        if (foyer_conn_ensure_buffer(c, FOYER_BUF_SMALL) != 0) {
-            foyer_conn_close(c);
-            return;
-        }
-        ssize_t n = c->tp->read(c->tp_ctx, c->fd, foyer_buf_tail(c->in), foyer_buf_room(c->in));
+        ssize_t n = read_more(c);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
             foyer_conn_close(c);
             return;
         }
-        if (n < 0) {
-            if (c->state == FOYER_CONN_IDLE && foyer_buf_len(c->in) == 0) release_buffer(c);
-            return;
-        }
-        c->in->end += (size_t)n;
+        if (n < 0) return;
         if (c->state == FOYER_CONN_IDLE) {
             c->state = FOYER_CONN_HEAD;
             foyer_conn_timer(c, settings()->client_header_timeout);

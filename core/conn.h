@@ -31,6 +31,7 @@ struct foyer_conn {
     struct foyer_exchange *x;
     struct foyer_head_scan scan;
     unsigned requests;
+    unsigned clean_close : 1; /* the last exchange read its request completely */
     unsigned listen_port;
     const char *scheme;
     struct foyer_conn *prev, *next;
@@ -39,7 +40,7 @@ struct foyer_conn {
 
 void foyer_conn_accepted(int fd, const union foyer_sockaddr *peer, unsigned listen_port);
 /* The exchange is over; keep_alive says whether the connection can carry the
- * next request. */
+ * next request. c->clean_close says whether the request was read whole. */
 void foyer_conn_exchange_done(struct foyer_conn *c, int keep_alive);
 /* Answers with a short error page; closes after it unless keep_alive. */
 void foyer_conn_respond_error(struct foyer_conn *c, int status, int keep_alive);

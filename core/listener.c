@@ -26,6 +26,10 @@ int foyer_listener_open(const struct foyer_listen *l, char *err, size_t errlen)
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* accept only once a request has started to arrive: one wakeup less per
+     * connection; a connection that never sends is dropped by the kernel */
+    int defer = 10;
+    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer);
     if (l->addr.sa.sa_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (bind(fd, &l->addr.sa, l->addrlen) != 0 || listen(fd, 4096) != 0) {

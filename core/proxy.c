@@ -865,6 +865,7 @@ static void finish(struct foyer_exchange *x)
                               x->ep ? x->ep->name : NULL, x->route.tag);
     drop_upstream(x, up_reusable);
     int keep = !x->client_close;
+    c->clean_close = x->req_done && !x->req.info.is_upgrade;
     c->x = NULL;
     free_exchange(x);
     foyer_conn_exchange_done(c, keep);
