@@ -2,7 +2,6 @@
 #include "transport.h"
 
 #include <errno.h>
-#include <stdio.h>
 
 void foyer_outq_add(struct foyer_outq *q, const void *p, size_t len)
 {
@@ -15,11 +14,20 @@ void foyer_outq_add(struct foyer_outq *q, const void *p, size_t len)
 
 void foyer_outq_add_chunk(struct foyer_outq *q, const void *p, size_t len)
 {
+    size_t size = len;
     if (len == 0) return;
-    char *line = q->lines[q->nlines++];
-    int n = snprintf(line, sizeof q->lines[0], "%zx\r\n", len);
+    static const char hex[] = "0123456789abcdef";
+    char *line = q->lines[q->nlines++], tmp[16];
+    int n = 0, k = 0;
+    do {
+        tmp[k++] = hex[len & 15];
+        len >>= 4;
+    } while (len != 0);
+    while (k > 0) line[n++] = tmp[--k];
+    line[n++] = '\r';
+    line[n++] = '\n';
     foyer_outq_add(q, line, (size_t)n);
-    foyer_outq_add(q, p, len);
+    foyer_outq_add(q, p, size);
     foyer_outq_add(q, "\r\n", 2);
 }
 

@@ -20,6 +20,34 @@ static struct foyer_pool_block *block_new(size_t size)
     return b;
 }
 
+/* Released pools are kept (reset) for the next request: no malloc per request
+ * in the steady state. Bounded so a burst does not pin memory. */
+#define POOL_CACHE_MAX 64
+static struct foyer_pool *cache[POOL_CACHE_MAX];
+static unsigned ncache;
+
+struct foyer_pool *foyer_pool_get(size_t block_size)
+{
+    for (unsigned i = ncache; i > 0; i--) {
+        struct foyer_pool *p = cache[i - 1];
+        if (p->block_size != block_size) continue;
+        cache[i - 1] = cache[--ncache];
+        return p;
+    }
+    return foyer_pool_create(block_size);
+}
+
+void foyer_pool_release(struct foyer_pool *p)
+{
+    if (p == NULL) return;
+    if (ncache == POOL_CACHE_MAX) {
+        foyer_pool_destroy(p);
+        return;
+    }
+    foyer_pool_reset(p);
+    cache[ncache++] = p;
+}
+
 struct foyer_pool *foyer_pool_create(size_t block_size)
 {
     struct foyer_pool *p = malloc(sizeof *p);

@@ -103,7 +103,7 @@ static void arm(ev_timer *t, double after)
 static void free_exchange(struct foyer_exchange *x)
 {
     struct foyer_config *cfg = x->cfg;
-    foyer_pool_destroy(x->pool); /* x itself lives in the pool */
+    foyer_pool_release(x->pool); /* x itself lives in the pool */
     foyer_config_unref(cfg);
 }
 
@@ -148,6 +148,26 @@ static char *put(char *p, const char *s, size_t len)
     return p + len;
 }
 #define PUT_LIT(p, lit) put((p), lit, sizeof(lit) - 1)
+
+/* Decimal without printf: these run for every request. */
+static char *put_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n > 0) *p++ = tmp[--n];
+    return p;
+}
+
+static char *put_content_length(char *p, uint64_t len)
+{
+    p = PUT_LIT(p, "Content-Length: ");
+    p = put_u64(p, len);
+    return PUT_LIT(p, "\r\n");
+}
 
 static int is_forwarded_field(struct foyer_str n)
 {
@@ -196,7 +216,7 @@ static char *put_framing(struct foyer_exchange *x, char *p)
     struct foyer_request_info *ri = &x->req.info;
     if (ri->body == FOYER_BODY_CHUNKED) return PUT_LIT(p, "Transfer-Encoding: chunked\r\n");
     if (ri->has_length || ri->body == FOYER_BODY_LENGTH)
-        p += sprintf(p, "Content-Length: %llu\r\n", (unsigned long long)ri->content_length);
+        p = put_content_length(p, ri->content_length);
     return p;
 }
 
@@ -226,7 +246,9 @@ static int build_upstream_head(struct foyer_exchange *x)
         p = PUT_LIT(p, "\r\n");
     }
     p = put_xff(x, p, ip);
-    p += sprintf(p, "X-Forwarded-Proto: %s\r\n", x->req.scheme);
+    p = PUT_LIT(p, "X-Forwarded-Proto: ");
+    p = put(p, x->req.scheme, strlen(x->req.scheme));
+    p = PUT_LIT(p, "\r\n");
     p = PUT_LIT(p, "X-Forwarded-Host: ");
     p = put(p, host.p, host.len);
     p = PUT_LIT(p, "\r\n");
@@ -519,7 +541,11 @@ static int up_read(struct foyer_exchange *x)
 static void put_status_line(char **pp, int status, struct foyer_str reason)
 {
     char *p = *pp;
-    p += sprintf(p, "HTTP/1.1 %03d ", status);
+    p = PUT_LIT(p, "HTTP/1.1 ");
+    *p++ = (char)('0' + status / 100 % 10);
+    *p++ = (char)('0' + status / 10 % 10);
+    *p++ = (char)('0' + status % 10);
+    *p++ = ' ';
     if (reason.len) p = put(p, reason.p, reason.len);
     else p = put(p, foyer_http_reason(status), strlen(foyer_http_reason(status)));
     *pp = PUT_LIT(p, "\r\n");
@@ -581,7 +607,7 @@ static int build_client_head(struct foyer_exchange *x)
     } else if (x->out == OUT_CHUNKED) {
         p = PUT_LIT(p, "Transfer-Encoding: chunked\r\n");
     } else if (x->rinfo.body == FOYER_BODY_LENGTH) {
-        p += sprintf(p, "Content-Length: %llu\r\n", (unsigned long long)x->rinfo.content_length);
+        p = put_content_length(p, x->rinfo.content_length);
     }
     if (!x->tunnel) {
         if (x->client_close) p = PUT_LIT(p, "Connection: close\r\n");
@@ -900,11 +926,11 @@ static void fail(struct foyer_exchange *x, int status, const char *why)
 
 static struct foyer_exchange *exchange_new(struct foyer_conn *c)
 {
-    struct foyer_pool *pool = foyer_pool_create(4096);
+    struct foyer_pool *pool = foyer_pool_get(8192);
     if (pool == NULL) return NULL;
     struct foyer_exchange *x = foyer_pool_alloc(pool, sizeof *x);
     if (x == NULL) {
-        foyer_pool_destroy(pool);
+        foyer_pool_release(pool);
         return NULL;
     }
     memset(x, 0, sizeof *x);
