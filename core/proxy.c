@@ -327,6 +327,8 @@ static int retry_or_fail(struct foyer_exchange *x, int status, const char *why)
     int was_reused = x->u != NULL && x->u->reused;
     int untouched = !x->up_wrote;
     drop_upstream(x, 0);
+    x->up_eof = 0; /* the state of the connection just dropped */
+    foyer_head_scan_init(&x->rscan, 0);
     if (was_reused && replayable) x->tries--; /* a stale pooled connection is no real try */
     if ((untouched || replayable) && connect_next(x) == 0) {
         if (!untouched) send_head(x); /* untouched: the queue still holds it all */
@@ -800,7 +802,7 @@ static void on_up_readable(struct foyer_exchange *x)
         return;
     }
     if (!x->resp_started) {
-        if (x->up_eof && foyer_buf_len(x->u->in) == 0) {
+        if (x->up_eof && (x->u->in == NULL || foyer_buf_len(x->u->in) == 0)) {
             retry_or_fail(x, 502, "upstream closed the connection before answering");
             return;
         }

@@ -32,7 +32,7 @@ static struct {
     char tmpdir[256];
     pid_t procs[E2E_MAX_PROCS]; /* started by this case, killed at its end */
     int nprocs;
-    const struct e2e_foyer *foyers[8]; /* for log dumps on failure */
+    char foyer_logs[8][512]; /* stderr files of the foyers, dumped on failure */
     int nfoyers;
 } cs = {.report_fd = -1};
 
@@ -155,6 +155,18 @@ bool e2e_check(bool ok, const char *file, int line, const char *fmt, ...)
     return false;
 }
 
+bool e2e_check_int(long long got, long long want, const char *expr, const char *file, int line)
+{
+    return e2e_check(got == want, file, line, "%s is %lld, want %lld", expr, got, want);
+}
+
+bool e2e_check_str(const char *got, const char *want, const char *expr, const char *file, int line)
+{
+    bool ok = got && want && strcmp(got, want) == 0;
+    return e2e_check(ok, file, line, "%s is \"%s\", want \"%s\"", expr, got ? got : "(null)",
+                     want ? want : "(null)");
+}
+
 /* ---- processes ----------------------------------------------------------------- */
 
 static void forget_proc(pid_t pid)
@@ -219,8 +231,7 @@ int e2e_wait(pid_t pid, int timeout_ms)
     }
 }
 
-/* Waits until pid no longer exists (reaping it if it is our child). */
-static bool e2e_wait_gone(pid_t pid, int timeout_ms)
+bool e2e_wait_gone(pid_t pid, int timeout_ms)
 {
     int64_t deadline = e2e_now_ms() + timeout_ms;
     for (;;) {
@@ -398,21 +409,27 @@ static bool port_accepts(int port)
     return true;
 }
 
-void e2e_foyer_dump_log(const struct e2e_foyer *f)
+static void dump_log_file(const char *path)
 {
-    char *log = e2e_read_file(f->errlog);
+    char *log = e2e_read_file(path);
     if (!log)
         return;
     size_t len = strlen(log);
     const char *tail = len > 3000 ? log + len - 3000 : log;
-    fprintf(stderr, "    ---- foyer stderr (%s) ----\n%s    ---- end ----\n", f->errlog, tail);
+    fprintf(stderr, "    ---- foyer stderr (%s) ----\n%s    ---- end ----\n", path, tail);
     free(log);
+}
+
+void e2e_foyer_dump_log(const struct e2e_foyer *f)
+{
+    dump_log_file(f->errlog);
 }
 
 static void foyer_launch(struct e2e_foyer *f)
 {
     char *bin = (char *)e2e_env("FOYER_BIN");
-    REQUIREF(access(bin, X_OK) == 0, "foyer binary %s: %s", bin, strerror(errno));
+    int ok = access(bin, X_OK) == 0; /* errno read after the call, not as an argument */
+    REQUIREF(ok, "foyer binary %s: %s", bin, strerror(errno));
     snprintf(f->errlog, sizeof(f->errlog), "%s", e2e_path("foyer.err"));
     int err = open(f->errlog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     REQUIRE(err >= 0);
@@ -420,7 +437,7 @@ static void foyer_launch(struct e2e_foyer *f)
     f->pid = e2e_spawn(argv, err, err);
     close(err);
     if (cs.nfoyers < 8)
-        cs.foyers[cs.nfoyers++] = f;
+        snprintf(cs.foyer_logs[cs.nfoyers++], sizeof(cs.foyer_logs[0]), "%s", f->errlog);
 }
 
 /* Waits until foyer's port accepts, failing early if foyer exits. */
@@ -540,7 +557,7 @@ static void case_teardown(void)
 {
     if (cs.failures)
         for (int i = 0; i < cs.nfoyers; i++)
-            e2e_foyer_dump_log(cs.foyers[i]);
+            dump_log_file(cs.foyer_logs[i]);
     kill_everything();
     remove_tmpdir();
 }
@@ -555,7 +572,8 @@ void e2e_bail(void)
  * (this process included). Only async-signal-safe calls here. */
 static void on_alarm(int sig)
 {
-    static const char msg[] = "0\ttimeout\tcase timed out (hung)\n";
+    static const char msg[] = "0\ttimeout\tcase timed out (hung): killed with all it started\n";
+    (void)sig;
     if (cs.report_fd >= 0) {
         ssize_t w = write(cs.report_fd, msg, sizeof(msg) - 1);
         (void)w;
@@ -576,6 +594,8 @@ static __attribute__((noreturn)) void run_case(e2e_body_fn body, int report_fd, 
         e2e_check(false, __FILE__, __LINE__, "mkdtemp: %s", strerror(errno));
         _exit(1);
     }
+    /* The parent removes the directory if this process dies before it can. */
+    dprintf(report_fd, "tmpdir\t%s\n", cs.tmpdir);
     alarm((unsigned)timeout_s);
     body();
     alarm(0);
@@ -583,8 +603,9 @@ static __attribute__((noreturn)) void run_case(e2e_body_fn body, int report_fd, 
     _exit(cs.failures ? 1 : 0);
 }
 
-/* Parent side: turns the child's report lines into CUnit failures. */
-static int collect_reports(int fd, int64_t deadline)
+/* Parent side: turns the child's report lines into CUnit failures; also
+ * learns the child's temp dir ("tmpdir\tPATH"). */
+static int collect_reports(int fd, int64_t deadline, char *tmpdir, size_t tmplen)
 {
     char buf[65536];
     size_t len = 0;
@@ -603,7 +624,9 @@ static int collect_reports(int fd, int64_t deadline)
         while ((nl = strchr(line = buf, '\n'))) {
             *nl = 0;
             char *file = strchr(line, '\t'), *msg = file ? strchr(file + 1, '\t') : NULL;
-            if (msg) {
+            if (strncmp(line, "tmpdir\t", 7) == 0) {
+                snprintf(tmpdir, tmplen, "%.200s", line + 7);
+            } else if (msg) {
                 *file++ = 0;
                 *msg++ = 0;
                 CU_assertImplementation(CU_FALSE, (unsigned)atoi(line), msg, file, "", CU_FALSE);
@@ -638,13 +661,20 @@ void e2e_isolate(const char *name, e2e_body_fn body, int timeout_s)
     setpgid(pid, pid); /* also done by the child: whichever runs first */
     int64_t t0 = e2e_now_ms();
     /* The child's alarm fires first; this deadline only guards the parent. */
-    int nfail = collect_reports(p[0], t0 + (int64_t)timeout_s * 1000 + 15000);
+    char tmpdir[sizeof(cs.tmpdir)] = "";
+    int nfail = collect_reports(p[0], t0 + (int64_t)timeout_s * 1000 + 15000, tmpdir,
+                                sizeof(tmpdir));
     close(p[0]);
     if (nfail < 0)
         kill(-pid, SIGKILL);
     int st = 0;
     waitpid(pid, &st, 0);
     kill(-pid, SIGKILL); /* sweep the case's process group, if anything is left */
+    if (tmpdir[0] && access(tmpdir, F_OK) == 0) { /* the case died before its teardown */
+        snprintf(cs.tmpdir, sizeof(cs.tmpdir), "%s", tmpdir);
+        remove_tmpdir();
+        cs.tmpdir[0] = 0;
+    }
     int rc = decode_status(st);
     fprintf(stderr, "    [%s: exit %d, %.1f s]\n", name, rc, (e2e_now_ms() - t0) / 1000.0);
     /* CU_FAIL and CU_PASS expand to braced blocks: keep them in braces. */
@@ -658,9 +688,36 @@ void e2e_isolate(const char *name, e2e_body_fn body, int timeout_s)
     }
 }
 
+/* Run by hand (not through make check), the programs are found next to the
+ * test binary: tests/e2e/test_x -> ./foyer, tests/helpers/foyer-test-backend. */
+static void default_env(void)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return;
+    exe[n] = 0;
+    for (int up = 0; up < 3; up++) { /* strip "/test_x", "/e2e", "/tests" */
+        char *slash = strrchr(exe, '/');
+        if (!slash)
+            return;
+        *slash = 0;
+    }
+    static const char *const vars[][2] = {{"FOYER_BIN", "%s/foyer"},
+                                          {"FOYER_BACKEND", "%s/tests/helpers/foyer-test-backend"},
+                                          {"FOYER_SRCDIR", "%s"},
+                                          {"FOYER_SHARED", "%s/../shared"}};
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        char val[PATH_MAX + 64];
+        snprintf(val, sizeof(val), vars[i][1], exe);
+        setenv(vars[i][0], val, 0);
+    }
+}
+
 int e2e_run_suite(const char *suite, const struct e2e_case *cases, size_t n)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    default_env();
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
     CU_pSuite s = CU_add_suite(suite, NULL, NULL);

@@ -66,15 +66,11 @@ __attribute__((noreturn)) void e2e_bail(void);
         if (!CHECKF(cond, __VA_ARGS__))                                                     \
             e2e_bail();                                                                     \
     } while (0)
-#define CHECK_INT(got, want)                                                                \
-    CHECKF((long long)(got) == (long long)(want), "%s == %lld, want %lld", #got,            \
-           (long long)(got), (long long)(want))
-#define CHECK_STR(got, want)                                                                \
-    CHECKF(e2e_str_eq((got), (want)), "%s == \"%s\", want \"%s\"", #got, e2e_str_show(got),  \
-           (want))
-/* NULL-safe helpers of CHECK_STR (functions, so arrays do not warn). */
-bool e2e_str_eq(const char *got, const char *want);
-const char *e2e_str_show(const char *s);
+/* Value checks evaluate their arguments once (they may be requests). */
+#define CHECK_INT(got, want) e2e_check_int((long long)(got), (long long)(want), #got, __FILE__, __LINE__)
+#define CHECK_STR(got, want) e2e_check_str((got), (want), #got, __FILE__, __LINE__)
+bool e2e_check_int(long long got, long long want, const char *expr, const char *file, int line);
+bool e2e_check_str(const char *got, const char *want, const char *expr, const char *file, int line);
 
 /* Informational line in the test log (stderr). */
 void e2e_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -105,6 +101,9 @@ int e2e_wait(pid_t pid, int timeout_ms);
 /* Stops pid: SIGTERM, waits, then SIGKILL. Returns what e2e_wait returned for
  * the SIGTERM (so -1 means it had to be killed). */
 int e2e_stop(pid_t pid, int timeout_ms);
+/* Waits until pid no longer exists, reaping it if it is (or was adopted as)
+ * our child; false on timeout. */
+bool e2e_wait_gone(pid_t pid, int timeout_ms);
 /* Runs argv to completion, stdout+stderr captured in out (NUL-terminated).
  * Returns the exit code, 128+signal, or -1 on timeout (then killed). */
 int e2e_run(char *const argv[], char *out, size_t outlen, int timeout_ms);

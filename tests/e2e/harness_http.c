@@ -44,16 +44,6 @@ uint64_t e2e_pattern_fnv(uint64_t n)
     return h;
 }
 
-bool e2e_str_eq(const char *got, const char *want)
-{
-    return got && want && strcmp(got, want) == 0;
-}
-
-const char *e2e_str_show(const char *s)
-{
-    return s ? s : "(null)";
-}
-
 bool e2e_contains_ci(const char *hay, const char *needle)
 {
     return hay && strcasestr(hay, needle) != NULL;
@@ -438,6 +428,9 @@ int e2e_get(int port, const char *host, const char *target, char *backend, size_
     struct e2e_resp r = {0};
     int rc = e2e_request(port, req, &r, 5000);
     int status = rc == 1 ? r.status : -1;
+    if (rc != 1)
+        e2e_log("GET %s (Host %s): %s", target, host, rc == 0 ? "closed without a response"
+                                                               : "no valid response");
     if (backend) {
         if (rc != 1 || !e2e_resp_header(&r, "x-backend", backend, blen))
             snprintf(backend, blen, "%s", "");

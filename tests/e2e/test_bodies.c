@@ -53,8 +53,10 @@ static void on_progress(void *arg, uint64_t bytes)
 static void rss_check(const struct rss_watch *w, long limit_kb, const char *what)
 {
     long growth = w->max_kb - w->base_kb;
-    e2e_log("%s: foyer RSS %ld KiB -> max %ld KiB (+%ld KiB)", what, w->base_kb, w->max_kb,
-            growth);
+    pid_t workers[64];
+    int nw = e2e_children(w->f->pid, workers, 64);
+    e2e_log("%s: foyer RSS (%d worker(s)) %ld KiB -> max %ld KiB (+%ld KiB)", what, nw,
+            w->base_kb, w->max_kb, growth);
     CHECKF(w->base_kb > 0, "%s: could not read foyer's RSS", what);
     CHECKF(growth < limit_kb, "%s: foyer RSS grew by %ld KiB (limit %ld KiB)", what, growth,
            limit_kb);

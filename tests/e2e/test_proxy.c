@@ -555,6 +555,8 @@ E2E_TEST(sigterm_completes_in_flight, 30)
     REQUIRE(e2e_conn_open(&c, f.port));
     REQUIRE(e2e_send_str(&c, "GET /slow/800 HTTP/1.1\r\nHost: a\r\n\r\n", T_MS));
     e2e_sleep_ms(200);
+    pid_t workers[64];
+    int nw = e2e_children(f.pid, workers, 64);
     int64_t t0 = e2e_now_ms();
     REQUIRE(kill(f.pid, SIGTERM) == 0);
     e2e_sleep_ms(200);
@@ -570,9 +572,14 @@ E2E_TEST(sigterm_completes_in_flight, 30)
     CHECKF(rc == 0, "foyer exit status %d after SIGTERM (-1: still running)", rc);
     CHECKF(e2e_now_ms() - t0 < 5000, "graceful stop took %lld ms",
            (long long)(e2e_now_ms() - t0));
+    for (int i = 0; i < nw; i++) /* the master waits for its workers */
+        CHECKF(e2e_wait_gone(workers[i], 0), "worker %d outlived the master", (int)workers[i]);
     if (late_open) {
         struct e2e_resp lr = {0};
+        int64_t t1 = e2e_now_ms();
         int lrc = e2e_read_response(&late, &lr, 2000);
+        e2e_log("late connection: rc %d status %d after %lld ms", lrc, lr.status,
+                (long long)(e2e_now_ms() - t1));
         CHECKF(lrc != 1 || lr.status != 200, "a request sent after SIGTERM was served");
         e2e_resp_free(&lr);
         e2e_conn_close(&late);
@@ -651,6 +658,42 @@ E2E_TEST(client_header_timeout, 30)
     e2e_foyer_stop(&f, 5000);
 }
 
+/* A real client: curl GETs the README's example and uploads 2 MiB (curl
+ * sends Expect: 100-continue for bodies that large). */
+E2E_TEST(curl_client, 60)
+{
+    struct e2e_backend menu = e2e_backend_start("menu"), offers = e2e_backend_start("offers");
+    struct e2e_foyer f;
+    start_pizza(&f, menu.port, offers.port);
+    char url[128], out[4096];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/menu/", f.port);
+    char *get[] = {"/usr/bin/env", "curl", "-sS", "-m", "10", "-H", "Host: vincentpizza.com", url,
+                   NULL};
+    CHECK_INT(e2e_run(get, out, sizeof(out), 15000), 0);
+    CHECK_STR(out, "menu GET /menu/\n");
+
+    static char data[2 * 1024 * 1024];
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (char)(i * 31 + (i >> 12));
+    const char *file = e2e_path("upload.bin");
+    FILE *fp = fopen(file, "wb");
+    REQUIRE(fp && fwrite(data, 1, sizeof(data), fp) == sizeof(data) && fclose(fp) == 0);
+    CHECK_INT(e2e_foyer_stop(&f, 5000), 0);
+
+    /* The upload goes to /sink, so route everything to one backend. */
+    e2e_foyer_start_simple(&f, "", menu.port);
+    char at[512], want[80];
+    snprintf(at, sizeof(at), "@%s", file);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/sink", f.port);
+    char *post[] = {"/usr/bin/env", "curl", "-sS", "-m", "20", "-H", "Host: vincentpizza.com",
+                    "--data-binary", at, url, NULL};
+    CHECK_INT(e2e_run(post, out, sizeof(out), 25000), 0);
+    snprintf(want, sizeof(want), "bytes=%zu sha=%016llx\n", sizeof(data),
+             (unsigned long long)e2e_fnv1a(E2E_FNV_INIT, data, sizeof(data)));
+    CHECK_STR(out, want);
+    e2e_foyer_stop(&f, 5000);
+}
+
 int main(void)
 {
     static const struct e2e_case cases[] = {
@@ -675,6 +718,7 @@ int main(void)
         E2E_CASE(access_log_line),
         E2E_CASE(limits_413_431),
         E2E_CASE(client_header_timeout),
+        E2E_CASE(curl_client),
     };
     return e2e_run_suite("e2e-proxy", cases, sizeof(cases) / sizeof(cases[0]));
 }

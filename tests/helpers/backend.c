@@ -92,6 +92,7 @@ static int bound_port(int fd)
 
 static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
+    (void)loop, (void)revents;
     struct be_server *srv = w->data;
     for (int i = 0; i < BE_ACCEPT_BATCH; i++) {
         int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -110,6 +111,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
+    (void)w, (void)revents;
     ev_break(loop, EVBREAK_ALL);
 }
 
@@ -157,6 +159,8 @@ int main(int argc, char **argv)
     printf("%d\n", bound_port(lfd));
     fflush(stdout);
     ev_run(srv.loop, 0);
+    be_conn_free_all(&srv);
     close(lfd);
+    ev_loop_destroy(srv.loop);
     return 0;
 }

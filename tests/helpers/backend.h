@@ -91,6 +91,7 @@ struct be_server {
     const char *name;
     size_t name_len;
     struct be_stats stats;
+    struct be_conn *conns;      /* open connections, freed at exit */
     struct be_conn *free_conns; /* recycled connections (avoid mmap churn) */
     unsigned nfree;
 };
@@ -115,6 +116,7 @@ struct be_conn {
     ev_io rio, wio; /* embedded watchers: no allocation per event */
     ev_timer timer; /* /slow delay and lingering close */
     struct be_server *srv;
+    struct be_conn *prev, *next; /* in srv->conns */
     struct be_conn *next_free;
     int fd;
     enum be_state st;
@@ -148,6 +150,9 @@ struct be_conn {
 };
 
 struct be_conn *be_conn_new(struct be_server *srv, int fd);
+/* Closes every connection and releases the recycled ones (at exit, so that
+ * leak checkers see a clean process). */
+void be_conn_free_all(struct be_server *srv);
 /* Queue bytes in the output buffer (truncated if it is full: callers size
  * their writes well below BE_OBUF_SIZE). */
 void be_out(struct be_conn *c, const void *p, size_t n);

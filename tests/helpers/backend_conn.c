@@ -59,6 +59,10 @@ struct be_conn *be_conn_new(struct be_server *srv, int fd)
     ev_init(&c->timer, conn_timer_cb);
     c->rio.data = c->wio.data = c->timer.data = c;
     ev_io_start(srv->loop, &c->rio);
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
     return c;
 }
 
@@ -70,6 +74,12 @@ static void conn_free(struct be_conn *c)
     ev_timer_stop(srv->loop, &c->timer);
     close(c->fd);
     srv->stats.open--;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
     if (srv->nfree < BE_FREE_MAX) {
         c->next_free = srv->free_conns;
         srv->free_conns = c;
@@ -77,6 +87,18 @@ static void conn_free(struct be_conn *c)
     } else {
         free(c);
     }
+}
+
+void be_conn_free_all(struct be_server *srv)
+{
+    while (srv->conns)
+        conn_free(srv->conns);
+    while (srv->free_conns) {
+        struct be_conn *c = srv->free_conns;
+        srv->free_conns = c->next_free;
+        free(c);
+    }
+    srv->nfree = 0;
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -494,6 +516,7 @@ static void conn_run(struct be_conn *c)
 
 static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
+    (void)revents;
     struct be_conn *c = w->data;
     if (c->ilen == BE_IBUF_SIZE)
         in_compact(c);
@@ -515,11 +538,13 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
+    (void)loop, (void)revents;
     conn_run(w->data);
 }
 
 static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
+    (void)loop, (void)revents;
     struct be_conn *c = w->data;
     if (c->st == BE_ST_LINGER) {
         conn_free(c);
