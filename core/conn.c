@@ -25,13 +25,16 @@ static const struct foyer_settings *settings(void)
 
 static void conn_io(struct ev_loop *loop, ev_io *w, int revents);
 static void read_head(struct foyer_conn *c, int revents);
-static void conn_timeout(struct ev_loop *loop, ev_timer *w, int revents);
+static void conn_timeout(struct foyer_deadline *d);
 
 void foyer_conn_timer(struct foyer_conn *c, double after)
 {
-    ev_timer_stop(foyer_worker.loop, &c->timer);
-    ev_timer_set(&c->timer, after, 0.);
-    ev_timer_start(foyer_worker.loop, &c->timer);
+    foyer_deadline_set(foyer_worker.loop, &c->timer, after);
+}
+
+void foyer_conn_timer_clear(struct foyer_conn *c)
+{
+    foyer_deadline_clear(&c->timer);
 }
 
 int foyer_conn_ensure_buffer(struct foyer_conn *c, size_t cap)
@@ -75,8 +78,8 @@ void foyer_conn_accepted(int fd, const union foyer_sockaddr *peer, unsigned list
     foyer_head_scan_init(&c->scan, 1);
     ev_io_init(&c->rio, conn_io, fd, EV_READ);
     ev_io_init(&c->wio, conn_io, fd, EV_WRITE);
-    ev_init(&c->timer, conn_timeout);
-    c->rio.data = c->wio.data = c->timer.data = c;
+    foyer_deadline_init(&c->timer, conn_timeout);
+    c->rio.data = c->wio.data = c;
     c->next = foyer_worker.conns;
     if (c->next) c->next->prev = c;
     foyer_worker.conns = c;
@@ -93,7 +96,7 @@ void foyer_conn_close(struct foyer_conn *c)
     if (c->x != NULL) foyer_proxy_abort(c->x);
     ev_io_stop(loop, &c->rio);
     ev_io_stop(loop, &c->wio);
-    ev_timer_stop(loop, &c->timer);
+    foyer_deadline_stop(loop, &c->timer);
     c->tp->close(c->tp_ctx, c->fd);
     release_buffer(c);
     if (c->prev) c->prev->next = c->next;
@@ -207,7 +210,7 @@ static void parse_head(struct foyer_conn *c)
         return;
     }
     c->state = FOYER_CONN_EXCHANGE;
-    ev_timer_stop(foyer_worker.loop, &c->timer);
+    foyer_conn_timer_clear(c);
     foyer_proxy_start(c, head_len);
 }
 
@@ -277,9 +280,9 @@ static void conn_io(struct ev_loop *loop, ev_io *w, int revents)
     }
 }
 
-static void conn_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+static void conn_timeout(struct foyer_deadline *d)
 {
-    struct foyer_conn *c = w->data;
+    struct foyer_conn *c = FOYER_CONTAINER_OF(d, struct foyer_conn, timer);
     switch (c->state) {
     case FOYER_CONN_HEAD:
         if (c->in != NULL && foyer_buf_len(c->in) > 0) {

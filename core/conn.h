@@ -5,6 +5,7 @@
 #define FOYER_CONN_H
 
 #include "addr.h"
+#include "deadline.h"
 #include "http.h"
 
 #include <ev.h>
@@ -22,7 +23,7 @@ enum foyer_conn_state {
 
 struct foyer_conn {
     ev_io rio, wio;
-    ev_timer timer;
+    struct foyer_deadline timer;
     int fd;
     enum foyer_conn_state state;
     const struct foyer_transport *tp;
@@ -47,8 +48,9 @@ void foyer_conn_respond_error(struct foyer_conn *c, int status, int keep_alive);
 void foyer_conn_close(struct foyer_conn *c);
 /* Shutdown: close if idle, otherwise close after the current exchange. */
 void foyer_conn_shutdown(struct foyer_conn *c);
-/* Re-arms the connection timer. */
+/* Sets the connection's one deadline (header, body, send, keep-alive...). */
 void foyer_conn_timer(struct foyer_conn *c, double after);
+void foyer_conn_timer_clear(struct foyer_conn *c);
 /* Returns a buffer with room for reading into, growing small to large. */
 int foyer_conn_ensure_buffer(struct foyer_conn *c, size_t cap);
 

@@ -6,6 +6,7 @@ core_libfoyercore_a_SOURCES = \
 	core/buf.c core/buf.h \
 	core/config.c core/config.h \
 	core/conn.c core/conn.h \
+	core/deadline.c core/deadline.h \
 	core/http.h \
 	core/http1.c \
 	core/http_chunked.c \

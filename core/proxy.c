@@ -69,7 +69,7 @@ struct foyer_exchange {
 static void finish(struct foyer_exchange *x);
 static void fail(struct foyer_exchange *x, int status, const char *why);
 static void up_io(struct ev_loop *loop, ev_io *w, int revents);
-static void up_timeout(struct ev_loop *loop, ev_timer *w, int revents);
+static void up_timeout(struct foyer_deadline *d);
 static int pump_up(struct foyer_exchange *x);
 static int pump_client(struct foyer_exchange *x);
 
@@ -91,11 +91,9 @@ static void watch(ev_io *w, int on)
     if (!on && ev_is_active(w)) ev_io_stop(loop_(), w);
 }
 
-static void arm(ev_timer *t, double after)
+static void arm(struct foyer_deadline *t, double after)
 {
-    ev_timer_stop(loop_(), t);
-    ev_timer_set(t, after, 0.);
-    ev_timer_start(loop_(), t);
+    foyer_deadline_set(loop_(), t, after);
 }
 
 /* ---- freeing ---- */
@@ -112,7 +110,7 @@ static void drop_upstream(struct foyer_exchange *x, int reusable)
     struct foyer_upstream *u = x->u;
     if (u == NULL) return;
     x->u = NULL;
-    ev_timer_stop(loop_(), &u->timer);
+    foyer_deadline_clear(&u->timer);
     foyer_upstream_release(u, reusable, settings(x)->upstream_keepalive);
 }
 
@@ -171,8 +169,13 @@ static char *put_content_length(char *p, uint64_t len)
 
 static int is_forwarded_field(struct foyer_str n)
 {
-    return FOYER_STR_EQ_CI(n, "host") || FOYER_STR_EQ_CI(n, "x-forwarded-for") ||
-           FOYER_STR_EQ_CI(n, "x-forwarded-proto") || FOYER_STR_EQ_CI(n, "x-forwarded-host");
+    switch (n.len) {
+    case 4: return FOYER_STR_EQ_CI(n, "host");
+    case 15: return FOYER_STR_EQ_CI(n, "x-forwarded-for");
+    case 16: return FOYER_STR_EQ_CI(n, "x-forwarded-host");
+    case 17: return FOYER_STR_EQ_CI(n, "x-forwarded-proto");
+    }
+    return 0;
 }
 
 static char *put_xff(struct foyer_exchange *x, char *p, const char *ip)
@@ -285,8 +288,8 @@ static void up_bind(struct foyer_exchange *x, struct foyer_upstream *u)
     u->x = x;
     ev_set_cb(&u->rio, up_io);
     ev_set_cb(&u->wio, up_io);
-    ev_set_cb(&u->timer, up_timeout);
-    u->rio.data = u->wio.data = u->timer.data = u;
+    u->timer.expired = up_timeout;
+    u->rio.data = u->wio.data = u;
 }
 
 static void send_head(struct foyer_exchange *x)
@@ -505,14 +508,14 @@ static int pump_up(struct foyer_exchange *x)
     }
     if (!x->req_done) {
         client_wants_input(x, !x->client_eof);
-        if (!x->resp_started) ev_timer_stop(loop_(), &u->timer);
+        if (!x->resp_started) foyer_deadline_clear(&u->timer);
         return 0;
     }
     /* request fully sent: from now on the upstream has read_timeout to answer */
     if (!x->req_sent) {
         x->req_sent = 1;
         watch(&x->c->rio, !x->client_eof);
-        ev_timer_stop(loop_(), &x->c->timer);
+        foyer_conn_timer_clear(x->c);
         if (!x->resp_started) arm(&u->timer, settings(x)->upstream_read_timeout);
     }
     return 0;
@@ -692,7 +695,7 @@ static int start_response(struct foyer_exchange *x)
         return -1;
     }
     if (x->tunnel) {
-        ev_timer_stop(loop_(), &x->c->timer);
+        foyer_conn_timer_clear(x->c);
         x->req_done = x->req_sent = 1;
         client_wants_input(x, 1);
     }
@@ -771,7 +774,7 @@ static int pump_client(struct foyer_exchange *x)
             return 0;
         }
         watch(&c->wio, 0);
-        ev_timer_stop(loop_(), &c->timer); /* the client is keeping up */
+        foyer_conn_timer_clear(c); /* the client is keeping up */
         if (x->u && x->u->in && foyer_buf_len(x->u->in) > 0 && !x->resp_done) continue;
         break;
     }
@@ -830,7 +833,7 @@ static void on_up_writable(struct foyer_exchange *x)
             return;
         }
         u->connected = 1;
-        ev_timer_stop(loop_(), &u->timer);
+        foyer_deadline_clear(&u->timer);
     }
     pump_up(x);
 }
@@ -843,9 +846,9 @@ static void up_io(struct ev_loop *loop, ev_io *w, int revents)
     else on_up_readable(x);
 }
 
-static void up_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+static void up_timeout(struct foyer_deadline *d)
 {
-    struct foyer_upstream *u = w->data;
+    struct foyer_upstream *u = FOYER_CONTAINER_OF(d, struct foyer_upstream, timer);
     struct foyer_exchange *x = u->x;
     if (!u->connected) {
         foyer_warn("upstream %s: connect timed out", x->ep->name);

@@ -51,7 +51,7 @@ void foyer_upstream_close(struct foyer_upstream *u)
     struct ev_loop *loop = foyer_worker.loop;
     ev_io_stop(loop, &u->rio);
     ev_io_stop(loop, &u->wio);
-    ev_timer_stop(loop, &u->timer);
+    foyer_deadline_stop(loop, &u->timer);
     close(u->fd);
     foyer_buf_put(u->in);
     free(u);
@@ -68,9 +68,9 @@ static void idle_event(struct ev_loop *loop, ev_io *w, int revents)
     foyer_upstream_close(u);
 }
 
-static void idle_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+static void idle_timeout(struct foyer_deadline *d)
 {
-    struct foyer_upstream *u = w->data;
+    struct foyer_upstream *u = FOYER_CONTAINER_OF(d, struct foyer_upstream, timer);
     unlink_idle(u);
     foyer_upstream_close(u);
 }
@@ -83,7 +83,7 @@ static struct foyer_upstream *take_idle(struct foyer_upstream_pool *p)
     p->nidle--;
     u->next_idle = NULL;
     u->reused = 1;
-    ev_timer_stop(foyer_worker.loop, &u->timer);
+    foyer_deadline_clear(&u->timer);
     return u;
 }
 
@@ -123,8 +123,8 @@ struct foyer_upstream *foyer_upstream_get(struct foyer_endpoint *ep)
     u->pool = p;
     ev_io_init(&u->rio, idle_event, fd, EV_READ);
     ev_io_init(&u->wio, idle_event, fd, EV_WRITE);
-    ev_init(&u->timer, idle_timeout);
-    u->rio.data = u->wio.data = u->timer.data = u;
+    foyer_deadline_init(&u->timer, idle_timeout);
+    u->rio.data = u->wio.data = u;
     return u;
 }
 
@@ -150,11 +150,9 @@ void foyer_upstream_release(struct foyer_upstream *u, int reusable, unsigned max
     ev_io_stop(loop, &u->wio);
     ev_set_cb(&u->rio, idle_event);
     if (!ev_is_active(&u->rio)) ev_io_start(loop, &u->rio);
-    ev_set_cb(&u->timer, idle_timeout);
-    ev_timer_stop(loop, &u->timer);
     /* idle upstream connections age out well before typical server timeouts */
-    ev_timer_set(&u->timer, 30., 0.);
-    ev_timer_start(loop, &u->timer);
+    u->timer.expired = idle_timeout;
+    foyer_deadline_set(loop, &u->timer, 30.);
     u->next_idle = u->pool->idle;
     u->pool->idle = u;
     u->pool->nidle++;

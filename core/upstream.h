@@ -4,6 +4,7 @@
 #define FOYER_UPSTREAM_H
 
 #include "addr.h"
+#include "deadline.h"
 
 #include <ev.h>
 
@@ -22,7 +23,7 @@ struct foyer_upstream_pool {
 
 struct foyer_upstream {
     ev_io rio, wio;
-    ev_timer timer;
+    struct foyer_deadline timer;
     int fd;
     unsigned connected : 1; /* connect() completed */
     unsigned reused : 1;    /* came from the idle pool */
