@@ -60,6 +60,7 @@ void foyer_config_unref(struct foyer_config *c)
     if (c->L != NULL) lua_close(c->L);
     for (unsigned i = 0; i < c->nservices; i++) {
         free(c->services[i].name);
+        free(c->services[i].where);
         free(c->services[i].endpoints);
     }
     free(c->services);

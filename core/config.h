@@ -44,6 +44,7 @@ struct foyer_endpoint {
 
 struct foyer_service {
     char *name;
+    char *where; /* "file:line:" of the declaration */
     struct foyer_endpoint *endpoints;
     unsigned nendpoints;
     unsigned rr; /* round-robin cursor (per worker: each has its own copy) */

@@ -195,6 +195,10 @@ static void parse_head(struct foyer_conn *c)
                             &head_len);
     if (r == FOYER_HTTP_AGAIN) {
         if (foyer_buf_room(c->in) == 0 && c->in->start > 0) foyer_buf_compact(c->in);
+        if (foyer_buf_room(c->in) == 0 && c->in->cap >= FOYER_BUF_LARGE) {
+            foyer_conn_respond_error(c, 431, 0); /* max_header_bytes is the whole buffer */
+            return;
+        }
         if (foyer_buf_room(c->in) == 0) {
             struct foyer_buf *b = foyer_buf_grow(c->in, FOYER_BUF_LARGE);
             if (b == NULL) {

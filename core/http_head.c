@@ -126,7 +126,7 @@ int foyer_head_scan(struct foyer_head_scan *s, const char *buf, size_t len,
             return err ? err : FOYER_HTTP_AGAIN;
         }
         size_t end = (size_t)(lf - buf);
-        if ((err = over_limit(s, end, lim)) != 0) return err;
+        if ((err = over_limit(s, end + 1, lim)) != 0) return err;
         int bad = s->is_request ? 400 : 502;
         if (end == s->pos || buf[end - 1] != '\r') return bad; /* bare LF */
         const char *line = buf + s->pos;

@@ -120,9 +120,14 @@ static int parse_host(struct foyer_str v, struct foyer_str *name, unsigned *port
 {
     size_t i = 0;
     if (v.len == 0) return -1;
-    if (v.p[0] == '[') {
-        while (i < v.len && v.p[i] != ']') i++;
-        if (i == v.len) return -1;
+    if (v.p[0] == '[') { /* IP-literal: hex digits, colons, dots (RFC 3986 §3.2.2) */
+        for (i = 1; i < v.len && v.p[i] != ']'; i++) {
+            char c = v.p[i];
+            if (!(is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+                  c == '.'))
+                return -1;
+        }
+        if (i == v.len || i == 1) return -1;
         i++;
     } else {
         for (; i < v.len && v.p[i] != ':'; i++) {
@@ -231,6 +236,8 @@ static int scan_request_fields(struct foyer_http_head *h, struct foyer_request_i
             if (err) return err;
             f->flags |= FOYER_HDR_REPLACED;
         } else if (FOYER_STR_EQ_CI(n, "expect")) {
+            f->flags |= FOYER_HDR_REPLACED;
+            if (h->version < 11) continue; /* RFC 9110 §10.1.1: ignored in 1.0 */
             if (!FOYER_STR_EQ_CI(f->value, "100-continue")) return 417;
             ri->expect_continue = 1;
             f->flags |= FOYER_HDR_REPLACED; /* answered by the proxy itself */

@@ -40,7 +40,11 @@ void foyer_log(enum foyer_log_level level, const char *fmt, ...)
 
 int foyer_log_open_error(const char *path)
 {
-    if (path == NULL || strcmp(path, "stderr") == 0) return 0;
+    if (path == NULL || strcmp(path, "stderr") == 0) {
+        if (error_fd != 2) close(error_fd);
+        error_fd = 2;
+        return 0;
+    }
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0) {
         foyer_err("cannot open error log %s: %s", path, strerror(errno));

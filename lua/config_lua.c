@@ -159,21 +159,19 @@ static void parse_endpoints(lua_State *L, struct foyer_service *s)
     }
 }
 
-/* service "name" { endpoints = {...} }: the call with the name returns this
- * closure, which takes the body table. */
+/* service "name" { endpoints = {...} }: the call with the name declares the
+ * service (remembering where, for errors) and returns this closure, which
+ * takes the body table. */
 static int l_service_body(lua_State *L)
 {
     struct foyer_config *c = building(L);
     const char *name = lua_tostring(L, lua_upvalueindex(2));
     luaL_checktype(L, 1, LUA_TTABLE);
-    struct foyer_service *ns = realloc(c->services, (c->nservices + 1) * sizeof *ns);
-    if (ns == NULL) return luaL_error(L, "out of memory");
-    c->services = ns;
-    struct foyer_service *s = &c->services[c->nservices];
-    memset(s, 0, sizeof *s);
-    s->name = strdup(name);
-    if (s->name == NULL) return luaL_error(L, "out of memory");
-    c->nservices++; /* owned by the config from here on, even if parsing fails */
+    struct foyer_service *s = NULL;
+    for (unsigned i = 0; i < c->nservices && s == NULL; i++)
+        if (strcmp(c->services[i].name, name) == 0) s = &c->services[i];
+    if (s == NULL || s->nendpoints != 0)
+        return luaL_error(L, "service \"%s\": body given twice", name);
     lua_pushnil(L);
     while (lua_next(L, 1) != 0) {
         const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
@@ -195,6 +193,17 @@ static int l_service(lua_State *L)
     for (unsigned i = 0; i < c->nservices; i++)
         if (strcmp(c->services[i].name, name) == 0)
             return luaL_error(L, "service \"%s\": declared twice", name);
+    struct foyer_service *ns = realloc(c->services, (c->nservices + 1) * sizeof *ns);
+    if (ns == NULL) return luaL_error(L, "out of memory");
+    c->services = ns;
+    struct foyer_service *s = &c->services[c->nservices];
+    memset(s, 0, sizeof *s);
+    luaL_where(L, 1);
+    s->name = strdup(name);
+    s->where = strdup(lua_tostring(L, -1));
+    lua_pop(L, 1);
+    c->nservices++; /* owned by the config from here on, even if parsing fails */
+    if (s->name == NULL || s->where == NULL) return luaL_error(L, "out of memory");
     lua_pushlightuserdata(L, c);
     lua_pushvalue(L, 1);
     lua_pushcclosure(L, l_service_body, 2);
@@ -225,6 +234,13 @@ static void register_dsl(lua_State *L, struct foyer_config *c)
 
 static int check_complete(struct foyer_config *c, char *err, size_t errlen)
 {
+    for (unsigned i = 0; i < c->nservices; i++) {
+        struct foyer_service *s = &c->services[i];
+        if (s->nendpoints > 0) continue;
+        snprintf(err, errlen, "%sservice \"%s\" has no body: write service \"%s\" { endpoints = { ... } }",
+                 s->where, s->name, s->name);
+        return -1;
+    }
     if (c->nlistens == 0) {
         snprintf(err, errlen, "%s: no listen declared", c->file);
         return -1;

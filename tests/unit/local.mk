@@ -1,1 +1,45 @@
-# tests/unit
+# tests/unit: CUnit tests of the core modules, one program per source file
+# (tests/unit/test_http_head.c tests core/http_head.c, test_config_lua.c tests
+# lua/config_lua.c, ...). Each links the core convenience library and the
+# shared helpers of unit.h, and exits non-zero when any check fails.
+check_LIBRARIES = tests/unit/libunit.a
+tests_unit_libunit_a_SOURCES = tests/unit/unit.h tests/unit/unit.c
+
+UNIT_LDADD = tests/unit/libunit.a $(FOYER_CORE_LIBS) $(CUNIT_LIBS)
+UNIT_TESTS = \
+	tests/unit/test_addr \
+	tests/unit/test_buf \
+	tests/unit/test_config \
+	tests/unit/test_config_lua \
+	tests/unit/test_http1 \
+	tests/unit/test_http_chunked \
+	tests/unit/test_http_head \
+	tests/unit/test_http_message \
+	tests/unit/test_listener \
+	tests/unit/test_log \
+	tests/unit/test_lua_state \
+	tests/unit/test_outq \
+	tests/unit/test_pool \
+	tests/unit/test_request \
+	tests/unit/test_request_lua \
+	tests/unit/test_transport
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+
+# Sources default to tests/unit/<name>.c.
+tests_unit_test_addr_LDADD = $(UNIT_LDADD)
+tests_unit_test_buf_LDADD = $(UNIT_LDADD)
+tests_unit_test_config_LDADD = $(UNIT_LDADD)
+tests_unit_test_config_lua_LDADD = $(UNIT_LDADD)
+tests_unit_test_http1_LDADD = $(UNIT_LDADD)
+tests_unit_test_http_chunked_LDADD = $(UNIT_LDADD)
+tests_unit_test_http_head_LDADD = $(UNIT_LDADD)
+tests_unit_test_http_message_LDADD = $(UNIT_LDADD)
+tests_unit_test_listener_LDADD = $(UNIT_LDADD)
+tests_unit_test_log_LDADD = $(UNIT_LDADD)
+tests_unit_test_lua_state_LDADD = $(UNIT_LDADD)
+tests_unit_test_outq_LDADD = $(UNIT_LDADD)
+tests_unit_test_pool_LDADD = $(UNIT_LDADD)
+tests_unit_test_request_LDADD = $(UNIT_LDADD)
+tests_unit_test_request_lua_LDADD = $(UNIT_LDADD)
+tests_unit_test_transport_LDADD = $(UNIT_LDADD)
