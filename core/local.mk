@@ -7,6 +7,7 @@ core_libfoyercore_a_SOURCES = \
 	core/config.c core/config.h \
 	core/conn.c core/conn.h \
 	core/deadline.c core/deadline.h \
+	core/fields.c core/fields.h \
 	core/http.h \
 	core/http1.c \
 	core/http_chunked.c \
@@ -17,8 +18,11 @@ core_libfoyercore_a_SOURCES = \
 	core/outq.c core/outq.h \
 	core/pool.c core/pool.h \
 	core/process.c core/process.h \
+	core/random.c core/random.h \
 	core/proxy.c core/proxy.h \
 	core/request.c core/request.h \
+	core/respond.c core/respond.h \
+	core/route.h \
 	core/transport.c core/transport.h \
 	core/upstream.c core/upstream.h \
 	core/worker.c core/worker.h

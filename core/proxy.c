@@ -8,12 +8,14 @@
 #include "buf.h"
 #include "config.h"
 #include "conn.h"
+#include "fields.h"
 #include "http.h"
 #include "log.h"
 #include "lua_state.h"
 #include "outq.h"
 #include "pool.h"
 #include "request.h"
+#include "respond.h"
 #include "transport.h"
 #include "upstream.h"
 #include "worker.h"
@@ -83,6 +85,12 @@ static const struct foyer_settings *settings(const struct foyer_exchange *x)
     return &x->cfg->settings;
 }
 
+/* The route may give one request its own patience. */
+static double read_timeout(const struct foyer_exchange *x)
+{
+    return x->route.timeout > 0 ? x->route.timeout : x->cfg->settings.upstream_read_timeout;
+}
+
 /* ---- watcher helpers ---- */
 
 static void watch(ev_io *w, int on)
@@ -132,41 +140,6 @@ void foyer_proxy_close_after(struct foyer_exchange *x)
 
 /* ---- the upstream request head ---- */
 
-static size_t head_field_len(const struct foyer_http_head *h)
-{
-    size_t n = 0;
-    for (unsigned i = 0; i < h->nheaders; i++)
-        n += h->headers[i].name.len + h->headers[i].value.len + 4;
-    return n;
-}
-
-static char *put(char *p, const char *s, size_t len)
-{
-    memcpy(p, s, len);
-    return p + len;
-}
-#define PUT_LIT(p, lit) put((p), lit, sizeof(lit) - 1)
-
-/* Decimal without printf: these run for every request. */
-static char *put_u64(char *p, uint64_t v)
-{
-    char tmp[20];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    while (n > 0) *p++ = tmp[--n];
-    return p;
-}
-
-static char *put_content_length(char *p, uint64_t len)
-{
-    p = PUT_LIT(p, "Content-Length: ");
-    p = put_u64(p, len);
-    return PUT_LIT(p, "\r\n");
-}
-
 static int is_forwarded_field(struct foyer_str n)
 {
     switch (n.len) {
@@ -178,46 +151,77 @@ static int is_forwarded_field(struct foyer_str n)
     return 0;
 }
 
+static char *put_content_length(char *p, uint64_t len)
+{
+    p = FOYER_PUT_LIT(p, "Content-Length: ");
+    p = foyer_put_u64(p, len);
+    return FOYER_PUT_LIT(p, "\r\n");
+}
+
 static char *put_xff(struct foyer_exchange *x, char *p, const char *ip)
 {
     struct foyer_http_head *h = &x->req.head;
     int first = 1;
-    p = PUT_LIT(p, "X-Forwarded-For: ");
+    p = FOYER_PUT_LIT(p, "X-Forwarded-For: ");
     for (unsigned i = 0; i < h->nheaders; i++) {
         struct foyer_http_header *f = &h->headers[i];
         if ((f->flags & FOYER_HDR_HOP) || !FOYER_STR_EQ_CI(f->name, "x-forwarded-for") ||
             f->value.len == 0)
             continue;
-        if (!first) p = PUT_LIT(p, ", ");
-        p = put(p, f->value.p, f->value.len);
+        if (!first) p = FOYER_PUT_LIT(p, ", ");
+        p = foyer_put(p, f->value.p, f->value.len);
         first = 0;
     }
-    if (!first) p = PUT_LIT(p, ", ");
-    p = put(p, ip, strlen(ip));
-    return PUT_LIT(p, "\r\n");
+    if (!first) p = FOYER_PUT_LIT(p, ", ");
+    p = foyer_put(p, ip, strlen(ip));
+    return FOYER_PUT_LIT(p, "\r\n");
 }
 
+/* The X-Forwarded-* fields, unless the route's edits set them itself. */
+static char *put_forwarded(struct foyer_exchange *x, char *p, struct foyer_str host)
+{
+    const struct foyer_header_edits *e = &x->route.request_headers;
+    char ip[64];
+    if (!foyer_edits_touch(e, (struct foyer_str){"x-forwarded-for", 15})) {
+        foyer_addr_host(&x->c->peer, ip, sizeof ip);
+        p = put_xff(x, p, ip);
+    }
+    if (!foyer_edits_touch(e, (struct foyer_str){"x-forwarded-proto", 17})) {
+        p = FOYER_PUT_LIT(p, "X-Forwarded-Proto: ");
+        p = foyer_put(p, x->req.scheme, strlen(x->req.scheme));
+        p = FOYER_PUT_LIT(p, "\r\n");
+    }
+    if (!foyer_edits_touch(e, (struct foyer_str){"x-forwarded-host", 16})) {
+        p = FOYER_PUT_LIT(p, "X-Forwarded-Host: ");
+        p = foyer_put(p, host.p, host.len);
+        p = FOYER_PUT_LIT(p, "\r\n");
+    }
+    return p;
+}
+
+/* origin-form target: the route's path (query kept) or the one received */
 static char *put_request_line(struct foyer_exchange *x, char *p)
 {
     struct foyer_request_info *ri = &x->req.info;
-    p = put(p, x->req.head.method.p, x->req.head.method.len);
+    p = foyer_put(p, x->req.head.method.p, x->req.head.method.len);
     *p++ = ' ';
-    if (ri->absolute_form) {
-        p = put(p, ri->path.p, ri->path.len);
+    if (x->route.path.p != NULL || ri->absolute_form) {
+        struct foyer_str path = x->route.path.p ? x->route.path : ri->path;
+        p = foyer_put(p, path.p, path.len);
         if (ri->query.p != NULL) {
             *p++ = '?';
-            p = put(p, ri->query.p, ri->query.len);
+            p = foyer_put(p, ri->query.p, ri->query.len);
         }
     } else {
-        p = put(p, x->req.head.target.p, x->req.head.target.len);
+        p = foyer_put(p, x->req.head.target.p, x->req.head.target.len);
     }
-    return PUT_LIT(p, " HTTP/1.1\r\n");
+    return FOYER_PUT_LIT(p, " HTTP/1.1\r\n");
 }
 
 static char *put_framing(struct foyer_exchange *x, char *p)
 {
     struct foyer_request_info *ri = &x->req.info;
-    if (ri->body == FOYER_BODY_CHUNKED) return PUT_LIT(p, "Transfer-Encoding: chunked\r\n");
+    if (ri->body == FOYER_BODY_CHUNKED) return FOYER_PUT_LIT(p, "Transfer-Encoding: chunked\r\n");
     if (ri->has_length || ri->body == FOYER_BODY_LENGTH)
         p = put_content_length(p, ri->content_length);
     return p;
@@ -227,41 +231,27 @@ static int build_upstream_head(struct foyer_exchange *x)
 {
     struct foyer_http_head *h = &x->req.head;
     struct foyer_request_info *ri = &x->req.info;
-    char ip[64];
-    foyer_addr_host(&x->c->peer, ip, sizeof ip);
     struct foyer_str host = ri->host;
     if (host.len == 0) host = (struct foyer_str){x->ep->name, strlen(x->ep->name)};
-    size_t cap = h->method.len + h->target.len + 16 + head_field_len(h) + 2 * host.len +
-                 strlen(ip) + ri->upgrade.len + 256;
+    struct foyer_str up_host = x->route.host.p ? x->route.host : host;
+    size_t cap = h->method.len + h->target.len + x->route.path.len + 16 +
+                 foyer_fields_size(h, &x->route.request_headers) + host.len + up_host.len +
+                 ri->upgrade.len + 320;
     char *p = x->up_head = foyer_pool_alloc(x->pool, cap);
     if (p == NULL) return -1;
     p = put_request_line(x, p);
-    p = PUT_LIT(p, "Host: ");
-    p = put(p, host.p, host.len);
-    p = PUT_LIT(p, "\r\n");
-    for (unsigned i = 0; i < h->nheaders; i++) {
-        struct foyer_http_header *f = &h->headers[i];
-        if ((f->flags & (FOYER_HDR_HOP | FOYER_HDR_REPLACED)) || is_forwarded_field(f->name))
-            continue;
-        p = put(p, f->name.p, f->name.len);
-        p = PUT_LIT(p, ": ");
-        p = put(p, f->value.p, f->value.len);
-        p = PUT_LIT(p, "\r\n");
-    }
-    p = put_xff(x, p, ip);
-    p = PUT_LIT(p, "X-Forwarded-Proto: ");
-    p = put(p, x->req.scheme, strlen(x->req.scheme));
-    p = PUT_LIT(p, "\r\n");
-    p = PUT_LIT(p, "X-Forwarded-Host: ");
-    p = put(p, host.p, host.len);
-    p = PUT_LIT(p, "\r\n");
+    p = FOYER_PUT_LIT(p, "Host: ");
+    p = foyer_put(p, up_host.p, up_host.len);
+    p = FOYER_PUT_LIT(p, "\r\n");
+    p = foyer_put_fields(p, h, &x->route.request_headers, is_forwarded_field);
+    p = put_forwarded(x, p, host);
     p = put_framing(x, p);
     if (ri->is_upgrade) {
-        p = PUT_LIT(p, "Connection: upgrade\r\nUpgrade: ");
-        p = put(p, ri->upgrade.p, ri->upgrade.len);
-        p = PUT_LIT(p, "\r\n");
+        p = FOYER_PUT_LIT(p, "Connection: upgrade\r\nUpgrade: ");
+        p = foyer_put(p, ri->upgrade.p, ri->upgrade.len);
+        p = FOYER_PUT_LIT(p, "\r\n");
     }
-    p = PUT_LIT(p, "\r\n");
+    p = FOYER_PUT_LIT(p, "\r\n");
     x->up_head_len = (size_t)(p - x->up_head);
     return 0;
 }
@@ -516,7 +506,7 @@ static int pump_up(struct foyer_exchange *x)
         x->req_sent = 1;
         watch(&x->c->rio, !x->client_eof);
         foyer_conn_timer_clear(x->c);
-        if (!x->resp_started) arm(&u->timer, settings(x)->upstream_read_timeout);
+        if (!x->resp_started) arm(&u->timer, read_timeout(x));
     }
     return 0;
 }
@@ -546,14 +536,14 @@ static int up_read(struct foyer_exchange *x)
 static void put_status_line(char **pp, int status, struct foyer_str reason)
 {
     char *p = *pp;
-    p = PUT_LIT(p, "HTTP/1.1 ");
+    p = FOYER_PUT_LIT(p, "HTTP/1.1 ");
     *p++ = (char)('0' + status / 100 % 10);
     *p++ = (char)('0' + status / 10 % 10);
     *p++ = (char)('0' + status % 10);
     *p++ = ' ';
-    if (reason.len) p = put(p, reason.p, reason.len);
-    else p = put(p, foyer_http_reason(status), strlen(foyer_http_reason(status)));
-    *pp = PUT_LIT(p, "\r\n");
+    if (reason.len) p = foyer_put(p, reason.p, reason.len);
+    else p = foyer_put(p, foyer_http_reason(status), strlen(foyer_http_reason(status)));
+    *pp = FOYER_PUT_LIT(p, "\r\n");
 }
 
 static struct foyer_str find_field(struct foyer_http_head *h, const char *name, size_t len)
@@ -592,33 +582,27 @@ static void choose_out_mode(struct foyer_exchange *x)
 static int build_client_head(struct foyer_exchange *x)
 {
     struct foyer_http_head *h = &x->rhead;
-    size_t cap = h->reason.len + head_field_len(h) + 160;
+    const struct foyer_header_edits *e = &x->route.response_headers;
+    size_t cap = h->reason.len + foyer_fields_size(h, e) + 160;
     struct foyer_str upg = find_field(h, "upgrade", 7);
     char *head = foyer_pool_alloc(x->pool, cap + upg.len), *p = head;
     if (head == NULL) return -1;
     put_status_line(&p, h->status, h->reason);
-    for (unsigned i = 0; i < h->nheaders; i++) {
-        struct foyer_http_header *f = &h->headers[i];
-        if (f->flags & (FOYER_HDR_HOP | FOYER_HDR_REPLACED)) continue;
-        p = put(p, f->name.p, f->name.len);
-        p = PUT_LIT(p, ": ");
-        p = put(p, f->value.p, f->value.len);
-        p = PUT_LIT(p, "\r\n");
-    }
+    p = foyer_put_fields(p, h, e, NULL);
     if (x->tunnel) {
-        p = PUT_LIT(p, "Connection: upgrade\r\nUpgrade: ");
-        p = put(p, upg.p, upg.len);
-        p = PUT_LIT(p, "\r\n");
+        p = FOYER_PUT_LIT(p, "Connection: upgrade\r\nUpgrade: ");
+        p = foyer_put(p, upg.p, upg.len);
+        p = FOYER_PUT_LIT(p, "\r\n");
     } else if (x->out == OUT_CHUNKED) {
-        p = PUT_LIT(p, "Transfer-Encoding: chunked\r\n");
+        p = FOYER_PUT_LIT(p, "Transfer-Encoding: chunked\r\n");
     } else if (x->rinfo.body == FOYER_BODY_LENGTH) {
         p = put_content_length(p, x->rinfo.content_length);
     }
     if (!x->tunnel) {
-        if (x->client_close) p = PUT_LIT(p, "Connection: close\r\n");
-        else if (x->req.head.version < 11) p = PUT_LIT(p, "Connection: keep-alive\r\n");
+        if (x->client_close) p = FOYER_PUT_LIT(p, "Connection: close\r\n");
+        else if (x->req.head.version < 11) p = FOYER_PUT_LIT(p, "Connection: keep-alive\r\n");
     }
-    p = PUT_LIT(p, "\r\n");
+    p = FOYER_PUT_LIT(p, "\r\n");
     foyer_outq_add(&x->to_client, head, (size_t)(p - head));
     return 0;
 }
@@ -628,18 +612,12 @@ static void interim(struct foyer_exchange *x)
 {
     if (x->rhead.status == 100 || x->req.head.version < 11) return;
     struct foyer_http_head *h = &x->rhead;
-    char *head = foyer_pool_alloc(x->pool, h->reason.len + head_field_len(h) + 40), *p = head;
+    char *head = foyer_pool_alloc(x->pool, h->reason.len + foyer_fields_size(h, NULL) + 40);
+    char *p = head;
     if (head == NULL) return;
     put_status_line(&p, h->status, h->reason);
-    for (unsigned i = 0; i < h->nheaders; i++) {
-        struct foyer_http_header *f = &h->headers[i];
-        if (f->flags & FOYER_HDR_HOP) continue;
-        p = put(p, f->name.p, f->name.len);
-        p = PUT_LIT(p, ": ");
-        p = put(p, f->value.p, f->value.len);
-        p = PUT_LIT(p, "\r\n");
-    }
-    p = PUT_LIT(p, "\r\n");
+    p = foyer_put_fields(p, h, NULL, NULL);
+    p = FOYER_PUT_LIT(p, "\r\n");
     foyer_outq_add(&x->to_client, head, (size_t)(p - head));
 }
 
@@ -792,7 +770,7 @@ static int pump_client(struct foyer_exchange *x)
     }
     if (x->u) {
         watch(&x->u->rio, 1);
-        if (x->req_sent) arm(&x->u->timer, settings(x)->upstream_read_timeout);
+        if (x->req_sent) arm(&x->u->timer, read_timeout(x));
     }
     return 0;
 }
@@ -967,6 +945,36 @@ static int parse_request(struct foyer_exchange *x, size_t head_len)
     return err;
 }
 
+/* A redirect or a `respond` decision: the answer goes out like a proxied one
+ * (same queue, same keep-alive rules), with no upstream. */
+static void answer_locally(struct foyer_exchange *x)
+{
+    const struct foyer_route_decision *d = &x->route;
+    struct foyer_local_response lr = {0};
+    if (d->redirect != NULL) {
+        lr.status = d->redirect->status;
+        lr.location = foyer_redirect_location(x->pool, d->redirect, &x->req);
+    } else {
+        lr.status = d->respond->status;
+        lr.body = d->respond->body.p ? d->respond->body : (struct foyer_str){"", 0};
+        lr.headers = &d->respond->headers;
+    }
+    x->client_close = !x->req_done || !x->req.info.keep_alive || foyer_worker.stopping;
+    lr.keep_alive = !x->client_close;
+    lr.head_only = x->req.info.is_head;
+    size_t len;
+    char *resp = foyer_respond_build(x->pool, &lr, &len);
+    if (resp == NULL || keep_request_strings(x) != 0) {
+        fail(x, 500, "out of memory");
+        return;
+    }
+    if (!x->req_done) watch(&x->c->rio, 0); /* the body is not wanted */
+    x->status = lr.status;
+    x->resp_started = x->resp_done = 1;
+    foyer_outq_add(&x->to_client, resp, len);
+    pump_client(x);
+}
+
 /* The request has a body the client may be waiting to send: say go ahead. */
 static void send_continue(struct foyer_exchange *x)
 {
@@ -1012,8 +1020,13 @@ void foyer_proxy_start(struct foyer_conn *c, size_t head_len)
     /* slices stay valid: the buffer is not refilled before they are copied */
     c->in->start += head_len;
     foyer_lua_route(x->cfg, &x->req, &x->route);
-    if (!x->route.status && x->route.service->nendpoints == 0) x->route.status = 503;
+    foyer_request_host(&x->req); /* for the access log */
     begin_body(x);
+    if (!x->route.status && (x->route.redirect || x->route.respond)) {
+        answer_locally(x);
+        return;
+    }
+    if (!x->route.status && x->route.service->nendpoints == 0) x->route.status = 503;
     if (x->route.status || build_upstream_head(x) != 0 || keep_request_strings(x) != 0) {
         x->req_done = x->req.info.body == FOYER_BODY_NONE;
         fail(x, x->route.status ? x->route.status : 500, "routing");

@@ -5,6 +5,7 @@
 
 #include "addr.h"
 #include "http.h"
+#include "route.h"
 
 struct foyer_pool;
 struct foyer_service;
@@ -19,18 +20,20 @@ struct foyer_request {
     const char *host_lc; /* lower-cased host name, made on first use */
 };
 
-/* The route decision: the routing issue extends it (rewrites, header changes,
- * redirect/respond, timeouts, hash key); the proxy consumes it. */
-struct foyer_route_decision {
-    struct foyer_service *service;
-    int status; /* nonzero: answer with this status instead of proxying */
-    const char *tag;
-};
-
 /* Lower-cased host without port, "" when the request has none. */
 const char *foyer_request_host(struct foyer_request *r);
 /* All values of a field, joined with ", "; NULL when absent. */
 const char *foyer_request_header(struct foyer_request *r, const char *name, size_t len,
                                  size_t *out_len);
+
+/* Query parameter, percent- and '+'-decoded (first occurrence); NULL if absent. */
+const char *foyer_request_arg(struct foyer_request *r, const char *name, size_t len,
+                              size_t *out_len);
+/* Cookie value from the Cookie field(s); NULL if absent. */
+const char *foyer_request_cookie(struct foyer_request *r, const char *name, size_t len,
+                                 size_t *out_len);
+/* Percent-decodes s (and '+' as space when plus is set) into pool memory. */
+char *foyer_url_decode(struct foyer_pool *pool, const char *s, size_t len, int plus,
+                       size_t *out_len);
 
 #endif

@@ -7,10 +7,12 @@
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
+#include "random.h"
 #include "upstream.h"
 
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 struct foyer_worker foyer_worker;
 
@@ -107,6 +109,7 @@ int foyer_worker_run(struct foyer_config *c, int *listen_fds, int id)
         return 1;
     }
     foyer_worker.loop = loop;
+    foyer_random_seed(((uint64_t)getpid() << 32) ^ (uint64_t)(ev_time() * 1e6));
     foyer_worker.config = c;
     foyer_worker.id = id;
     if (foyer_access_open(c->settings.access_log) != 0) return 1;

@@ -2,6 +2,7 @@
  * for every request, and each field is made only when the script reads it, so
  * an accessor the script never touches costs nothing. */
 #include "config.h"
+#include "decision_lua.h"
 #include "log.h"
 #include "lua_state.h"
 #include "request.h"
@@ -30,15 +31,60 @@ static void push_str(lua_State *L, struct foyer_str s)
     else lua_pushlstring(L, s.p, s.len);
 }
 
-static int req_header(lua_State *L)
+/* req:headers(): a new table, lower-cased name -> value (repeats joined with ", "). */
+static int req_headers(lua_State *L)
+{
+    struct foyer_request *r = check_req(L);
+    struct foyer_http_head *h = &r->head;
+    lua_createtable(L, 0, (int)h->nheaders);
+    for (unsigned i = 0; i < h->nheaders; i++) {
+        char name[256];
+        size_t n = h->headers[i].name.len < sizeof name ? h->headers[i].name.len : sizeof name;
+        for (size_t j = 0; j < n; j++) {
+            char ch = h->headers[i].name.p[j];
+            name[j] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+        }
+        lua_pushlstring(L, name, n);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, -3);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            lua_pushlstring(L, h->headers[i].value.p, h->headers[i].value.len);
+        } else {
+            lua_pushliteral(L, ", ");
+            lua_pushlstring(L, h->headers[i].value.p, h->headers[i].value.len);
+            lua_concat(L, 3);
+        }
+        lua_rawset(L, -3);
+    }
+    return 1;
+}
+
+static int push_lookup(lua_State *L, const char *(*fn)(struct foyer_request *, const char *,
+                                                        size_t, size_t *))
 {
     struct foyer_request *r = check_req(L);
     size_t len, vlen;
     const char *name = luaL_checklstring(L, 2, &len);
-    const char *v = foyer_request_header(r, name, len, &vlen);
+    const char *v = fn(r, name, len, &vlen);
     if (v == NULL) lua_pushnil(L);
     else lua_pushlstring(L, v, vlen);
     return 1;
+}
+
+static int req_header(lua_State *L)
+{
+    return push_lookup(L, foyer_request_header);
+}
+
+static int req_arg(lua_State *L)
+{
+    return push_lookup(L, foyer_request_arg);
+}
+
+static int req_cookie(lua_State *L)
+{
+    return push_lookup(L, foyer_request_cookie);
 }
 
 static void push_client_ip(lua_State *L, struct foyer_request *r)
@@ -67,7 +113,6 @@ static int req_index(lua_State *L)
         break;
     case 'h':
         if (strcmp(k, "host") == 0) return lua_pushstring(L, foyer_request_host(r)), 1;
-        if (strcmp(k, "header") == 0) return lua_pushvalue(L, lua_upvalueindex(1)), 1;
         break;
     case 'm':
         if (strcmp(k, "method") == 0) return push_str(L, r->head.method), 1;
@@ -86,7 +131,8 @@ static int req_index(lua_State *L)
         if (strcmp(k, "target") == 0) return push_str(L, r->head.target), 1;
         break;
     }
-    lua_pushnil(L);
+    lua_pushvalue(L, 2); /* methods: header, headers, arg, cookie */
+    lua_rawget(L, lua_upvalueindex(1));
     return 1;
 }
 
@@ -103,7 +149,16 @@ static struct req_box *get_box(lua_State *L)
     struct req_box *b = lua_newuserdata(L, sizeof *b);
     b->r = NULL;
     if (luaL_newmetatable(L, REQ_MT)) {
-        lua_pushcfunction(L, req_header);
+        static const luaL_Reg methods[] = {{"header", req_header},
+                                           {"headers", req_headers},
+                                           {"arg", req_arg},
+                                           {"cookie", req_cookie},
+                                           {NULL, NULL}};
+        lua_newtable(L);
+        for (const luaL_Reg *m = methods; m->name; m++) {
+            lua_pushcfunction(L, m->func);
+            lua_setfield(L, -2, m->name);
+        }
         lua_pushcclosure(L, req_index, 1);
         lua_setfield(L, -2, "__index");
         lua_pushcfunction(L, req_newindex);
@@ -138,40 +193,14 @@ static void fail(struct foyer_route_decision *d, struct foyer_request *r, const 
     d->status = 500;
 }
 
-static void use_service_name(lua_State *L, struct foyer_config *c, struct foyer_request *r,
-                             struct foyer_route_decision *d, int fn_index)
-{
-    size_t len;
-    const char *name = lua_tolstring(L, -1, &len);
-    d->service = foyer_config_service(c, name, len);
-    if (d->service != NULL) return;
-    char where[512], msg[1024];
-    route_where(L, fn_index, where, sizeof where);
-    snprintf(msg, sizeof msg, "%s: route returned unknown service '%.*s'", where,
-             (int)(len > 200 ? 200 : len), name);
-    fail(d, r, msg);
-}
-
 static void use_result(lua_State *L, struct foyer_config *c, struct foyer_request *r,
                        struct foyer_route_decision *d, int fn_index)
 {
-    switch (lua_type(L, -1)) {
-    case LUA_TNIL:
-        d->status = 404;
-        return;
-    case LUA_TSTRING:
-        use_service_name(L, c, r, d, fn_index);
-        return;
-    case LUA_TTABLE:
-        lua_getfield(L, -1, "service");
-        if (lua_type(L, -1) == LUA_TSTRING) use_service_name(L, c, r, d, fn_index);
-        else d->status = 404;
-        return;
-    }
-    char where[512], msg[1024];
+    char err[512], where[512], msg[1200];
+    if (foyer_lua_decision(L, -1, c, r, d, err, sizeof err) == 0) return;
     route_where(L, fn_index, where, sizeof where);
-    snprintf(msg, sizeof msg, "%s: route returned a %s (expected a service name, nil or a table)",
-             where, luaL_typename(L, -1));
+    snprintf(msg, sizeof msg, "%s: %s", where, err);
+    memset(d, 0, sizeof *d);
     fail(d, r, msg);
 }
 
