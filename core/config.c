@@ -1,4 +1,5 @@
 #include "config.h"
+#include "log.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -24,6 +25,8 @@ void foyer_settings_defaults(struct foyer_settings *s)
     s->max_connections = 16384;
     s->keepalive_requests = 10000;
     s->upstream_keepalive = 1024;
+    s->lua_instruction_limit = 10000000;
+    s->lua_memory_limit = 256u << 20;
 }
 
 struct foyer_config *foyer_config_new(const char *file)
@@ -52,6 +55,7 @@ static void free_settings(struct foyer_settings *s)
     free(s->error_log);
     free(s->lua_path);
     free(s->log_level);
+    free(s->pid_file);
 }
 
 void foyer_config_unref(struct foyer_config *c)
@@ -107,4 +111,14 @@ struct foyer_service *foyer_config_service(const struct foyer_config *c, const c
         struct foyer_service *s = &c->services[i];
         if (strncmp(s->name, name, len) == 0 && s->name[len] == '\0') return s;
     }
+}
+
+void foyer_config_apply_logging(const struct foyer_settings *s)
+{
+    const char *lv = s->log_level ? s->log_level : "info";
+    if (strcmp(lv, "error") == 0) foyer_log_level = FOYER_LOG_ERR;
+    else if (strcmp(lv, "warn") == 0) foyer_log_level = FOYER_LOG_WARN;
+    else if (strcmp(lv, "debug") == 0) foyer_log_level = FOYER_LOG_DEBUG;
+    else foyer_log_level = FOYER_LOG_INFO;
+    foyer_log_open_error(s->error_log);
 }

@@ -33,6 +33,9 @@ struct foyer_settings {
     char *error_log;             /* NULL = stderr */
     char *lua_path;
     char *log_level;
+    char *pid_file;
+    unsigned lua_instruction_limit; /* per route call, 0 = none */
+    unsigned lua_memory_limit;      /* bytes per Lua state, 0 = none */
 };
 
 struct foyer_endpoint {
@@ -78,6 +81,9 @@ void foyer_config_unref(struct foyer_config *c);
 int foyer_config_index_services(struct foyer_config *c);
 struct foyer_service *foyer_config_service(const struct foyer_config *c, const char *name,
                                            size_t len);
+
+/* Log level and error log destination from the settings. */
+void foyer_config_apply_logging(const struct foyer_settings *s);
 
 /* Loads a config file (lua/config_lua.c). NULL on error, with a
  * "file:line: message" text in err. */

@@ -73,11 +73,14 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
     }
 }
 
-struct foyer_listener *foyer_listener_start(int fd)
+struct foyer_listener *foyer_listener_start(int fd, const union foyer_sockaddr *addr,
+                                            socklen_t addrlen)
 {
     struct foyer_listener *l = calloc(1, sizeof *l);
     if (l == NULL) return NULL;
     l->fd = fd;
+    l->addr = *addr;
+    l->addrlen = addrlen;
     l->port = local_port(fd);
     ev_io_init(&l->io, on_accept, fd, EV_READ);
     l->io.data = l;
@@ -94,6 +97,96 @@ void foyer_listener_enable(struct foyer_listener *l, int on)
 void foyer_listener_close(struct foyer_listener *l)
 {
     ev_io_stop(foyer_worker.loop, &l->io);
-    close(l->fd);
+    if (l->fd >= 0) close(l->fd);
     free(l);
+}
+
+static int same_addr(const union foyer_sockaddr *a, socklen_t alen, const union foyer_sockaddr *b,
+                     socklen_t blen)
+{
+    return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+/* Unlinks and returns the listener for this address from *list, if any. */
+static struct foyer_listener *take(struct foyer_listener **list, const struct foyer_listen *ls)
+{
+    for (struct foyer_listener **pp = list; *pp != NULL; pp = &(*pp)->next)
+        if (same_addr(&(*pp)->addr, (*pp)->addrlen, &ls->addr, ls->addrlen)) {
+            struct foyer_listener *l = *pp;
+            *pp = l->next;
+            l->next = NULL;
+            return l;
+        }
+    return NULL;
+}
+
+/* A new listener for ls: from an inherited socket or a fresh one. */
+static struct foyer_listener *open_for(const struct foyer_listen *ls,
+                                       struct foyer_listen_fd *inh, unsigned ninh)
+{
+    char err[256];
+    int fd = -1;
+    for (unsigned i = 0; i < ninh && fd < 0; i++)
+        if (inh[i].fd >= 0 && same_addr(&inh[i].addr, inh[i].addrlen, &ls->addr, ls->addrlen)) {
+            fd = inh[i].fd;
+            inh[i].fd = -1;
+        }
+    if (fd < 0 && (fd = foyer_listener_open(ls, err, sizeof err)) < 0) {
+        foyer_err("%s", err);
+        return NULL;
+    }
+    struct foyer_listener *l = foyer_listener_start(fd, &ls->addr, ls->addrlen);
+    if (l == NULL) close(fd);
+    return l;
+}
+
+static void close_all(struct foyer_listener *l)
+{
+    while (l != NULL) {
+        struct foyer_listener *next = l->next;
+        foyer_listener_close(l);
+        l = next;
+    }
+}
+
+int foyer_listeners_apply(struct foyer_listener **list, const struct foyer_config *c,
+                          struct foyer_listen_fd *inherited, unsigned ninherited)
+{
+    struct foyer_listener *kept = NULL, *opened = NULL;
+    int failed = 0;
+    for (unsigned i = 0; i < c->nlistens && !failed; i++) {
+        struct foyer_listener *l = take(list, &c->listens[i]);
+        struct foyer_listener **into = &kept;
+        if (l == NULL) {
+            l = open_for(&c->listens[i], inherited, ninherited);
+            into = &opened;
+        }
+        if (l == NULL) {
+            failed = 1;
+            break;
+        }
+        l->next = *into;
+        *into = l;
+    }
+    for (unsigned i = 0; i < ninherited; i++)
+        if (inherited[i].fd >= 0) close(inherited[i].fd);
+    if (failed) { /* leave things as they were */
+        close_all(opened);
+        while (kept != NULL) {
+            struct foyer_listener *next = kept->next;
+            kept->next = *list;
+            *list = kept;
+            kept = next;
+        }
+        return -1;
+    }
+    close_all(*list); /* addresses the new config no longer has */
+    *list = kept;
+    while (opened != NULL) {
+        struct foyer_listener *next = opened->next;
+        opened->next = *list;
+        *list = opened;
+        opened = next;
+    }
+    return 0;
 }

@@ -4,7 +4,9 @@
 #include "log.h"
 #include "process.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,34 +18,54 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: foyer [-c FILE] [-t] [-p PIDFILE] [-v] [-h]\n"
+            "usage: foyer [-c FILE] [-t] [-p PIDFILE] [-s reload|stop] [-v] [-h]\n"
             "  -c FILE     configuration file (default %s/foyer.lua)\n"
             "  -t          check the configuration and exit (0 ok, 1 with file:line: error)\n"
-            "  -p PIDFILE  write the master's pid here\n"
+            "  -p PIDFILE  write the master's pid here (default: set { pid_file = ... })\n"
+            "  -s SIGNAL   send reload (SIGHUP) or stop (SIGTERM) to the running master\n"
             "  -v          print the version\n"
             "  -h          this help\n"
-            "foyer runs in the foreground; SIGTERM stops it gracefully.\n",
+            "foyer runs in the foreground; SIGTERM stops it gracefully, SIGHUP reloads.\n",
             FOYER_SYSCONFDIR);
 }
 
-static void apply_log_settings(const struct foyer_settings *s)
+/* -s: signal the master whose pid is in the pid file. */
+static int send_signal(const char *action, const char *pid_file)
 {
-    if (s->log_level == NULL) return;
-    if (strcmp(s->log_level, "error") == 0) foyer_log_level = FOYER_LOG_ERR;
-    else if (strcmp(s->log_level, "warn") == 0) foyer_log_level = FOYER_LOG_WARN;
-    else if (strcmp(s->log_level, "debug") == 0) foyer_log_level = FOYER_LOG_DEBUG;
-    else foyer_log_level = FOYER_LOG_INFO;
+    int sig = strcmp(action, "reload") == 0 ? SIGHUP : strcmp(action, "stop") == 0 ? SIGTERM : 0;
+    if (sig == 0) {
+        fprintf(stderr, "foyer: -s takes reload or stop, not '%s'\n", action);
+        return 2;
+    }
+    if (pid_file == NULL) {
+        fprintf(stderr, "foyer: -s needs the pid file: -p PIDFILE or set { pid_file = ... }\n");
+        return 1;
+    }
+    FILE *f = fopen(pid_file, "r");
+    long pid = 0;
+    if (f == NULL || fscanf(f, "%ld", &pid) != 1 || pid <= 1) {
+        fprintf(stderr, "foyer: no running master found in %s\n", pid_file);
+        if (f) fclose(f);
+        return 1;
+    }
+    fclose(f);
+    if (kill((pid_t)pid, sig) != 0) {
+        fprintf(stderr, "foyer: cannot signal pid %ld: %s\n", pid, strerror(errno));
+        return 1;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    const char *file = FOYER_SYSCONFDIR "/foyer.lua", *pid_file = NULL;
+    const char *file = FOYER_SYSCONFDIR "/foyer.lua", *pid_file = NULL, *action = NULL;
     int test_only = 0, opt;
-    while ((opt = getopt(argc, argv, "c:tp:vh")) != -1) {
+    while ((opt = getopt(argc, argv, "c:tp:s:vh")) != -1) {
         switch (opt) {
         case 'c': file = optarg; break;
         case 't': test_only = 1; break;
         case 'p': pid_file = optarg; break;
+        case 's': action = optarg; break;
         case 'v': printf("foyer %s\n", PACKAGE_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -54,18 +76,24 @@ int main(int argc, char **argv)
         return 2;
     }
     char err[2048];
+    if (action != NULL && pid_file != NULL) return send_signal(action, pid_file);
     struct foyer_config *c = foyer_config_load(file, err, sizeof err);
     if (c == NULL) {
         fprintf(stderr, "%s\n", err);
         return 1;
+    }
+    if (pid_file == NULL) pid_file = c->settings.pid_file;
+    if (action != NULL) {
+        int rc = send_signal(action, pid_file);
+        foyer_config_unref(c);
+        return rc;
     }
     if (test_only) {
         printf("%s: configuration ok\n", file);
         foyer_config_unref(c);
         return 0;
     }
-    apply_log_settings(&c->settings);
-    if (foyer_log_open_error(c->settings.error_log) != 0) return 1;
+    foyer_config_apply_logging(&c->settings);
     int rc = foyer_master_run(c, pid_file);
     foyer_config_unref(c);
     return rc;

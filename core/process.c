@@ -17,12 +17,14 @@
 
 struct worker_slot {
     pid_t pid;
-    int *fds; /* this worker's listening sockets, one per listen */
+    struct foyer_listen_fd *fds; /* this worker's inherited sockets, one per listen */
+    unsigned nfds;
     time_t started;
 };
 
 static struct worker_slot *slots;
 static int nworkers;
+static struct foyer_config *current; /* the generation new workers start with */
 
 static int worker_count(const struct foyer_config *c)
 {
@@ -48,25 +50,68 @@ static int open_listeners(struct foyer_config *c)
 {
     char err[512];
     for (int w = 0; w < nworkers; w++) {
-        slots[w].fds = calloc(c->nlistens ? c->nlistens : 1, sizeof(int));
+        slots[w].fds = calloc(c->nlistens ? c->nlistens : 1, sizeof *slots[w].fds);
         if (slots[w].fds == NULL) return -1;
         for (unsigned i = 0; i < c->nlistens; i++) {
-            int fd = foyer_listener_open(&c->listens[i], err, sizeof err);
-            if (fd < 0) {
+            struct foyer_listen_fd *lf = &slots[w].fds[slots[w].nfds];
+            lf->addr = c->listens[i].addr;
+            lf->addrlen = c->listens[i].addrlen;
+            lf->fd = foyer_listener_open(&c->listens[i], err, sizeof err);
+            if (lf->fd < 0) {
                 fprintf(stderr, "%s: %s\n", c->file, err);
                 return -1;
             }
-            slots[w].fds[i] = fd;
+            slots[w].nfds++;
         }
     }
     return 0;
 }
 
-static void close_other_listeners(int keep, unsigned nlistens)
+static void close_other_listeners(int keep)
 {
     for (int w = 0; w < nworkers; w++)
-        if (w != keep)
-            for (unsigned i = 0; i < nlistens; i++) close(slots[w].fds[i]);
+        for (unsigned i = 0; w != keep && i < slots[w].nfds; i++)
+            if (slots[w].fds[i].fd >= 0) close(slots[w].fds[i].fd);
+}
+
+static int config_listens(const struct foyer_config *c, const struct foyer_listen_fd *lf)
+{
+    for (unsigned i = 0; i < c->nlistens; i++)
+        if (c->listens[i].addrlen == lf->addrlen &&
+            memcmp(&c->listens[i].addr, &lf->addr, lf->addrlen) == 0)
+            return 1;
+    return 0;
+}
+
+/* Sockets of addresses the new configuration dropped must close everywhere,
+ * or the kernel would keep queueing connections nobody accepts. */
+static void close_dropped_listeners(const struct foyer_config *c)
+{
+    for (int w = 0; w < nworkers; w++)
+        for (unsigned i = 0; i < slots[w].nfds; i++) {
+            struct foyer_listen_fd *lf = &slots[w].fds[i];
+            if (lf->fd >= 0 && !config_listens(c, lf)) {
+                close(lf->fd);
+                lf->fd = -1;
+            }
+        }
+}
+
+/* Can every new address be bound? Checked before any worker is told. */
+static int check_new_listeners(const struct foyer_config *c, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < c->nlistens; i++) {
+        int known = 0;
+        for (unsigned j = 0; j < current->nlistens && !known; j++)
+            known = current->listens[j].addrlen == c->listens[i].addrlen &&
+                    memcmp(&current->listens[j].addr, &c->listens[i].addr,
+                           c->listens[i].addrlen) == 0;
+        if (known) continue;
+        int fd = foyer_listener_open(&c->listens[i], err, errlen);
+        if (fd < 0) return -1;
+        close(fd);
+    }
+    return 0;
 }
 
 static pid_t spawn(struct foyer_config *c, int w, sigset_t *old)
@@ -78,8 +123,8 @@ static pid_t spawn(struct foyer_config *c, int w, sigset_t *old)
     }
     if (pid == 0) {
         sigprocmask(SIG_SETMASK, old, NULL);
-        close_other_listeners(w, c->nlistens);
-        _exit(foyer_worker_run(c, slots[w].fds, w));
+        close_other_listeners(w);
+        _exit(foyer_worker_run(c, slots[w].fds, slots[w].nfds, w));
     }
     slots[w].pid = pid;
     slots[w].started = time(NULL);
@@ -116,7 +161,7 @@ static void reap(struct foyer_config *c, int stopping, sigset_t *old)
                 foyer_err("worker %d (pid %d) exited with %d; restarting", w, (int)pid,
                           WEXITSTATUS(status));
             if (time(NULL) - slots[w].started < 1) sleep(1); /* no crash loop at full speed */
-            spawn(c, w, old);
+            spawn(current, w, old);
         }
     }
 }
@@ -131,6 +176,29 @@ static void write_pid_file(const char *path)
     }
     fprintf(f, "%d\n", (int)getpid());
     fclose(f);
+}
+
+/* SIGHUP: validate the new configuration here, once, so an error is reported
+ * once and no worker is disturbed by it; then each worker loads it itself. */
+static void reload(void)
+{
+    char err[2048];
+    struct foyer_config *c = foyer_config_load(current->file, err, sizeof err);
+    if (c == NULL) {
+        foyer_err("reload refused, the running configuration stays: %s", err);
+        return;
+    }
+    if (check_new_listeners(c, err, sizeof err) != 0) {
+        foyer_err("reload refused, the running configuration stays: %s: %s", c->file, err);
+        foyer_config_unref(c);
+        return;
+    }
+    close_dropped_listeners(c);
+    foyer_config_apply_logging(&c->settings);
+    foyer_config_unref(current);
+    current = c;
+    signal_workers(SIGHUP);
+    foyer_info("reloading %s", c->file);
 }
 
 /* Waits for the workers to finish their grace period, then insists. */
@@ -152,6 +220,8 @@ static void stop_workers(struct foyer_config *c, sigset_t *old)
 
 int foyer_master_run(struct foyer_config *c, const char *pid_file)
 {
+    current = c;
+    foyer_config_ref(c);
     nworkers = worker_count(c);
     slots = calloc((size_t)nworkers, sizeof *slots);
     if (slots == NULL) return 1;
@@ -176,10 +246,11 @@ int foyer_master_run(struct foyer_config *c, const char *pid_file)
     for (;;) {
         int sig = sigwaitinfo(&set, NULL);
         if (sig == SIGCHLD) reap(c, 0, &old);
-        else if (sig == SIGHUP) signal_workers(SIGHUP);
+        else if (sig == SIGHUP) reload();
         else if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) break;
     }
-    stop_workers(c, &old);
+    stop_workers(current, &old);
+    foyer_config_unref(current);
     if (pid_file != NULL) unlink(pid_file);
     foyer_info("foyer stopped");
     return 0;

@@ -78,10 +78,35 @@ static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
     begin_stop(loop);
 }
 
+/* A new configuration generation: requests already routed keep the one they
+ * hold a reference to; new ones see this one. Connections stay open. */
+static void reload(void)
+{
+    struct foyer_config *old = foyer_worker.config;
+    char err[2048];
+    struct foyer_config *c = foyer_config_load(old->file, err, sizeof err);
+    if (c == NULL) {
+        foyer_err("worker %d: reload refused, the running configuration stays: %s",
+                  foyer_worker.id, err);
+        return;
+    }
+    if (foyer_listeners_apply(&foyer_worker.listeners, c, NULL, 0) != 0) {
+        foyer_err("worker %d: reload refused (listen failed), the running configuration stays",
+                  foyer_worker.id);
+        foyer_config_unref(c);
+        return;
+    }
+    foyer_config_apply_logging(&c->settings);
+    if (foyer_access_open(c->settings.access_log) != 0)
+        foyer_err("worker %d: access log not reopened", foyer_worker.id);
+    foyer_worker.config = c;
+    foyer_config_unref(old);
+    foyer_info("worker %d: configuration reloaded", foyer_worker.id);
+}
+
 static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 {
-    foyer_info("worker %d: SIGHUP received; configuration reload is not available yet",
-               foyer_worker.id);
+    if (!foyer_worker.stopping) reload();
 }
 
 static void on_flush(struct ev_loop *loop, ev_timer *w, int revents)
@@ -101,7 +126,8 @@ static void watch_signals(struct ev_loop *loop)
     ev_signal_start(loop, &foyer_worker.sighup);
 }
 
-int foyer_worker_run(struct foyer_config *c, int *listen_fds, int id)
+int foyer_worker_run(struct foyer_config *c, struct foyer_listen_fd *inherited,
+                     unsigned ninherited, int id)
 {
     struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
     if (loop == NULL) {
@@ -113,12 +139,7 @@ int foyer_worker_run(struct foyer_config *c, int *listen_fds, int id)
     foyer_worker.config = c;
     foyer_worker.id = id;
     if (foyer_access_open(c->settings.access_log) != 0) return 1;
-    for (unsigned i = 0; i < c->nlistens; i++) {
-        struct foyer_listener *l = foyer_listener_start(listen_fds[i]);
-        if (l == NULL) return 1;
-        l->next = foyer_worker.listeners;
-        foyer_worker.listeners = l;
-    }
+    if (foyer_listeners_apply(&foyer_worker.listeners, c, inherited, ninherited) != 0) return 1;
     watch_signals(loop);
     ev_timer_init(&foyer_worker.flush_timer, on_flush, 1., 1.);
     ev_timer_start(loop, &foyer_worker.flush_timer);

@@ -8,6 +8,7 @@
 struct foyer_config;
 struct foyer_conn;
 struct foyer_listener;
+struct foyer_listen_fd;
 
 struct foyer_worker {
     struct ev_loop *loop;
@@ -24,7 +25,8 @@ struct foyer_worker {
 extern struct foyer_worker foyer_worker;
 
 /* Runs a worker until it has stopped; returns the process exit code. */
-int foyer_worker_run(struct foyer_config *c, int *listen_fds, int id);
+int foyer_worker_run(struct foyer_config *c, struct foyer_listen_fd *inherited,
+                     unsigned ninherited, int id);
 /* Called when a connection goes away, so a stopping worker can exit. */
 void foyer_worker_conn_closed(void);
 /* Accepting paused (connection limit) or resumed. */

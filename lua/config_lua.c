@@ -48,6 +48,9 @@ static const struct setting settings_table[] = {
     {"error_log", S_PATH_OR_FALSE, OFF(error_log), 0, 0},
     {"lua_path", S_STRING, OFF(lua_path), 0, 0},
     {"log_level", S_STRING, OFF(log_level), 0, 0},
+    {"pid_file", S_STRING, OFF(pid_file), 0, 0},
+    {"lua_instruction_limit", S_INT, OFF(lua_instruction_limit), 0, 4e9},
+    {"lua_memory_limit", S_INT, OFF(lua_memory_limit), 0, 4e9},
 };
 #undef OFF
 
