@@ -274,6 +274,7 @@ struct foyer_config *foyer_config_load(const char *file, char *err, size_t errle
     }
     lua_State *L = c->L;
     register_dsl(L, c);
+    foyer_lua_limits_begin(L, 0, 0); /* the config itself may be large */
     if (luaL_loadfile(L, file) != 0 || lua_pcall(L, 0, 0, 0) != 0) {
         snprintf(err, errlen, "%s", lua_tostring(L, -1));
         foyer_config_unref(c);

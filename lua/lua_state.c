@@ -3,6 +3,7 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <luajit.h>
 #include <lualib.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,12 +56,93 @@ static void default_path(lua_State *L, const char *config_file)
     foyer_lua_state_apply_path(L, path);
 }
 
+/* ---- limits: a route call may run so many instructions and the state may
+ * hold so much memory; past either the call fails (500) and the worker goes on.
+ * The count hook is how Lua lets a host interrupt a script, and LuaJIT only
+ * runs hooks in its interpreter: a JIT-compiled `while true do end` would
+ * never be stopped, so the JIT is off for these states. Routing scripts are
+ * short; the heavy lifting (foyer.router) is C. */
+
+#define HOOK_EVERY 1000
+
+static unsigned long budget_left; /* hook periods left in the current call */
+static size_t memory_limit_kb;
+
+/* Raises msg with the script position that was running ("file:line: msg"). */
+static int raise_here(lua_State *L, const char *msg)
+{
+    lua_Debug ar;
+    if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline > 0)
+        lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, msg);
+    else
+        lua_pushstring(L, msg);
+    return lua_error(L);
+}
+
+static void limits_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    if (memory_limit_kb && (size_t)lua_gc(L, LUA_GCCOUNT, 0) > memory_limit_kb) {
+        lua_gc(L, LUA_GCCOLLECT, 0);
+        if ((size_t)lua_gc(L, LUA_GCCOUNT, 0) > memory_limit_kb)
+            raise_here(L, "Lua memory limit exceeded (lua_memory_limit)");
+    }
+    if (budget_left == 0) return; /* no limit, or outside a route call */
+    if (--budget_left == 0) {
+        budget_left = 1; /* keep failing if the script catches the error */
+        raise_here(L, "instruction limit exceeded (lua_instruction_limit): runaway script?");
+    }
+}
+
+void foyer_lua_limits_begin(lua_State *L, unsigned instructions, unsigned memory_bytes)
+{
+    budget_left = instructions ? instructions / HOOK_EVERY + 1 : 0;
+    memory_limit_kb = memory_bytes / 1024;
+    (void)L;
+}
+
+void foyer_lua_limits_end(lua_State *L)
+{
+    budget_left = 0;
+    if (memory_limit_kb && (size_t)lua_gc(L, LUA_GCCOUNT, 0) > memory_limit_kb)
+        lua_gc(L, LUA_GCCOLLECT, 0);
+}
+
+/* string.rep is the one standard function that makes a huge string from a
+ * small call, out of the hook's sight: cap it. */
+static int capped_rep(lua_State *L)
+{
+    size_t len;
+    luaL_checklstring(L, 1, &len);
+    lua_Number n = luaL_checknumber(L, 2);
+    size_t sep = 0;
+    if (lua_gettop(L) >= 3) luaL_checklstring(L, 3, &sep);
+    if (n > 0 && (double)(len + sep) * n > 16.0 * 1024 * 1024)
+        return luaL_error(L, "string.rep: result over 16 MiB");
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+static void cap_string_rep(lua_State *L)
+{
+    lua_getglobal(L, "string");
+    lua_getfield(L, -1, "rep");
+    lua_pushcclosure(L, capped_rep, 1);
+    lua_setfield(L, -2, "rep");
+    lua_pop(L, 1);
+}
+
 lua_State *foyer_lua_state_new(const char *config_file)
 {
     lua_State *L = luaL_newstate();
     if (L == NULL) return NULL;
     luaL_openlibs(L);
+    luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
     remove_unsafe(L);
+    cap_string_rep(L);
     default_path(L, config_file);
+    lua_sethook(L, limits_hook, LUA_MASKCOUNT, HOOK_EVERY);
     return L;
 }

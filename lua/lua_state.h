@@ -12,6 +12,10 @@ struct lua_State *foyer_lua_state_new(const char *config_file);
 /* Prepends path entries (";"-separated "?.lua" patterns) to package.path. */
 void foyer_lua_state_apply_path(struct lua_State *L, const char *path);
 
+/* Limits for one route call (0 = none); end re-checks memory after it. */
+void foyer_lua_limits_begin(struct lua_State *L, unsigned instructions, unsigned memory_bytes);
+void foyer_lua_limits_end(struct lua_State *L);
+
 /* Calls the config's route function for r (request_lua.c). Fills d; a script
  * error or an unknown service name becomes status 500, logged with its
  * file:line and the request line. */

@@ -215,7 +215,10 @@ void foyer_lua_route(struct foyer_config *c, struct foyer_request *r,
     lua_pushvalue(L, fn_index);
     struct req_box *b = get_box(L);
     b->r = r;
-    if (lua_pcall(L, 1, 1, 0) != 0) {
+    foyer_lua_limits_begin(L, c->settings.lua_instruction_limit, c->settings.lua_memory_limit);
+    int rc = lua_pcall(L, 1, 1, 0);
+    foyer_lua_limits_end(L);
+    if (rc != 0) {
         const char *msg = lua_tostring(L, -1);
         fail(d, r, msg ? msg : "(error object is not a string)");
     } else {
