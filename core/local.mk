@@ -15,6 +15,7 @@ core_libfoyercore_a_SOURCES = \
 	core/http_message.c \
 	core/listener.c core/listener.h \
 	core/log.c core/log.h \
+	core/mirror.c core/mirror.h \
 	core/outq.c core/outq.h \
 	core/pool.c core/pool.h \
 	core/process.c core/process.h \

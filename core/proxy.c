@@ -11,6 +11,7 @@
 #include "fields.h"
 #include "http.h"
 #include "log.h"
+#include "mirror.h"
 #include "lua_state.h"
 #include "outq.h"
 #include "pool.h"
@@ -191,7 +192,7 @@ static char *put_forwarded(struct foyer_exchange *x, char *p, struct foyer_str h
         p = foyer_put(p, x->req.scheme, strlen(x->req.scheme));
         p = FOYER_PUT_LIT(p, "\r\n");
     }
-    if (!foyer_edits_touch(e, (struct foyer_str){"x-forwarded-host", 16})) {
+    if (host.len > 0 && !foyer_edits_touch(e, (struct foyer_str){"x-forwarded-host", 16})) {
         p = FOYER_PUT_LIT(p, "X-Forwarded-Host: ");
         p = foyer_put(p, host.p, host.len);
         p = FOYER_PUT_LIT(p, "\r\n");
@@ -232,7 +233,8 @@ static int build_upstream_head(struct foyer_exchange *x)
     struct foyer_http_head *h = &x->req.head;
     struct foyer_request_info *ri = &x->req.info;
     struct foyer_str host = ri->host;
-    if (host.len == 0) host = (struct foyer_str){x->ep->name, strlen(x->ep->name)};
+    if (host.len == 0) /* an HTTP/1.0 request without Host: name the service, as nginx does */
+        host = (struct foyer_str){x->route.service->name, strlen(x->route.service->name)};
     struct foyer_str up_host = x->route.host.p ? x->route.host : host;
     size_t cap = h->method.len + h->target.len + x->route.path.len + 16 +
                  foyer_fields_size(h, &x->route.request_headers) + host.len + up_host.len +
@@ -244,7 +246,7 @@ static int build_upstream_head(struct foyer_exchange *x)
     p = foyer_put(p, up_host.p, up_host.len);
     p = FOYER_PUT_LIT(p, "\r\n");
     p = foyer_put_fields(p, h, &x->route.request_headers, is_forwarded_field);
-    p = put_forwarded(x, p, host);
+    p = put_forwarded(x, p, ri->host);
     p = put_framing(x, p);
     if (ri->is_upgrade) {
         p = FOYER_PUT_LIT(p, "Connection: upgrade\r\nUpgrade: ");
@@ -945,6 +947,23 @@ static int parse_request(struct foyer_exchange *x, size_t head_len)
     return err;
 }
 
+/* The route asked for a copy: the same head, and the body when it is already
+ * all here (a streamed body is not held back for a mirror). */
+static void mirror(struct foyer_exchange *x)
+{
+    struct foyer_request_info *ri = &x->req.info;
+    if (x->route.mirror == NULL || ri->is_upgrade) return;
+    struct foyer_buf *in = x->c->in;
+    size_t have = in ? foyer_buf_len(in) : 0;
+    if (ri->body == FOYER_BODY_CHUNKED || (ri->body == FOYER_BODY_LENGTH && have < ri->content_length)) {
+        foyer_debug("mirror to %s skipped: the request body is streamed", x->route.mirror->name);
+        return;
+    }
+    size_t body_len = ri->body == FOYER_BODY_LENGTH ? (size_t)ri->content_length : 0;
+    foyer_mirror_send(x->route.mirror, x->up_head, x->up_head_len,
+                      body_len ? foyer_buf_pos(in) : NULL, body_len);
+}
+
 /* A redirect or a `respond` decision: the answer goes out like a proxied one
  * (same queue, same keep-alive rules), with no upstream. */
 static void answer_locally(struct foyer_exchange *x)
@@ -1032,6 +1051,7 @@ void foyer_proxy_start(struct foyer_conn *c, size_t head_len)
         fail(x, x->route.status ? x->route.status : 500, "routing");
         return;
     }
+    mirror(x);
     if (connect_next(x) != 0) {
         fail(x, 502, "no endpoint reachable");
         return;
