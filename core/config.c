@@ -1,5 +1,6 @@
 #include "config.h"
 #include "log.h"
+#include "plugin_loader.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -56,11 +57,13 @@ static void free_settings(struct foyer_settings *s)
     free(s->lua_path);
     free(s->log_level);
     free(s->pid_file);
+    free(s->plugin_path);
 }
 
 void foyer_config_unref(struct foyer_config *c)
 {
     if (c == NULL || --c->refs > 0) return;
+    foyer_plugins_unload(c); /* their fini may still look at the Lua state */
     if (c->L != NULL) lua_close(c->L);
     for (unsigned i = 0; i < c->nservices; i++) {
         free(c->services[i].name);

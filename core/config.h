@@ -34,6 +34,7 @@ struct foyer_settings {
     char *lua_path;
     char *log_level;
     char *pid_file;
+    char *plugin_path;
     unsigned lua_instruction_limit; /* per route call, 0 = none */
     unsigned lua_memory_limit;      /* bytes per Lua state, 0 = none */
 };
@@ -53,6 +54,17 @@ struct foyer_service {
     unsigned rr; /* round-robin cursor (per worker: each has its own copy) */
 };
 
+/* A plugin as one configuration generation uses it. */
+struct foyer_plugin_slot {
+    char *name;
+    char *path;  /* the .so file */
+    char *where; /* "file:line:" of the declaration */
+    void *handle; /* dlopen */
+    const struct foyer_plugin *desc;
+    void *state;  /* the plugin's own, from init */
+    int worker_ready; /* worker_init ran in this process */
+};
+
 struct foyer_listen {
     union foyer_sockaddr addr;
     socklen_t addrlen;
@@ -69,6 +81,8 @@ struct foyer_config {
     unsigned nservices;
     unsigned *service_index; /* open addressing over services, size index_size */
     unsigned index_size;
+    struct foyer_plugin_slot *plugins; /* in the configured order */
+    unsigned nplugins;
     struct lua_State *L;
     int route_ref;
 };

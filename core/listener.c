@@ -2,6 +2,7 @@
 #include "config.h"
 #include "conn.h"
 #include "log.h"
+#include "plugin_hooks.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -67,6 +68,11 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
                 foyer_worker_listeners_enable(0);
             }
             return;
+        }
+        if (foyer_worker.config->nplugins &&
+            foyer_hooks_accept(foyer_worker.config, &peer.sa, len) != FOYER_CONTINUE) {
+            close(fd); /* a plugin refused the client (e.g. an address block list) */
+            continue;
         }
         /* TCP_NODELAY is inherited from the listening socket on Linux */
         foyer_conn_accepted(fd, &peer, l->port);

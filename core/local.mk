@@ -17,6 +17,9 @@ core_libfoyercore_a_SOURCES = \
 	core/log.c core/log.h \
 	core/mirror.c core/mirror.h \
 	core/outq.c core/outq.h \
+	core/plugin_api.c core/plugin_api.h \
+	core/plugin_hooks.c core/plugin_hooks.h \
+	core/plugin_loader.c core/plugin_loader.h \
 	core/pool.c core/pool.h \
 	core/process.c core/process.h \
 	core/random.c core/random.h \
@@ -30,6 +33,12 @@ core_libfoyercore_a_SOURCES = \
 
 FOYER_CORE_LIBS = core/libfoyercore.a $(LUAJIT_LIBS) $(OPENSSL_LIBS) $(EV_LIBS) \
 	$(HTTP_PARSER_LIBS) $(LIBS)
+
+# The public plugin ABI header, and pkg-config data for out-of-tree plugins.
+foyerincludedir = $(includedir)/foyer
+foyerinclude_HEADERS = core/include/foyer/plugin.h
+pkgconfigdir = $(libdir)/pkgconfig
+pkgconfig_DATA = foyer-plugin.pc
 
 bin_PROGRAMS += foyer
 foyer_SOURCES = core/main.c

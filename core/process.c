@@ -124,7 +124,7 @@ static pid_t spawn(struct foyer_config *c, int w, sigset_t *old)
     if (pid == 0) {
         sigprocmask(SIG_SETMASK, old, NULL);
         close_other_listeners(w);
-        _exit(foyer_worker_run(c, slots[w].fds, slots[w].nfds, w));
+        _exit(foyer_worker_run(c, slots[w].fds, slots[w].nfds, w, nworkers));
     }
     slots[w].pid = pid;
     slots[w].started = time(NULL);

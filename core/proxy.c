@@ -4,6 +4,7 @@
  * size. Writes go straight to the socket and writability is only watched after
  * a short write. */
 #include "proxy.h"
+#include "exchange.h"
 #include "access_log.h"
 #include "buf.h"
 #include "config.h"
@@ -14,6 +15,7 @@
 #include "mirror.h"
 #include "lua_state.h"
 #include "outq.h"
+#include "plugin_hooks.h"
 #include "pool.h"
 #include "request.h"
 #include "respond.h"
@@ -22,52 +24,11 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <lauxlib.h>
+#include <lua.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum out_mode { OUT_NONE, OUT_RAW, OUT_CHUNKED };
-
-struct foyer_exchange {
-    struct foyer_conn *c;
-    struct foyer_upstream *u;
-    struct foyer_config *cfg;
-    struct foyer_pool *pool;
-    struct foyer_request req;
-    struct foyer_route_decision route;
-    struct foyer_endpoint *ep;
-    unsigned tries;
-    ev_tstamp start;
-
-    /* client -> upstream */
-    struct foyer_outq to_up;
-    char *up_head;
-    size_t up_head_len;
-    uint64_t req_left;
-    uint64_t req_body_bytes;
-    struct foyer_chunked req_chunk;
-
-    /* upstream -> client */
-    struct foyer_outq to_client;
-    struct foyer_head_scan rscan;
-    struct foyer_http_head rhead;
-    struct foyer_response_info rinfo;
-    enum out_mode out;
-    uint64_t resp_left;
-    struct foyer_chunked resp_chunk;
-    int status;
-    size_t bytes_sent;
-
-    unsigned req_done : 1;     /* whole request body read from the client */
-    unsigned req_sent : 1;     /* ... and written upstream */
-    unsigned resp_started : 1; /* response head parsed */
-    unsigned resp_done : 1;
-    unsigned client_close : 1; /* close the client after this response */
-    unsigned tunnel : 1;
-    unsigned client_eof : 1;
-    unsigned up_eof : 1;
-    unsigned up_wrote : 1; /* some request bytes reached the upstream socket */
-};
 
 static void finish(struct foyer_exchange *x);
 static void fail(struct foyer_exchange *x, int status, const char *why);
@@ -110,6 +71,7 @@ static void arm(struct foyer_deadline *t, double after)
 static void free_exchange(struct foyer_exchange *x)
 {
     struct foyer_config *cfg = x->cfg;
+    if (x->route.plugins_ref > 0) luaL_unref(cfg->L, LUA_REGISTRYINDEX, x->route.plugins_ref);
     foyer_pool_release(x->pool); /* x itself lives in the pool */
     foyer_config_unref(cfg);
 }
@@ -123,14 +85,25 @@ static void drop_upstream(struct foyer_exchange *x, int reusable)
     foyer_upstream_release(u, reusable, settings(x)->upstream_keepalive);
 }
 
+static void log_exchange(struct foyer_exchange *x, int status, size_t bytes)
+{
+    foyer_access_log_exchange(x->c, &x->req, status, bytes, x->start,
+                              x->route.service ? x->route.service->name : NULL,
+                              x->ep ? x->ep->name : NULL, x->route.tag);
+    if (x->cfg->nplugins) foyer_hooks_log(x);
+}
+
 void foyer_proxy_abort(struct foyer_exchange *x)
 {
     if (x->status == 0) x->status = 499; /* client went away, nginx's convention */
-    foyer_access_log_exchange(x->c, &x->req, x->status, x->bytes_sent, x->start,
-                              x->route.service ? x->route.service->name : NULL,
-                              x->ep ? x->ep->name : NULL, x->route.tag);
+    log_exchange(x, x->status, x->bytes_sent);
     drop_upstream(x, 0);
     x->c->x = NULL;
+    if (x->parked) { /* a plugin still holds it: freed when it resumes */
+        x->orphaned = 1;
+        x->c = NULL;
+        return;
+    }
     free_exchange(x);
 }
 
@@ -200,6 +173,22 @@ static char *put_forwarded(struct foyer_exchange *x, char *p, struct foyer_str h
     return p;
 }
 
+/* The route's edits followed by the plugins' ones. */
+static const struct foyer_header_edits *merged_edits(struct foyer_exchange *x,
+                                                      const struct foyer_header_edits *route,
+                                                      const struct foyer_header_edit_list *plug,
+                                                      struct foyer_header_edits *out)
+{
+    if (plug->n == 0) return route;
+    struct foyer_header_edit *v = foyer_pool_alloc(x->pool, (route->n + plug->n) * sizeof *v);
+    if (v == NULL) return route;
+    if (route->n) memcpy(v, route->v, route->n * sizeof *v);
+    memcpy(v + route->n, plug->v, plug->n * sizeof *v);
+    out->v = v;
+    out->n = route->n + plug->n;
+    return out;
+}
+
 /* origin-form target: the route's path (query kept) or the one received */
 static char *put_request_line(struct foyer_exchange *x, char *p)
 {
@@ -236,8 +225,11 @@ static int build_upstream_head(struct foyer_exchange *x)
     if (host.len == 0) /* an HTTP/1.0 request without Host: name the service, as nginx does */
         host = (struct foyer_str){x->route.service->name, strlen(x->route.service->name)};
     struct foyer_str up_host = x->route.host.p ? x->route.host : host;
+    struct foyer_header_edits merged;
+    const struct foyer_header_edits *edits =
+        merged_edits(x, &x->route.request_headers, &x->plugin_req_edits, &merged);
     size_t cap = h->method.len + h->target.len + x->route.path.len + 16 +
-                 foyer_fields_size(h, &x->route.request_headers) + host.len + up_host.len +
+                 foyer_fields_size(h, edits) + host.len + up_host.len +
                  ri->upgrade.len + 320;
     char *p = x->up_head = foyer_pool_alloc(x->pool, cap);
     if (p == NULL) return -1;
@@ -245,7 +237,7 @@ static int build_upstream_head(struct foyer_exchange *x)
     p = FOYER_PUT_LIT(p, "Host: ");
     p = foyer_put(p, up_host.p, up_host.len);
     p = FOYER_PUT_LIT(p, "\r\n");
-    p = foyer_put_fields(p, h, &x->route.request_headers, is_forwarded_field);
+    p = foyer_put_fields(p, h, edits, is_forwarded_field);
     p = put_forwarded(x, p, ri->host);
     p = put_framing(x, p);
     if (ri->is_upgrade) {
@@ -292,11 +284,30 @@ static void send_head(struct foyer_exchange *x)
 
 /* Picks the next endpoint (round robin) and gets a connection to it; tries
  * the service's other endpoints when a connect fails at once. */
+/* The next endpoint: a plugin's choice (load balancers), else round robin.
+ * Returns 0, -1 when none is left, 1 when a plugin answered instead. */
+static int pick_endpoint(struct foyer_exchange *x)
+{
+    struct foyer_service *s = x->route.service;
+    unsigned idx = s->rr++ % s->nendpoints;
+    if (x->cfg->nplugins) {
+        unsigned chosen = 0;
+        int r = foyer_hooks_upstream_select(x, &chosen);
+        if (r == FOYER_RESPOND && x->route.respond) return 1;
+        if (r == FOYER_SELECTED && chosen < s->nendpoints) idx = chosen;
+        else if (r != FOYER_CONTINUE && r != FOYER_SELECTED) return -1;
+    }
+    x->ep = &s->endpoints[idx];
+    if (x->ntried < sizeof x->tried / sizeof x->tried[0]) x->tried[x->ntried++] = idx;
+    return 0;
+}
+
 static int connect_next(struct foyer_exchange *x)
 {
     struct foyer_service *s = x->route.service;
     while (x->tries < s->nendpoints) {
-        x->ep = &s->endpoints[s->rr++ % s->nendpoints];
+        int rc = pick_endpoint(x);
+        if (rc != 0) return rc;
         x->tries++;
         struct foyer_upstream *u = foyer_upstream_get(x->ep);
         if (u != NULL) {
@@ -308,8 +319,9 @@ static int connect_next(struct foyer_exchange *x)
             }
             return 0;
         }
-        foyer_warn("upstream %s (service %s): connect: %s", x->ep->name, s->name,
-                   strerror(errno));
+        int e = errno;
+        foyer_warn("upstream %s (service %s): connect: %s", x->ep->name, s->name, strerror(e));
+        foyer_hooks_upstream_result(x, e, 0);
     }
     return -1;
 }
@@ -368,6 +380,7 @@ static int decode_request_body(struct foyer_exchange *x)
             size_t n = foyer_buf_len(in);
             if (n > x->req_left) n = (size_t)x->req_left;
             foyer_outq_add(&x->to_up, foyer_buf_pos(in), n);
+            if (x->cfg->nplugins) foyer_hooks_request_body(x, foyer_buf_pos(in), n);
             in->start += n;
             x->req_left -= n;
             x->req_body_bytes += n;
@@ -382,6 +395,7 @@ static int decode_request_body(struct foyer_exchange *x)
         if (r > 1) return r;
         foyer_outq_add_chunk(&x->to_up, data, dlen);
         x->req_body_bytes += dlen;
+        if (x->cfg->nplugins && dlen) foyer_hooks_request_body(x, data, dlen);
         if (r == 1) {
             foyer_outq_add(&x->to_up, "0\r\n\r\n", 5);
             x->req_done = 1;
@@ -480,7 +494,10 @@ static int pump_up(struct foyer_exchange *x)
         }
         size_t before = x->to_up.bytes;
         int r = foyer_outq_flush(&x->to_up, &foyer_transport_tcp, NULL, u->fd, NULL);
-        if (x->to_up.bytes < before || r == 0) x->up_wrote = 1;
+        if ((x->to_up.bytes < before || r == 0) && !x->up_wrote) {
+            x->up_wrote = 1;
+            x->up_sent_at = ev_now(loop_());
+        }
         if (r < 0) return retry_or_fail(x, 502, "upstream write failed");
         if (r == 1) {
             watch(&u->wio, 1);
@@ -584,7 +601,10 @@ static void choose_out_mode(struct foyer_exchange *x)
 static int build_client_head(struct foyer_exchange *x)
 {
     struct foyer_http_head *h = &x->rhead;
-    const struct foyer_header_edits *e = &x->route.response_headers;
+    struct foyer_header_edits merged;
+    const struct foyer_header_edits *e =
+        merged_edits(x, &x->route.response_headers, &x->plugin_resp_edits, &merged);
+    x->resp_head_built = 1;
     size_t cap = h->reason.len + foyer_fields_size(h, e) + 160;
     struct foyer_str upg = find_field(h, "upgrade", 7);
     char *head = foyer_pool_alloc(x->pool, cap + upg.len), *p = head;
@@ -669,6 +689,10 @@ static int start_response(struct foyer_exchange *x)
     }
     x->resp_started = 1;
     x->status = x->rhead.status;
+    if (x->cfg->nplugins) {
+        foyer_hooks_upstream_result(x, 0, 0);
+        foyer_hooks_response_headers(x);
+    }
     choose_out_mode(x);
     if (build_client_head(x) != 0) {
         fail(x, 500, "out of memory");
@@ -692,6 +716,7 @@ static void decode_response_body(struct foyer_exchange *x)
             if (x->rinfo.body == FOYER_BODY_LENGTH && n > x->resp_left) n = (size_t)x->resp_left;
             if (x->out == OUT_CHUNKED) foyer_outq_add_chunk(&x->to_client, foyer_buf_pos(in), n);
             else foyer_outq_add(&x->to_client, foyer_buf_pos(in), n);
+            if (x->cfg->nplugins && !x->tunnel) foyer_hooks_response_body(x, foyer_buf_pos(in), n);
             in->start += n;
             if (x->rinfo.body == FOYER_BODY_LENGTH && (x->resp_left -= n) == 0) x->resp_done = 1;
             continue;
@@ -708,6 +733,7 @@ static void decode_response_body(struct foyer_exchange *x)
         }
         if (x->out == OUT_CHUNKED) foyer_outq_add_chunk(&x->to_client, data, dlen);
         else foyer_outq_add(&x->to_client, data, dlen);
+        if (x->cfg->nplugins && dlen) foyer_hooks_response_body(x, data, dlen);
         if (r == 1) x->resp_done = 1;
     }
     if (x->resp_done && x->out == OUT_CHUNKED) foyer_outq_add(&x->to_client, "0\r\n\r\n", 5);
@@ -809,6 +835,7 @@ static void on_up_writable(struct foyer_exchange *x)
         if (err != 0) {
             foyer_warn("upstream %s (service %s): connect: %s", x->ep->name,
                        x->route.service->name, strerror(err));
+            foyer_hooks_upstream_result(x, err, 0);
             retry_or_fail(x, 502, "upstream connect failed");
             return;
         }
@@ -832,6 +859,7 @@ static void up_timeout(struct foyer_deadline *d)
     struct foyer_exchange *x = u->x;
     if (!u->connected) {
         foyer_warn("upstream %s: connect timed out", x->ep->name);
+        foyer_hooks_upstream_result(x, ETIMEDOUT, 1);
         retry_or_fail(x, 504, "upstream connect timed out");
         return;
     }
@@ -839,6 +867,7 @@ static void up_timeout(struct foyer_deadline *d)
         foyer_conn_close(x->c);
         return;
     }
+    foyer_hooks_upstream_result(x, 0, 1);
     fail(x, 504, "upstream timed out");
 }
 
@@ -855,6 +884,10 @@ void foyer_proxy_client_io(struct foyer_exchange *x, int revents)
 
 void foyer_proxy_client_timeout(struct foyer_exchange *x)
 {
+    if (x->parked) { /* a plugin kept it waiting too long */
+        foyer_conn_close(x->c);
+        return;
+    }
     if (!foyer_outq_empty(&x->to_client)) {
         foyer_info("client send timed out after %.0f s", settings(x)->client_send_timeout);
         foyer_conn_close(x->c);
@@ -871,9 +904,7 @@ static void finish(struct foyer_exchange *x)
     int up_reusable = x->rinfo.keep_alive && x->req_sent && x->resp_done && !x->tunnel &&
                       foyer_outq_empty(&x->to_up);
     if (!x->req_done) x->client_close = 1; /* unread body: the stream is out of sync */
-    foyer_access_log_exchange(c, &x->req, x->status, x->bytes_sent, x->start,
-                              x->route.service ? x->route.service->name : NULL,
-                              x->ep ? x->ep->name : NULL, x->route.tag);
+    log_exchange(x, x->status, x->bytes_sent);
     drop_upstream(x, up_reusable);
     int keep = !x->client_close;
     c->clean_close = x->req_done && !x->req.info.is_upgrade;
@@ -899,9 +930,7 @@ static void fail(struct foyer_exchange *x, int status, const char *why)
     x->status = status;
     int keep = x->req_done && x->req.info.keep_alive && !foyer_worker.stopping &&
                foyer_outq_empty(&x->to_up);
-    foyer_access_log_exchange(c, &x->req, status, 0, x->start,
-                              x->route.service ? x->route.service->name : NULL,
-                              x->ep ? x->ep->name : NULL, x->route.tag);
+    log_exchange(x, status, 0);
     c->x = NULL;
     free_exchange(x);
     foyer_conn_respond_error(c, status, keep);
@@ -1021,6 +1050,88 @@ static void begin_body(struct foyer_exchange *x)
     }
 }
 
+/* After routing and the route hooks: answer locally or go upstream. */
+static void proceed(struct foyer_exchange *x)
+{
+    if (!x->route.status && (x->route.redirect || x->route.respond)) {
+        answer_locally(x);
+        return;
+    }
+    if (!x->route.status && x->route.service->nendpoints == 0) x->route.status = 503;
+    if (x->route.status || build_upstream_head(x) != 0 || keep_request_strings(x) != 0) {
+        fail(x, x->route.status ? x->route.status : 500, "routing");
+        return;
+    }
+    mirror(x);
+    int rc = connect_next(x);
+    if (rc != 0) {
+        if (rc > 0) answer_locally(x); /* a plugin answered (e.g. no healthy endpoint) */
+        else fail(x, 502, "no endpoint reachable");
+        return;
+    }
+    send_head(x);
+    send_continue(x);
+    if (x->u->connected) pump_up(x);
+}
+
+enum { PHASE_HEADERS, PHASE_ROUTE };
+
+/* A hook's answer: 0 to go on, 1 when the exchange stopped here (parked,
+ * answered or failed). */
+static int hook_stopped(struct foyer_exchange *x, int result, int phase)
+{
+    switch (result) {
+    case FOYER_CONTINUE:
+        return 0;
+    case FOYER_PARK:
+        x->parked = 1;
+        x->park_phase = phase;
+        watch(&x->c->rio, 0); /* the head's bytes must stay where they are */
+        foyer_conn_timer(x->c, settings(x)->client_header_timeout);
+        return 1;
+    case FOYER_RESPOND:
+        if (x->route.respond != NULL) {
+            answer_locally(x);
+            return 1;
+        }
+        __attribute__((fallthrough));
+    default:
+        fail(x, 500, "plugin hook failed");
+        return 1;
+    }
+}
+
+/* The phases before the upstream, from `phase` and plugin index `from`. */
+static void run_phases(struct foyer_exchange *x, int phase, unsigned from)
+{
+    if (phase == PHASE_HEADERS) {
+        if (x->cfg->nplugins && hook_stopped(x, foyer_hooks_request_headers(x, from), phase))
+            return;
+        foyer_lua_route(x->cfg, &x->req, &x->route);
+        foyer_request_host(&x->req); /* for the access log */
+        phase = PHASE_ROUTE;
+        from = 0;
+    }
+    if (x->cfg->nplugins && hook_stopped(x, foyer_hooks_route(x, from), PHASE_ROUTE)) return;
+    proceed(x);
+}
+
+void foyer_proxy_resume(struct foyer_exchange *x, int result)
+{
+    if (!x->parked) {
+        foyer_err("plugin resumed a request that was not parked");
+        return;
+    }
+    x->parked = 0;
+    if (x->orphaned) { /* the client left meanwhile */
+        free_exchange(x);
+        return;
+    }
+    foyer_conn_timer_clear(x->c);
+    if (!hook_stopped(x, result, x->park_phase))
+        run_phases(x, x->park_phase, x->park_plugin + 1);
+}
+
 void foyer_proxy_start(struct foyer_conn *c, size_t head_len)
 {
     struct foyer_exchange *x = exchange_new(c);
@@ -1038,25 +1149,6 @@ void foyer_proxy_start(struct foyer_conn *c, size_t head_len)
     }
     /* slices stay valid: the buffer is not refilled before they are copied */
     c->in->start += head_len;
-    foyer_lua_route(x->cfg, &x->req, &x->route);
-    foyer_request_host(&x->req); /* for the access log */
     begin_body(x);
-    if (!x->route.status && (x->route.redirect || x->route.respond)) {
-        answer_locally(x);
-        return;
-    }
-    if (!x->route.status && x->route.service->nendpoints == 0) x->route.status = 503;
-    if (x->route.status || build_upstream_head(x) != 0 || keep_request_strings(x) != 0) {
-        x->req_done = x->req.info.body == FOYER_BODY_NONE;
-        fail(x, x->route.status ? x->route.status : 500, "routing");
-        return;
-    }
-    mirror(x);
-    if (connect_next(x) != 0) {
-        fail(x, 502, "no endpoint reachable");
-        return;
-    }
-    send_head(x);
-    send_continue(x);
-    if (x->u->connected) pump_up(x);
+    run_phases(x, PHASE_HEADERS, 0);
 }

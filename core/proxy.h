@@ -16,6 +16,8 @@ void foyer_proxy_client_io(struct foyer_exchange *x, int revents);
 void foyer_proxy_client_timeout(struct foyer_exchange *x);
 /* The client connection is going away: drop the exchange and its upstream. */
 void foyer_proxy_abort(struct foyer_exchange *x);
+/* A plugin's api->resume(r, result) for a parked exchange. */
+void foyer_proxy_resume(struct foyer_exchange *x, int result);
 /* Stop-after-this-response, for a worker shutting down. */
 void foyer_proxy_close_after(struct foyer_exchange *x);
 

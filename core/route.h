@@ -50,6 +50,7 @@ struct foyer_route_decision {
     struct foyer_str hash_key; /* for hashing load balancers */
     const char *tag;           /* shown in the access log */
     struct foyer_service *mirror; /* gets a fire-and-forget copy of the request */
+    int plugins_ref; /* Lua registry ref of `plugins = { name = {...} }`, 0 = none */
 };
 
 #endif

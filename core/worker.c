@@ -7,6 +7,7 @@
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
+#include "plugin_loader.h"
 #include "random.h"
 #include "upstream.h"
 
@@ -100,6 +101,7 @@ static void reload(void)
     if (foyer_access_open(c->settings.access_log) != 0)
         foyer_err("worker %d: access log not reopened", foyer_worker.id);
     foyer_worker.config = c;
+    foyer_plugins_worker_init(c);
     foyer_config_unref(old);
     foyer_info("worker %d: configuration reloaded", foyer_worker.id);
 }
@@ -127,8 +129,9 @@ static void watch_signals(struct ev_loop *loop)
 }
 
 int foyer_worker_run(struct foyer_config *c, struct foyer_listen_fd *inherited,
-                     unsigned ninherited, int id)
+                     unsigned ninherited, int id, int nworkers)
 {
+    foyer_worker.nworkers = nworkers;
     struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
     if (loop == NULL) {
         foyer_err("worker %d: cannot create the event loop", id);
@@ -140,6 +143,7 @@ int foyer_worker_run(struct foyer_config *c, struct foyer_listen_fd *inherited,
     foyer_worker.id = id;
     if (foyer_access_open(c->settings.access_log) != 0) return 1;
     if (foyer_listeners_apply(&foyer_worker.listeners, c, inherited, ninherited) != 0) return 1;
+    foyer_plugins_worker_init(c);
     watch_signals(loop);
     ev_timer_init(&foyer_worker.flush_timer, on_flush, 1., 1.);
     ev_timer_start(loop, &foyer_worker.flush_timer);

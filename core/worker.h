@@ -20,13 +20,14 @@ struct foyer_worker {
     ev_signal sigterm, sigint, sighup, sigquit;
     ev_timer flush_timer, grace_timer;
     int id;
+    int nworkers;
 };
 
 extern struct foyer_worker foyer_worker;
 
 /* Runs a worker until it has stopped; returns the process exit code. */
 int foyer_worker_run(struct foyer_config *c, struct foyer_listen_fd *inherited,
-                     unsigned ninherited, int id);
+                     unsigned ninherited, int id, int nworkers);
 /* Called when a connection goes away, so a stopping worker can exit. */
 void foyer_worker_conn_closed(void);
 /* Accepting paused (connection limit) or resumed. */

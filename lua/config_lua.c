@@ -3,6 +3,8 @@
  * built and raises "file:line: message" on bad input. */
 #include "config.h"
 #include "lua_state.h"
+#include "plugin_hooks.h"
+#include "plugin_loader.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -49,6 +51,7 @@ static const struct setting settings_table[] = {
     {"lua_path", S_STRING, OFF(lua_path), 0, 0},
     {"log_level", S_STRING, OFF(log_level), 0, 0},
     {"pid_file", S_STRING, OFF(pid_file), 0, 0},
+    {"plugin_path", S_STRING, OFF(plugin_path), 0, 0},
     {"lua_instruction_limit", S_INT, OFF(lua_instruction_limit), 0, 4e9},
     {"lua_memory_limit", S_INT, OFF(lua_memory_limit), 0, 4e9},
 };
@@ -213,6 +216,37 @@ static int l_service(lua_State *L)
     return 1;
 }
 
+/* plugin "name" { settings... }: loads name.so (or `path`) and runs its init
+ * with the table; a refusal is this line's error. */
+static int l_plugin_body(lua_State *L)
+{
+    struct foyer_config *c = building(L);
+    const char *name = lua_tostring(L, lua_upvalueindex(2));
+    char err[1024];
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_where(L, 1);
+    char where[512];
+    snprintf(where, sizeof where, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    if (foyer_plugin_load(c, L, name, 1, where, err, sizeof err) != 0)
+        return luaL_error(L, "%s", err);
+    return 0;
+}
+
+static int l_plugin(lua_State *L)
+{
+    struct foyer_config *c = building(L);
+    const char *name = luaL_checkstring(L, 1);
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+            return luaL_error(L, "plugin \"%s\": names use a-z, 0-9, _ and -", name);
+    if (*name == '\0') return luaL_error(L, "plugin: empty name");
+    lua_pushlightuserdata(L, c);
+    lua_pushvalue(L, 1);
+    lua_pushcclosure(L, l_plugin_body, 2);
+    return 1;
+}
+
 static int l_route(lua_State *L)
 {
     struct foyer_config *c = building(L);
@@ -227,7 +261,8 @@ static int l_route(lua_State *L)
 static void register_dsl(lua_State *L, struct foyer_config *c)
 {
     static const luaL_Reg fns[] = {
-        {"set", l_set}, {"listen", l_listen}, {"service", l_service}, {"route", l_route}};
+        {"set", l_set},     {"listen", l_listen}, {"service", l_service},
+        {"route", l_route}, {"plugin", l_plugin}};
     for (size_t i = 0; i < sizeof fns / sizeof *fns; i++) {
         lua_pushlightuserdata(L, c);
         lua_pushcclosure(L, fns[i].func, 1);
@@ -275,7 +310,10 @@ struct foyer_config *foyer_config_load(const char *file, char *err, size_t errle
     lua_State *L = c->L;
     register_dsl(L, c);
     foyer_lua_limits_begin(L, 0, 0); /* the config itself may be large */
-    if (luaL_loadfile(L, file) != 0 || lua_pcall(L, 0, 0, 0) != 0) {
+    foyer_plugin_set_loading(c);
+    int failed = luaL_loadfile(L, file) != 0 || lua_pcall(L, 0, 0, 0) != 0;
+    foyer_plugin_set_loading(NULL);
+    if (failed) {
         snprintf(err, errlen, "%s", lua_tostring(L, -1));
         foyer_config_unref(c);
         return NULL;

@@ -343,6 +343,12 @@ static int apply_key(struct conv *cv, const char *k, int v)
     if (strcmp(k, "respond") == 0) return respond(cv, v);
     if (strcmp(k, "hash_key") == 0) return pool_string(cv, v, "hash_key", &d->hash_key);
     if (strcmp(k, "mirror") == 0) return (d->mirror = service_named(cv, v, "mirror")) ? 0 : -1;
+    if (strcmp(k, "plugins") == 0) { /* per-route plugin settings, read by plugins */
+        if (lua_type(L, v) != LUA_TTABLE) return failf(cv, "plugins must be a table%s%s", "", "");
+        lua_pushvalue(L, v);
+        d->plugins_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        return 0;
+    }
     if (strcmp(k, "tag") == 0) {
         struct foyer_str t;
         if (pool_string(cv, v, "tag", &t) != 0) return -1;

@@ -1,0 +1,80 @@
+/* The exchange: one request, its upstream attempt and its response. Private
+ * to the core (proxy.c drives it, plugin_api.c lets plugins look at it). */
+#ifndef FOYER_EXCHANGE_H
+#define FOYER_EXCHANGE_H
+
+#include "buf.h"
+#include "config.h"
+#include "http.h"
+#include "outq.h"
+#include "request.h"
+#include "route.h"
+
+#include <ev.h>
+
+struct foyer_conn;
+struct foyer_upstream;
+struct foyer_endpoint;
+
+enum out_mode { OUT_NONE, OUT_RAW, OUT_CHUNKED };
+
+struct foyer_header_edit_list {
+    struct foyer_header_edit *v;
+    unsigned n, cap;
+};
+
+struct foyer_exchange {
+    struct foyer_conn *c;
+    struct foyer_upstream *u;
+    struct foyer_config *cfg;
+    struct foyer_pool *pool;
+    struct foyer_request req;
+    struct foyer_route_decision route;
+    struct foyer_endpoint *ep;
+    unsigned tries;
+    ev_tstamp start;
+
+    /* client -> upstream */
+    struct foyer_outq to_up;
+    char *up_head;
+    size_t up_head_len;
+    uint64_t req_left;
+    uint64_t req_body_bytes;
+    struct foyer_chunked req_chunk;
+
+    /* upstream -> client */
+    struct foyer_outq to_client;
+    struct foyer_head_scan rscan;
+    struct foyer_http_head rhead;
+    struct foyer_response_info rinfo;
+    enum out_mode out;
+    uint64_t resp_left;
+    struct foyer_chunked resp_chunk;
+    int status;
+    size_t bytes_sent;
+
+    unsigned req_done : 1;     /* whole request body read from the client */
+    unsigned req_sent : 1;     /* ... and written upstream */
+    unsigned resp_started : 1; /* response head parsed */
+    unsigned resp_done : 1;
+    unsigned client_close : 1; /* close the client after this response */
+    unsigned tunnel : 1;
+    unsigned client_eof : 1;
+    unsigned up_eof : 1;
+    unsigned up_wrote : 1; /* some request bytes reached the upstream socket */
+    unsigned parked : 1;   /* a plugin hook is waiting (FOYER_PARK) */
+    unsigned orphaned : 1; /* the client left while parked: free on resume */
+    unsigned resp_head_built : 1; /* response fields can no longer change */
+
+    /* plugins */
+    int park_phase;          /* where a parked exchange resumes */
+    unsigned park_plugin;    /* the plugin index that parked it */
+    void **plugin_storage;   /* one slot per plugin of cfg */
+    struct foyer_header_edit_list plugin_req_edits, plugin_resp_edits;
+    ev_tstamp up_sent_at;    /* request head written upstream (for latency) */
+    unsigned tried[8];       /* endpoint indexes tried, for plugins choosing retries */
+    unsigned ntried;
+};
+
+
+#endif

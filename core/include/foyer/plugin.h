@@ -1,0 +1,203 @@
+/*
+ * foyer/plugin.h — the foyer plugin ABI.
+ *
+ * This is the only header a plugin includes. A plugin is a shared object that
+ * exports one function, foyer_plugin_entry(), returning a descriptor. foyer
+ * hands the plugin a table of functions (struct foyer_api); the plugin calls
+ * the core through that table only and never links against foyer's symbols.
+ *
+ * Build an out-of-tree plugin with:
+ *     cc -shared -fPIC $(pkg-config --cflags foyer-plugin) -o hello.so hello.c
+ * and load it from the configuration:
+ *     plugin "hello" { greeting = "hi" }          -- hello.so from plugin_path
+ *     plugin "mine" { path = "/opt/mine.so" }
+ *
+ * Versioning (the ATS / Redis-modules way):
+ *  - FOYER_PLUGIN_ABI_MAJOR changes when something existing changes meaning or
+ *    layout. The loader refuses a plugin built for another major.
+ *  - FOYER_PLUGIN_ABI_MINOR grows when something is appended (a hook at the end
+ *    of struct foyer_plugin, a function at the end of struct foyer_api, an enum
+ *    value at the end of an enum). Structs are append-only: nothing is ever
+ *    reordered or removed within a major. A plugin built for an older minor
+ *    loads: hooks beyond its descriptor's `size` are treated as absent. A plugin
+ *    built for a newer minor than the running foyer is refused.
+ *  - Both sides carry their struct size so each can tell what the other has.
+ *
+ * Threading: foyer workers are single-threaded processes; every hook runs on
+ * the worker's event loop and must not block. Use api->timer_start and
+ * api->io_watch for anything that waits, and FOYER_PARK + api->resume to make
+ * a request wait for it.
+ */
+#ifndef FOYER_PLUGIN_H
+#define FOYER_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FOYER_PLUGIN_MAGIC 0x52594f46u /* "FOYR" in memory on little-endian */
+#define FOYER_PLUGIN_ABI_MAJOR 1
+#define FOYER_PLUGIN_ABI_MINOR 0
+#define FOYER_PLUGIN_ABI_VERSION ((FOYER_PLUGIN_ABI_MAJOR << 16) | FOYER_PLUGIN_ABI_MINOR)
+
+/* The symbol every plugin exports. */
+#define FOYER_PLUGIN_ENTRY_SYMBOL "foyer_plugin_entry"
+
+/* Opaque handles. */
+typedef struct foyer_request foyer_request_t;   /* one request/response exchange */
+typedef struct foyer_conf foyer_conf_t;         /* a configuration table (read-only) */
+typedef struct foyer_timer foyer_timer_t;       /* a timer on the worker's loop */
+typedef struct foyer_io foyer_io_t;             /* an fd watcher on the worker's loop */
+
+/* What a hook tells foyer. Append-only. */
+enum foyer_hook_result {
+    FOYER_CONTINUE = 0, /* go on with the next plugin / phase */
+    FOYER_RESPOND = 1,  /* the plugin answered (api->respond) — stop processing */
+    FOYER_PARK = 2,     /* wait: the plugin calls api->resume(r) later */
+    FOYER_ERROR = 3,    /* the request fails with 500; foyer logs the plugin's name */
+    FOYER_SELECTED = 4  /* on_upstream_select only: *endpoint holds the choice */
+};
+
+/* Log levels for api->log. */
+enum foyer_log_level_public { FOYER_LOG_ERROR = 0, FOYER_LOG_WARNING = 1, FOYER_LOG_NOTICE = 2,
+                              FOYER_LOG_TRACE = 3 };
+
+/* The result of one upstream attempt, for on_upstream_result. */
+struct foyer_upstream_result {
+    uint32_t size;          /* sizeof this struct as foyer knows it */
+    const char *service;    /* service name */
+    unsigned endpoint;      /* index into the service's endpoints */
+    const char *address;    /* "host:port" of that endpoint */
+    int connect_error;      /* errno of a failed connect, 0 when connected */
+    int status;             /* response status, 0 when none arrived */
+    double latency;         /* seconds from sending the request to the response head */
+    int timed_out;          /* 1 when the upstream timed out */
+};
+
+/* The functions a plugin may call. Valid from init until fini. Append-only. */
+struct foyer_api {
+    uint32_t size;      /* sizeof(struct foyer_api) of the running foyer */
+    uint32_t abi_version; /* FOYER_PLUGIN_ABI_VERSION of the running foyer */
+    const char *foyer_version;
+
+    /* --- logging: one line, prefixed with the plugin's name --- */
+    void (*log)(const char *plugin, int level, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+    /* --- configuration tables (valid during init only; copy what you keep) --- */
+    /* A string/number/boolean field of a table; NULL/-1 when absent or of another type. */
+    const char *(*conf_string)(const foyer_conf_t *t, const char *key);
+    int (*conf_number)(const foyer_conf_t *t, const char *key, double *out);
+    int (*conf_bool)(const foyer_conf_t *t, const char *key, int *out);
+    const foyer_conf_t *(*conf_table)(const foyer_conf_t *t, const char *key);
+    /* Array part: length and 1-based element (a table; strings via conf_index_string). */
+    size_t (*conf_len)(const foyer_conf_t *t);
+    const foyer_conf_t *(*conf_index)(const foyer_conf_t *t, size_t i);
+    const char *(*conf_index_string)(const foyer_conf_t *t, size_t i);
+    /* Iterates the string keys of a table: returns the next key after prev (NULL to start). */
+    const char *(*conf_next_key)(const foyer_conf_t *t, const char *prev);
+
+    /* --- the request (valid inside hooks for r) --- */
+    const char *(*req_method)(foyer_request_t *r, size_t *len);
+    const char *(*req_path)(foyer_request_t *r, size_t *len);
+    const char *(*req_query)(foyer_request_t *r, size_t *len); /* NULL: none */
+    const char *(*req_host)(foyer_request_t *r);               /* lower-cased, no port */
+    const char *(*req_header)(foyer_request_t *r, const char *name, size_t *len);
+    const struct sockaddr *(*req_client)(foyer_request_t *r);
+    /* Field changes on the request sent upstream (before upstream select) and on
+     * the response sent to the client (up to and including on_response_headers).
+     * value NULL removes. Returns 0, or -1 when too late or invalid. */
+    int (*req_set_header)(foyer_request_t *r, const char *name, const char *value);
+    int (*resp_set_header)(foyer_request_t *r, const char *name, const char *value);
+    int (*resp_status)(foyer_request_t *r); /* 0 before the response head */
+    /* The route decision: service name (NULL if none), the hash key (NULL if none). */
+    const char *(*route_service)(foyer_request_t *r);
+    const char *(*route_hash_key)(foyer_request_t *r, size_t *len);
+    /* The route's settings for this plugin: `plugins = { name = { ... } }`, or NULL. */
+    const foyer_conf_t *(*route_plugin_conf)(foyer_request_t *r, const char *plugin);
+    /* Answers the request from the plugin; the hook then returns FOYER_RESPOND. */
+    int (*respond)(foyer_request_t *r, int status, const char *content_type, const char *body,
+                   size_t len);
+    /* Memory freed with the request. */
+    void *(*alloc)(foyer_request_t *r, size_t n);
+    /* One pointer of per-request storage per plugin. */
+    void **(*storage)(foyer_request_t *r, const char *plugin);
+    /* Continues a request a hook parked (FOYER_PARK) with the given result. */
+    void (*resume)(foyer_request_t *r, int result);
+
+    /* --- the worker's event loop --- */
+    foyer_timer_t *(*timer_start)(double after, double repeat, void (*cb)(void *arg), void *arg);
+    void (*timer_stop)(foyer_timer_t *t); /* also frees it */
+    foyer_io_t *(*io_watch)(int fd, int writable, void (*cb)(int fd, void *arg), void *arg);
+    void (*io_stop)(foyer_io_t *io); /* also frees it; does not close fd */
+    double (*now)(void);             /* the loop's cached time, seconds */
+    int (*worker_id)(void);          /* 0..workers-1; -1 in the master */
+    int (*worker_count)(void);
+
+    /* --- counters: per worker, by name; the pointer stays valid --- */
+    uint64_t *(*counter)(const char *plugin, const char *name);
+
+    /* --- services, for load balancers --- */
+    size_t (*service_endpoints)(const char *service);
+    const char *(*service_endpoint)(const char *service, size_t i); /* "host:port" */
+    const struct sockaddr *(*service_endpoint_addr)(const char *service, size_t i,
+                                                    socklen_t *len);
+};
+
+/* The descriptor a plugin returns. Append-only; unused hooks are NULL. */
+struct foyer_plugin {
+    uint32_t magic;       /* FOYER_PLUGIN_MAGIC */
+    uint16_t abi_major;   /* FOYER_PLUGIN_ABI_MAJOR the plugin was built with */
+    uint16_t abi_minor;   /* FOYER_PLUGIN_ABI_MINOR the plugin was built with */
+    uint32_t size;        /* sizeof(struct foyer_plugin) the plugin was built with */
+    const char *name;     /* must equal the name in `plugin "name"` */
+    const char *version;  /* the plugin's own version, for logs */
+
+    /* --- lifecycle --- */
+    /* Called when a configuration that names the plugin is loaded (at start in the
+     * master, at each reload in the master and in every worker): read conf, make
+     * the state. Return 0, or -1 with a message in err (the configuration is then
+     * refused, with the plugin's line). */
+    int (*init)(const struct foyer_api *api, const foyer_conf_t *conf, void **state,
+                char *err, size_t errlen);
+    /* In each worker, once the state is in force there (timers, sockets here). */
+    int (*worker_init)(void *state);
+    /* The state's configuration is gone and its last request finished. */
+    void (*fini)(void *state);
+
+    /* --- hooks, in the order requests meet them --- */
+    int (*on_accept)(void *state, const struct sockaddr *peer, socklen_t len);
+    int (*on_client_hello)(void *state, foyer_request_t *r, const char *sni);
+    int (*on_request_headers)(void *state, foyer_request_t *r);
+    int (*on_request_body)(void *state, foyer_request_t *r, const char *data, size_t len);
+    int (*on_route)(void *state, foyer_request_t *r);
+    /* Choose the endpoint: set *endpoint (index) and return FOYER_SELECTED, or
+     * FOYER_CONTINUE for foyer's round robin, or answer (e.g. 503). `tried` holds
+     * the indexes already tried for this request (retries), ntried of them. */
+    int (*on_upstream_select)(void *state, foyer_request_t *r, const char *service,
+                              const unsigned *tried, unsigned ntried, unsigned *endpoint);
+    void (*on_upstream_result)(void *state, foyer_request_t *r,
+                               const struct foyer_upstream_result *res);
+    int (*on_response_headers)(void *state, foyer_request_t *r);
+    int (*on_response_body)(void *state, foyer_request_t *r, const char *data, size_t len);
+    void (*on_log)(void *state, foyer_request_t *r);
+};
+
+/* The entry symbol's type: `const struct foyer_plugin *foyer_plugin_entry(void);` */
+typedef const struct foyer_plugin *(*foyer_plugin_entry_fn)(void);
+
+/* Fills the version fields of a descriptor: FOYER_PLUGIN_DESCRIPTOR("hello", "1.0"). */
+#define FOYER_PLUGIN_DESCRIPTOR(plugin_name, plugin_version)                             \
+    .magic = FOYER_PLUGIN_MAGIC, .abi_major = FOYER_PLUGIN_ABI_MAJOR,                     \
+    .abi_minor = FOYER_PLUGIN_ABI_MINOR, .size = sizeof(struct foyer_plugin),             \
+    .name = (plugin_name), .version = (plugin_version)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FOYER_PLUGIN_H */
