@@ -43,6 +43,8 @@ struct foyer_endpoint {
     union foyer_sockaddr addr;
     socklen_t addrlen;
     char name[64];
+    unsigned weight; /* for load-balancing plugins; default 1 */
+    int backup;      /* used only when no primary is left */
     struct foyer_upstream_pool *pool; /* per worker, found by address */
 };
 
@@ -52,6 +54,7 @@ struct foyer_service {
     struct foyer_endpoint *endpoints;
     unsigned nendpoints;
     unsigned rr; /* round-robin cursor (per worker: each has its own copy) */
+    int conf_ref; /* the service's Lua table, for plugins */
 };
 
 /* A plugin as one configuration generation uses it. */

@@ -415,6 +415,41 @@ static const struct sockaddr *service_endpoint_addr(const char *name, size_t i, 
     return &s->endpoints[i].addr.sa;
 }
 
+static unsigned service_endpoint_weight(const char *name, size_t i)
+{
+    struct foyer_service *s = service(name);
+    return s && i < s->nendpoints ? s->endpoints[i].weight : 0;
+}
+
+static int service_endpoint_backup(const char *name, size_t i)
+{
+    struct foyer_service *s = service(name);
+    return s && i < s->nendpoints ? s->endpoints[i].backup : 0;
+}
+
+static size_t service_count(void)
+{
+    struct foyer_config *c = foyer_plugin_current_config();
+    return c ? c->nservices : 0;
+}
+
+static const char *service_name(size_t i)
+{
+    struct foyer_config *c = foyer_plugin_current_config();
+    return c && i < c->nservices ? c->services[i].name : NULL;
+}
+
+/* Only while a configuration is being loaded (config_ready): its handle
+ * arena is open then. */
+static const foyer_conf_t *service_conf(const char *name)
+{
+    struct foyer_service *s = service(name);
+    struct foyer_config *c = foyer_plugin_current_config();
+    if (s == NULL || s->conf_ref <= 0 || c == NULL || !lua_checkstack(c->L, 2)) return NULL;
+    lua_rawgeti(c->L, LUA_REGISTRYINDEX, s->conf_ref);
+    return foyer_conf_make(c->L, lua_gettop(c->L));
+}
+
 const struct foyer_api foyer_plugin_api = {
     .size = sizeof(struct foyer_api),
     .abi_version = FOYER_PLUGIN_ABI_VERSION,
@@ -455,6 +490,11 @@ const struct foyer_api foyer_plugin_api = {
     .service_endpoints = service_endpoints,
     .service_endpoint = service_endpoint,
     .service_endpoint_addr = service_endpoint_addr,
+    .service_endpoint_weight = service_endpoint_weight,
+    .service_endpoint_backup = service_endpoint_backup,
+    .service_count = service_count,
+    .service_name = service_name,
+    .service_conf = service_conf,
 };
 
 int foyer_plugin_call_init(struct foyer_plugin_slot *s, lua_State *L, int conf_idx, char *err,

@@ -290,6 +290,8 @@ static int pick_endpoint(struct foyer_exchange *x)
 {
     struct foyer_service *s = x->route.service;
     unsigned idx = s->rr++ % s->nendpoints;
+    for (unsigned n = 0; s->endpoints[idx].backup && n < s->nendpoints; n++)
+        idx = s->rr++ % s->nendpoints; /* backups only when all are backups */
     if (x->cfg->nplugins) {
         unsigned chosen = 0;
         int r = foyer_hooks_upstream_select(x, &chosen);

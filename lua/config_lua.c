@@ -3,6 +3,7 @@
  * built and raises "file:line: message" on bad input. */
 #include "config.h"
 #include "lua_state.h"
+#include "plugin_api.h"
 #include "plugin_hooks.h"
 #include "plugin_loader.h"
 
@@ -143,6 +144,41 @@ static int l_listen(lua_State *L)
     return 0;
 }
 
+/* An endpoint entry: "address:port" or { address = , weight = , backup = }. */
+static void parse_endpoint(lua_State *L, struct foyer_service *s, struct foyer_endpoint *e,
+                           int i)
+{
+    const char *err, *text;
+    e->weight = 1;
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        lua_getfield(L, -1, "weight");
+        if (!lua_isnil(L, -1) && (!lua_isnumber(L, -1) || lua_tonumber(L, -1) < 0 ||
+                                  lua_tonumber(L, -1) > 1e6))
+            luaL_error(L, "service \"%s\": endpoint %d: weight must be 0-1000000", s->name, i);
+        if (!lua_isnil(L, -1)) e->weight = (unsigned)lua_tonumber(L, -1);
+        lua_getfield(L, -2, "backup");
+        e->backup = lua_toboolean(L, -1);
+        lua_getfield(L, -3, "address");
+        text = lua_tostring(L, -1);
+        lua_pop(L, 3);
+        lua_pushnil(L);
+        while (lua_next(L, -2) != 0) {
+            const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+            if (strcmp(k, "address") && strcmp(k, "weight") && strcmp(k, "backup"))
+                luaL_error(L, "service \"%s\": endpoint %d: unknown key '%s'", s->name, i, k);
+            lua_pop(L, 1);
+        }
+    } else {
+        text = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    }
+    if (text == NULL)
+        luaL_error(L, "service \"%s\": endpoint %d must be \"address:port\" or a table with address",
+                   s->name, i);
+    if (foyer_addr_parse(text, &e->addr, &e->addrlen, &err) != 0)
+        luaL_error(L, "service \"%s\": endpoint \"%s\": %s", s->name, text, err);
+    foyer_addr_format(&e->addr, e->name, sizeof e->name);
+}
+
 static void parse_endpoints(lua_State *L, struct foyer_service *s)
 {
     if (lua_type(L, -1) != LUA_TTABLE)
@@ -153,21 +189,16 @@ static void parse_endpoints(lua_State *L, struct foyer_service *s)
     if (s->endpoints == NULL) luaL_error(L, "out of memory");
     for (size_t i = 1; i <= n; i++) {
         lua_rawgeti(L, -1, (int)i);
-        struct foyer_endpoint *e = &s->endpoints[s->nendpoints];
-        const char *err, *text = lua_tostring(L, -1);
-        if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "service \"%s\": endpoint %d is not a string", s->name, (int)i);
-        if (foyer_addr_parse(text, &e->addr, &e->addrlen, &err) != 0)
-            luaL_error(L, "service \"%s\": endpoint \"%s\": %s", s->name, text, err);
-        foyer_addr_format(&e->addr, e->name, sizeof e->name);
+        parse_endpoint(L, s, &s->endpoints[s->nendpoints], (int)i);
         s->nendpoints++;
         lua_pop(L, 1);
     }
 }
 
-/* service "name" { endpoints = {...} }: the call with the name declares the
- * service (remembering where, for errors) and returns this closure, which
- * takes the body table. */
+/* service "name" { endpoints = {...}, ... }: the call with the name declares
+ * the service (remembering where, for errors) and returns this closure, which
+ * takes the body table. Keys other than endpoints belong to plugins (checked
+ * once all plugins are known); the table is kept for them. */
 static int l_service_body(lua_State *L)
 {
     struct foyer_config *c = building(L);
@@ -178,15 +209,11 @@ static int l_service_body(lua_State *L)
         if (strcmp(c->services[i].name, name) == 0) s = &c->services[i];
     if (s == NULL || s->nendpoints != 0)
         return luaL_error(L, "service \"%s\": body given twice", name);
-    lua_pushnil(L);
-    while (lua_next(L, 1) != 0) {
-        const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
-        if (strcmp(key, "endpoints") != 0)
-            return luaL_error(L, "service \"%s\": unknown key '%s'", name, key);
-        parse_endpoints(L, s);
-        lua_pop(L, 1);
-    }
-    if (s->nendpoints == 0) return luaL_error(L, "service \"%s\": no endpoints", name);
+    lua_getfield(L, 1, "endpoints");
+    parse_endpoints(L, s);
+    lua_pop(L, 1);
+    lua_pushvalue(L, 1);
+    s->conf_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }
 
@@ -270,6 +297,62 @@ static void register_dsl(lua_State *L, struct foyer_config *c)
     }
 }
 
+/* A key of a service block must be `endpoints` or claimed by a loaded plugin. */
+static int key_claimed(struct foyer_config *c, const char *key)
+{
+    if (strcmp(key, "endpoints") == 0) return 1;
+    for (unsigned i = 0; i < c->nplugins; i++) {
+        const char *const *keys = FOYER_PLUGIN_HOOK(c->plugins[i].desc, service_keys);
+        for (; keys != NULL && *keys != NULL; keys++)
+            if (strcmp(*keys, key) == 0) return 1;
+    }
+    return 0;
+}
+
+static int check_service_keys(struct foyer_config *c, char *err, size_t errlen)
+{
+    lua_State *L = c->L;
+    for (unsigned i = 0; i < c->nservices; i++) {
+        struct foyer_service *s = &c->services[i];
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->conf_ref);
+        lua_pushnil(L);
+        while (lua_next(L, -2) != 0) {
+            const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+            if (!key_claimed(c, k)) {
+                snprintf(err, errlen, "%sservice \"%s\": unknown key '%s'%s", s->where, s->name,
+                         k, c->nplugins ? " (no loaded plugin handles it)" : "");
+                lua_settop(L, 0);
+                return -1;
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+/* Every plugin sees the finished configuration and may still refuse it. */
+static int plugins_ready(struct foyer_config *c, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < c->nplugins; i++) {
+        struct foyer_plugin_slot *p = &c->plugins[i];
+        int (*ready)(void *, char *, size_t) = FOYER_PLUGIN_HOOK(p->desc, config_ready);
+        if (ready == NULL) continue;
+        char why[512] = "";
+        int mark = foyer_conf_begin(c->L);
+        foyer_plugin_set_loading(c);
+        int rc = ready(p->state, why, sizeof why);
+        foyer_plugin_set_loading(NULL);
+        foyer_conf_end(c->L, mark);
+        if (rc != 0) {
+            snprintf(err, errlen, "%splugin \"%s\": %s", p->where, p->name,
+                     why[0] ? why : "refused the configuration");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int check_complete(struct foyer_config *c, char *err, size_t errlen)
 {
     for (unsigned i = 0; i < c->nservices; i++) {
@@ -279,6 +362,7 @@ static int check_complete(struct foyer_config *c, char *err, size_t errlen)
                  s->where, s->name, s->name);
         return -1;
     }
+    if (check_service_keys(c, err, errlen) != 0) return -1; /* errors with a line first */
     if (c->nlistens == 0) {
         snprintf(err, errlen, "%s: no listen declared", c->file);
         return -1;
@@ -291,7 +375,7 @@ static int check_complete(struct foyer_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "%s: out of memory", c->file);
         return -1;
     }
-    return 0;
+    return plugins_ready(c, err, errlen);
 }
 
 struct foyer_config *foyer_config_load(const char *file, char *err, size_t errlen)

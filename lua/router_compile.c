@@ -536,7 +536,7 @@ static int compile_rule(struct rt_cc *cc, const struct json_value *v, uint32_t r
     rule->matches = rs->nmatches;
     if (compile_matches(cc, v, ri) != 0) return -1;
     rs->rules[ri].nmatches = rs->nmatches - rs->rules[ri].matches;
-    return rt_compile_actions(cc, v, &rs->rules[ri], ri);
+    return rt_compile_actions(cc, v, &rs->rules[ri]);
 }
 
 static int compile_rules(struct rt_cc *cc, const struct json_value *v, uint32_t route)

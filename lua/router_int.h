@@ -226,9 +226,10 @@ int rt_compile_setting(struct rt_cc *cc, const char *key, size_t key_len,
 /* One route entry (full or one-rule shorthand), appended to the rule set. */
 int rt_compile_route(struct rt_cc *cc, const struct json_value *v);
 /* A rule's filters (and its backends with theirs); fills rule->action and
- * the backends. The matches of the rule are already compiled. */
+ * the backends. The matches of the rule are already compiled; rule points
+ * into rs->rules, which must not grow meanwhile. */
 int rt_compile_actions(struct rt_cc *cc, const struct json_value *rule_v,
-                       struct rt_rule *rule, uint32_t rule_index);
+                       struct rt_rule *rule);
 
 /* ---- host names (router_host.c) ------------------------------------------------ */
 

@@ -146,6 +146,14 @@ struct foyer_api {
     const char *(*service_endpoint)(const char *service, size_t i); /* "host:port" */
     const struct sockaddr *(*service_endpoint_addr)(const char *service, size_t i,
                                                     socklen_t *len);
+    /* Endpoint entries may be tables: { address = "h:p", weight = 3, backup = true }. */
+    unsigned (*service_endpoint_weight)(const char *service, size_t i); /* default 1 */
+    int (*service_endpoint_backup)(const char *service, size_t i);      /* default 0 */
+    size_t (*service_count)(void);
+    const char *(*service_name)(size_t i);
+    /* The whole `service "x" { ... }` table, for the keys a plugin claims in
+     * service_keys (valid during config_ready only). */
+    const foyer_conf_t *(*service_conf)(const char *service);
 };
 
 /* The descriptor a plugin returns. Append-only; unused hooks are NULL. */
@@ -168,6 +176,12 @@ struct foyer_plugin {
     int (*worker_init)(void *state);
     /* The state's configuration is gone and its last request finished. */
     void (*fini)(void *state);
+    /* Keys this plugin handles inside `service "x" { ... }` blocks (NULL-terminated);
+     * a key no plugin claims is a configuration error. */
+    const char *const *service_keys;
+    /* Once the whole configuration is read (services known): check and take the
+     * service settings (api->service_conf). -1 with err refuses the configuration. */
+    int (*config_ready)(void *state, char *err, size_t errlen);
 
     /* --- hooks, in the order requests meet them --- */
     int (*on_accept)(void *state, const struct sockaddr *peer, socklen_t len);
