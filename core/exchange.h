@@ -10,6 +10,9 @@
 #include "request.h"
 #include "route.h"
 
+#include "deadline.h"
+#include "worker.h"
+
 #include <ev.h>
 
 struct foyer_conn;
@@ -76,5 +79,55 @@ struct foyer_exchange {
     unsigned ntried;
 };
 
+
+/* ---- shared by proxy.c, proxy_head.c and proxy_relay.c ---- */
+
+static inline struct ev_loop *loop_(void)
+{
+    return foyer_worker.loop;
+}
+
+static inline const struct foyer_settings *settings(const struct foyer_exchange *x)
+{
+    return &x->cfg->settings;
+}
+
+/* The route may give one request its own patience. */
+static inline double read_timeout(const struct foyer_exchange *x)
+{
+    return x->route.timeout > 0 ? x->route.timeout : x->cfg->settings.upstream_read_timeout;
+}
+
+static inline void watch(ev_io *w, int on)
+{
+    if (on && !ev_is_active(w)) ev_io_start(loop_(), w);
+    if (!on && ev_is_active(w)) ev_io_stop(loop_(), w);
+}
+
+static inline void arm(struct foyer_deadline *t, double after)
+{
+    foyer_deadline_set(loop_(), t, after);
+}
+
+/* proxy.c: the end of an exchange (both free x), retrying elsewhere. */
+void foyer_x_finish(struct foyer_exchange *x);
+void foyer_x_fail(struct foyer_exchange *x, int status, const char *why);
+int foyer_x_retry_or_fail(struct foyer_exchange *x, int status, const char *why);
+void foyer_x_free(struct foyer_exchange *x);
+void foyer_x_drop_upstream(struct foyer_exchange *x, int reusable);
+
+/* proxy_head.c */
+int foyer_x_build_upstream_head(struct foyer_exchange *x);
+int foyer_x_keep_request_strings(struct foyer_exchange *x);
+void foyer_x_choose_out_mode(struct foyer_exchange *x);
+int foyer_x_build_client_head(struct foyer_exchange *x);
+void foyer_x_interim(struct foyer_exchange *x);
+
+/* proxy_relay.c: the pumps return -1 when the exchange is gone. */
+void foyer_x_client_readable(struct foyer_exchange *x);
+void foyer_x_client_wants_input(struct foyer_exchange *x, int on);
+int foyer_x_pump_up(struct foyer_exchange *x);
+int foyer_x_pump_client(struct foyer_exchange *x);
+int foyer_x_up_read(struct foyer_exchange *x);
 
 #endif

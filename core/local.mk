@@ -23,7 +23,10 @@ core_libfoyercore_a_SOURCES = \
 	core/pool.c core/pool.h \
 	core/process.c core/process.h \
 	core/random.c core/random.h \
+	core/exchange.h \
 	core/proxy.c core/proxy.h \
+	core/proxy_head.c \
+	core/proxy_relay.c \
 	core/request.c core/request.h \
 	core/respond.c core/respond.h \
 	core/route.h \
