@@ -94,7 +94,5 @@ int main(int argc, char **argv)
         return 0;
     }
     foyer_config_apply_logging(&c->settings);
-    int rc = foyer_master_run(c, pid_file);
-    foyer_config_unref(c);
-    return rc;
+    return foyer_master_run(c, pid_file); /* takes the config */
 }

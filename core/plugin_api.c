@@ -241,9 +241,10 @@ static int resp_set_header(foyer_request_t *r, const char *name, const char *val
     return push_edit(X(r), &X(r)->plugin_resp_edits, name, value);
 }
 
+/* The status the client gets: the upstream's, or foyer's own error page. */
 static int resp_status(foyer_request_t *r)
 {
-    return r && X(r)->resp_started ? X(r)->status : 0;
+    return r ? X(r)->status : 0;
 }
 
 static const char *route_service(foyer_request_t *r)

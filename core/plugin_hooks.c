@@ -142,7 +142,7 @@ void foyer_hooks_upstream_result(struct foyer_exchange *x, int connect_error, in
         .endpoint = (unsigned)(x->ep - x->route.service->endpoints),
         .address = x->ep->name,
         .connect_error = connect_error,
-        .status = x->resp_started ? x->status : 0,
+        .status = x->rhead.status,
         .latency = x->up_sent_at > 0 ? ev_now(foyer_worker.loop) - x->up_sent_at : 0,
         .timed_out = timed_out,
     };
@@ -150,7 +150,9 @@ void foyer_hooks_upstream_result(struct foyer_exchange *x, int connect_error, in
         struct foyer_plugin_slot *s = &c->plugins[i];
         void (*fn)(void *, foyer_request_t *, const struct foyer_upstream_result *) =
             FOYER_PLUGIN_HOOK(s->desc, on_upstream_result);
-        if (fn != NULL) fn(s->state, (foyer_request_t *)x, &res);
+        int unused = 0;
+        if (fn != NULL) CALL_HOOK(x, unused, (fn(s->state, (foyer_request_t *)x, &res), 0));
+        (void)unused;
     }
 }
 
@@ -160,7 +162,9 @@ void foyer_hooks_log(struct foyer_exchange *x)
     for (unsigned i = 0; i < c->nplugins; i++) {
         struct foyer_plugin_slot *s = &c->plugins[i];
         void (*fn)(void *, foyer_request_t *) = FOYER_PLUGIN_HOOK(s->desc, on_log);
-        if (fn != NULL) fn(s->state, (foyer_request_t *)x);
+        int unused = 0;
+        if (fn != NULL) CALL_HOOK(x, unused, (fn(s->state, (foyer_request_t *)x), 0));
+        (void)unused;
     }
 }
 

@@ -220,8 +220,7 @@ static void stop_workers(struct foyer_config *c, sigset_t *old)
 
 int foyer_master_run(struct foyer_config *c, const char *pid_file)
 {
-    current = c;
-    foyer_config_ref(c);
+    current = c; /* the master owns the caller's reference from here on */
     nworkers = worker_count(c);
     slots = calloc((size_t)nworkers, sizeof *slots);
     if (slots == NULL) return 1;

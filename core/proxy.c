@@ -112,7 +112,7 @@ static int pick_endpoint(struct foyer_exchange *x)
         int r = foyer_hooks_upstream_select(x, &chosen);
         if (r == FOYER_RESPOND && x->route.respond) return 1;
         if (r == FOYER_SELECTED && chosen < s->nendpoints) idx = chosen;
-        else if (r != FOYER_CONTINUE && r != FOYER_SELECTED) return -1;
+        else if (r != FOYER_CONTINUE && r != FOYER_SELECTED) return -2; /* plugin failed */
     }
     x->ep = &s->endpoints[idx];
     if (x->ntried < sizeof x->tried / sizeof x->tried[0]) x->tried[x->ntried++] = idx;
@@ -198,6 +198,8 @@ static int response_head(struct foyer_exchange *x)
     }
 }
 
+static void answer_locally(struct foyer_exchange *x);
+
 static int start_response(struct foyer_exchange *x)
 {
     if (x->rhead.status == 101) {
@@ -207,12 +209,21 @@ static int start_response(struct foyer_exchange *x)
         }
         x->tunnel = 1;
     }
-    x->resp_started = 1;
     x->status = x->rhead.status;
     if (x->cfg->nplugins) {
         foyer_hooks_upstream_result(x, 0, 0);
-        foyer_hooks_response_headers(x);
+        int r = foyer_hooks_response_headers(x);
+        if (r == FOYER_RESPOND && x->route.respond != NULL) { /* the plugin replaces it */
+            foyer_x_drop_upstream(x, 0);
+            answer_locally(x);
+            return -1;
+        }
+        if (r != FOYER_CONTINUE) {
+            foyer_x_fail(x, 500, "a plugin failed on the response head");
+            return -1;
+        }
     }
+    x->resp_started = 1;
     foyer_x_choose_out_mode(x);
     if (foyer_x_build_client_head(x) != 0) {
         foyer_x_fail(x, 500, "out of memory");
@@ -227,8 +238,14 @@ static int start_response(struct foyer_exchange *x)
     return 0;
 }
 
+static void on_up_writable(struct foyer_exchange *x);
+
 static void on_up_readable(struct foyer_exchange *x)
 {
+    if (!x->u->connected) { /* a refused connect can show up as readable first */
+        on_up_writable(x);
+        return;
+    }
     if (!foyer_outq_empty(&x->to_client)) return;
     if (foyer_x_up_read(x) < 0) {
         foyer_x_fail(x, 500, "out of memory");
@@ -308,8 +325,14 @@ void foyer_proxy_client_io(struct foyer_exchange *x, int revents)
 
 void foyer_proxy_client_timeout(struct foyer_exchange *x)
 {
-    if (x->parked) { /* a plugin kept it waiting too long */
-        foyer_conn_close(x->c);
+    if (x->parked) { /* a plugin kept it waiting too long: 504, and it keeps x */
+        struct foyer_conn *c = x->c;
+        x->status = 504;
+        log_exchange(x, 504, 0);
+        x->orphaned = 1;
+        x->c = NULL;
+        c->x = NULL;
+        foyer_conn_respond_error(c, 504, 0);
         return;
     }
     if (!foyer_outq_empty(&x->to_client)) {
@@ -490,6 +513,7 @@ static void proceed(struct foyer_exchange *x)
     int rc = connect_next(x);
     if (rc != 0) {
         if (rc > 0) answer_locally(x); /* a plugin answered (e.g. no healthy endpoint) */
+        else if (rc == -2) foyer_x_fail(x, 500, "a plugin failed to select an endpoint");
         else foyer_x_fail(x, 502, "no endpoint reachable");
         return;
     }

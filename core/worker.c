@@ -152,6 +152,8 @@ int foyer_worker_run(struct foyer_config *c, struct foyer_listen_fd *inherited,
     foyer_upstream_close_idle();
     while (foyer_worker.conns != NULL) foyer_conn_close(foyer_worker.conns);
     close_listeners();
+    foyer_config_unref(foyer_worker.config); /* plugins' fini runs here */
+    foyer_worker.config = NULL;
     foyer_buf_trim_freelists();
     return 0;
 }

@@ -243,27 +243,63 @@ static int l_service(lua_State *L)
     return 1;
 }
 
-/* plugin "name" { settings... }: loads name.so (or `path`) and runs its init
- * with the table; a refusal is this line's error. */
+/* plugin "name" { settings... }: remembered in order, and loaded (name.so or
+ * `path`, then its init with the table) once the whole file is read, so that
+ * settings such as plugin_path may come anywhere. A refusal is reported at
+ * this line. */
+struct pending_plugin {
+    char name[64];
+    char where[256];
+    int conf_ref;
+};
+
+static struct pending_plugin *pending;
+static unsigned npending;
+
 static int l_plugin_body(lua_State *L)
 {
-    struct foyer_config *c = building(L);
     const char *name = lua_tostring(L, lua_upvalueindex(2));
-    char err[1024];
     luaL_checktype(L, 1, LUA_TTABLE);
+    struct pending_plugin *n = realloc(pending, (npending + 1) * sizeof *n);
+    if (n == NULL) return luaL_error(L, "out of memory");
+    pending = n;
+    struct pending_plugin *p = &pending[npending++];
+    snprintf(p->name, sizeof p->name, "%s", name);
     luaL_where(L, 1);
-    char where[512];
-    snprintf(where, sizeof where, "%s", lua_tostring(L, -1));
+    snprintf(p->where, sizeof p->where, "%s", lua_tostring(L, -1));
     lua_pop(L, 1);
-    if (foyer_plugin_load(c, L, name, 1, where, err, sizeof err) != 0)
-        return luaL_error(L, "%s", err);
+    lua_pushvalue(L, 1);
+    p->conf_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
+}
+
+static int load_pending_plugins(struct foyer_config *c, char *err, size_t errlen)
+{
+    lua_State *L = c->L;
+    char why[1024];
+    int rc = 0;
+    for (unsigned i = 0; i < npending && rc == 0; i++) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, pending[i].conf_ref);
+        foyer_plugin_set_loading(c);
+        rc = foyer_plugin_load(c, L, pending[i].name, lua_gettop(L), pending[i].where, why,
+                               sizeof why);
+        foyer_plugin_set_loading(NULL);
+        lua_settop(L, 0);
+        if (rc != 0) snprintf(err, errlen, "%s%s", pending[i].where, why);
+    }
+    for (unsigned i = 0; i < npending; i++) luaL_unref(L, LUA_REGISTRYINDEX, pending[i].conf_ref);
+    npending = 0;
+    return rc;
 }
 
 static int l_plugin(lua_State *L)
 {
     struct foyer_config *c = building(L);
     const char *name = luaL_checkstring(L, 1);
+    if (strlen(name) >= sizeof pending->name) return luaL_error(L, "plugin: name too long");
+    for (unsigned i = 0; i < npending; i++)
+        if (strcmp(pending[i].name, name) == 0)
+            return luaL_error(L, "plugin \"%s\": declared twice", name);
     for (const char *p = name; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
             return luaL_error(L, "plugin \"%s\": names use a-z, 0-9, _ and -", name);
@@ -355,6 +391,7 @@ static int plugins_ready(struct foyer_config *c, char *err, size_t errlen)
 
 static int check_complete(struct foyer_config *c, char *err, size_t errlen)
 {
+    if (load_pending_plugins(c, err, errlen) != 0) return -1;
     for (unsigned i = 0; i < c->nservices; i++) {
         struct foyer_service *s = &c->services[i];
         if (s->nendpoints > 0) continue;
@@ -399,6 +436,7 @@ struct foyer_config *foyer_config_load(const char *file, char *err, size_t errle
     foyer_plugin_set_loading(NULL);
     if (failed) {
         snprintf(err, errlen, "%s", lua_tostring(L, -1));
+        npending = 0; /* their references die with the state */
         foyer_config_unref(c);
         return NULL;
     }
