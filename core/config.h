@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct lua_State;
+struct foyer_router;
 struct foyer_upstream_pool;
 
 struct foyer_settings {
@@ -88,6 +89,7 @@ struct foyer_config {
     unsigned nplugins;
     struct lua_State *L;
     int route_ref;
+    struct foyer_router *router; /* the route when it is a foyer.router: matched in C */
 };
 
 void foyer_settings_defaults(struct foyer_settings *s);

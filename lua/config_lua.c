@@ -3,6 +3,7 @@
  * built and raises "file:line: message" on bad input. */
 #include "config.h"
 #include "lua_state.h"
+#include "router.h"
 #include "plugin_api.h"
 #include "plugin_hooks.h"
 #include "plugin_loader.h"
@@ -317,6 +318,7 @@ static int l_route(lua_State *L)
         return luaL_error(L, "route: expects a function (or a callable router)");
     if (c->route_ref != LUA_NOREF) return luaL_error(L, "route: declared twice");
     lua_settop(L, 1);
+    c->router = foyer_router_check(L, 1); /* NULL for a function */
     c->route_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }
@@ -412,6 +414,7 @@ static int check_complete(struct foyer_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "%s: out of memory", c->file);
         return -1;
     }
+    if (c->router != NULL && foyer_router_bind(c->router, c, err, errlen) != 0) return -1;
     return plugins_ready(c, err, errlen);
 }
 

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,8 @@ void json_parser_init(struct json_parser *jp, const char *text, size_t len,
     jp->end = text + len;
     jp->line = 1;
     jp->pool = pool;
-    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) jp->p = jp->line_start = text + 3;
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        jp->p = jp->line_start = text + 3;
 }
 
 void json_parser_free(struct json_parser *jp)
@@ -33,7 +35,7 @@ unsigned json_line(const struct json_parser *jp)
     return jp->line;
 }
 
-/* ---- errors --------------------------------------------------------------- */
+/* ---- errors ----------------------------------------------------------------------- */
 
 __attribute__((format(printf, 2, 3))) static int fail(struct json_parser *jp,
                                                       const char *fmt, ...)
@@ -48,18 +50,33 @@ __attribute__((format(printf, 2, 3))) static int fail(struct json_parser *jp,
     return -1;
 }
 
+/* The error at position p. */
+__attribute__((format(printf, 3, 4))) static int
+fail_at(struct json_parser *jp, const char *p, const char *fmt, ...)
+{
+    char msg[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    jp->p = p;
+    return fail(jp, "%s", msg);
+}
+
 /* "unexpected <what is at the cursor>, expected <expected>" */
 static int fail_unexpected(struct json_parser *jp, const char *expected)
 {
-    if (jp->p >= jp->end) return fail(jp, "unexpected end of input, expected %s", expected);
+    if (jp->p >= jp->end)
+        return fail(jp, "unexpected end of input, expected %s", expected);
     unsigned char c = (unsigned char)*jp->p;
-    if (c > 0x20 && c < 0x7f) return fail(jp, "unexpected '%c', expected %s", c, expected);
+    if (c > 0x20 && c < 0x7f)
+        return fail(jp, "unexpected '%c', expected %s", c, expected);
     return fail(jp, "unexpected byte 0x%02x, expected %s", c, expected);
 }
 
-/* ---- lexical pieces ------------------------------------------------------- */
+/* ---- lexical pieces --------------------------------------------------------------- */
 
-static void skip_ws(struct json_parser *jp)
+static void skip_ws_slow(struct json_parser *jp)
 {
     const char *p = jp->p;
     while (p < jp->end) {
@@ -75,6 +92,13 @@ static void skip_ws(struct json_parser *jp)
         }
     }
     jp->p = p;
+}
+
+/* Most values are not preceded by whitespace in generated files. */
+static inline void skip_ws(struct json_parser *jp)
+{
+    if (jp->p < jp->end && (unsigned char)*jp->p > ' ') return;
+    skip_ws_slow(jp);
 }
 
 static int at(struct json_parser *jp, char c)
@@ -138,8 +162,8 @@ static size_t escape_len(struct json_parser *jp, const char *p)
     if (p[1] != 'u' || hex4(p + 2, jp->end, &cp) != 0) return 0;
     if (cp >= 0xDC00 && cp <= 0xDFFF) return 0; /* a low surrogate alone */
     if (cp < 0xD800 || cp > 0xDBFF) return 6;
-    if (jp->end - p < 12 || p[6] != '\\' || p[7] != 'u' || hex4(p + 8, jp->end, &lo) != 0 ||
-        lo < 0xDC00 || lo > 0xDFFF)
+    if (jp->end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
+        hex4(p + 8, jp->end, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF)
         return 0;
     return 12;
 }
@@ -196,31 +220,51 @@ static char *unescape(struct json_parser *jp, const char *s, const char *e, size
     return out;
 }
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Do the 8 bytes at p hold only printable ASCII other than '"' and '\\'?
+ * (Byte-parallel tests: any byte >= 0x80, < 0x20, or equal to either.) */
+static inline int plain8(const char *p)
+{
+    uint64_t v, q, b;
+    memcpy(&v, p, 8);
+    q = v ^ (ONES * '"');
+    b = v ^ (ONES * '\\');
+    uint64_t bad = (v & HIGHS) | ((v - ONES * 0x20) & ~v & HIGHS) |
+                   ((q - ONES) & ~q & HIGHS) | ((b - ONES) & ~b & HIGHS);
+    return bad == 0;
+}
+
 /* The string at the cursor (on its opening quote). */
 static int parse_string(struct json_parser *jp, const char **out, size_t *out_len)
 {
-    const char *s = ++jp->p, *p = s;
+    const char *quote = jp->p, *s = quote + 1, *p = s;
     int escapes = 0;
     for (;;) {
-        if (p >= jp->end) return fail(jp, "unterminated string");
+        /* the common bytes first: 8 at a time, then one by one */
+        while (jp->end - p >= 8 && plain8(p))
+            p += 8;
+        while (p < jp->end && (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x80 &&
+               *p != '"' && *p != '\\')
+            p++;
+        if (p >= jp->end) return fail_at(jp, quote, "unterminated string");
         unsigned char c = (unsigned char)*p;
         size_t n = 1;
         if (c == '"') break;
-        if (c < 0x20) {
-            jp->p = p;
-            return fail(jp, "raw control character 0x%02x in a string (escape it)", c);
-        }
+        if (c < 0x20)
+            return fail_at(jp, p, "raw control character 0x%02x in a string (escape it)",
+                           c);
         if (c == '\\') {
             escapes = 1;
             n = escape_len(jp, p);
         } else if (c >= 0x80) {
             n = utf8_seq((const unsigned char *)p, (const unsigned char *)jp->end);
         }
-        if (n == 0) {
-            jp->p = p;
-            return fail(jp, c == '\\' ? "invalid escape sequence in a string"
-                                      : "invalid UTF-8 in a string");
-        }
+        if (n == 0)
+            return fail_at(jp, p, "%s",
+                           c == '\\' ? "invalid escape sequence in a string"
+                                     : "invalid UTF-8 in a string");
         p += n;
     }
     jp->p = p + 1;
@@ -238,20 +282,21 @@ static int parse_number(struct json_parser *jp, double *out)
     const char *s = jp->p, *p = s, *end = jp->end;
     if (*p == '-') p++;
     if (!is_digit(p, end)) return fail_unexpected(jp, "a value");
-    if (*p == '0' && is_digit(p + 1, end)) {
-        jp->p = p;
-        return fail(jp, "leading zeros are not allowed in numbers");
-    }
-    while (is_digit(p, end)) p++;
+    if (*p == '0' && is_digit(p + 1, end))
+        return fail_at(jp, p, "leading zeros are not allowed in numbers");
+    while (is_digit(p, end))
+        p++;
     if (p < end && *p == '.') {
-        if (!is_digit(++p, end)) return jp->p = p, fail(jp, "digit expected after '.'");
-        while (is_digit(p, end)) p++;
+        if (!is_digit(++p, end)) return fail_at(jp, p, "digit expected after '.'");
+        while (is_digit(p, end))
+            p++;
     }
     if (p < end && (*p == 'e' || *p == 'E')) {
         p++;
         if (p < end && (*p == '+' || *p == '-')) p++;
-        if (!is_digit(p, end)) return jp->p = p, fail(jp, "digit expected in exponent");
-        while (is_digit(p, end)) p++;
+        if (!is_digit(p, end)) return fail_at(jp, p, "digit expected in exponent");
+        while (is_digit(p, end))
+            p++;
     }
     char buf[64];
     size_t n = (size_t)(p - s);
@@ -275,7 +320,7 @@ static int parse_literal(struct json_parser *jp, const char *word, enum json_typ
     return 0;
 }
 
-/* ---- walking -------------------------------------------------------------- */
+/* ---- walking ---------------------------------------------------------------------- */
 
 /* Shared by objects and arrays: consumes the opening bracket or the comma
  * before the next item. 1: an item follows; 0: the container ended. */
@@ -318,13 +363,14 @@ int json_array_next(struct json_parser *jp, struct json_iter *it)
     return next_item(jp, it, '[', ']');
 }
 
-/* ---- building ------------------------------------------------------------- */
+/* ---- building --------------------------------------------------------------------- */
 
 static int grow(void **v, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap) return 0;
     size_t n = *cap ? *cap * 2 : 16;
-    while (n < need) n *= 2;
+    while (n < need)
+        n *= 2;
     void *nv = realloc(*v, n * size);
     if (nv == NULL) return -1;
     *v = nv;
@@ -355,7 +401,8 @@ static const struct json_member *find_duplicate(const struct json_member *m, siz
     }
     const struct json_member **sorted = malloc(n * sizeof *sorted), *dup = NULL;
     if (sorted == NULL) return NULL;
-    for (size_t i = 0; i < n; i++) sorted[i] = &m[i];
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = &m[i];
     qsort(sorted, n, sizeof *sorted, keycmp);
     for (size_t i = 1; i < n && dup == NULL; i++)
         if (keycmp(&sorted[i - 1], &sorted[i]) == 0)
@@ -405,7 +452,8 @@ static int parse_object(struct json_parser *jp, struct json_value *out)
     if (dup != NULL) {
         jp->err[0] = '\0';
         snprintf(jp->err, sizeof jp->err, "%u: duplicate member name \"%.*s\"",
-                 dup->value.line, (int)(dup->key_len > 100 ? 100 : dup->key_len), dup->key);
+                 dup->value.line, (int)(dup->key_len > 100 ? 100 : dup->key_len),
+                 dup->key);
         return -1;
     }
     out->type = JSON_OBJECT;
@@ -423,13 +471,20 @@ enum json_type json_peek(struct json_parser *jp, unsigned *line)
     if (line != NULL) *line = jp->line;
     if (jp->p >= jp->end) return JSON_OTHER;
     switch (*jp->p) {
-    case '{': return JSON_OBJECT;
-    case '[': return JSON_ARRAY;
-    case '"': return JSON_STRING;
-    case 't': return JSON_TRUE;
-    case 'f': return JSON_FALSE;
-    case 'n': return JSON_NULL;
-    case '-': return JSON_NUMBER;
+    case '{':
+        return JSON_OBJECT;
+    case '[':
+        return JSON_ARRAY;
+    case '"':
+        return JSON_STRING;
+    case 't':
+        return JSON_TRUE;
+    case 'f':
+        return JSON_FALSE;
+    case 'n':
+        return JSON_NULL;
+    case '-':
+        return JSON_NUMBER;
     }
     return is_digit(jp->p, jp->end) ? JSON_NUMBER : JSON_OTHER;
 }
@@ -451,13 +506,17 @@ int json_parse_value(struct json_parser *jp, struct json_value *out)
     case JSON_STRING:
         out->type = JSON_STRING;
         return parse_string(jp, &out->u.str.p, &out->u.str.len);
-    case JSON_TRUE: return parse_literal(jp, "true", JSON_TRUE, out);
-    case JSON_FALSE: return parse_literal(jp, "false", JSON_FALSE, out);
-    case JSON_NULL: return parse_literal(jp, "null", JSON_NULL, out);
+    case JSON_TRUE:
+        return parse_literal(jp, "true", JSON_TRUE, out);
+    case JSON_FALSE:
+        return parse_literal(jp, "false", JSON_FALSE, out);
+    case JSON_NULL:
+        return parse_literal(jp, "null", JSON_NULL, out);
     case JSON_NUMBER:
         out->type = JSON_NUMBER;
         return parse_number(jp, &out->u.number);
-    default: return fail_unexpected(jp, "a value");
+    default:
+        return fail_unexpected(jp, "a value");
     }
 }
 
@@ -479,7 +538,9 @@ const struct json_value *json_get(const struct json_value *obj, const char *key)
     size_t len = strlen(key);
     for (size_t i = 0; i < obj->u.obj.n; i++) {
         const struct json_member *m = &obj->u.obj.m[i];
-        if (m->key_len == len && memcmp(m->key, key, len) == 0) return &m->value;
+        if (m->key_len == len && len > 0 && m->key[0] == key[0] &&
+            memcmp(m->key, key, len) == 0)
+            return &m->value;
     }
     return NULL;
 }

@@ -9,7 +9,8 @@
  * single quotes or leading zeros), strings must be valid UTF-8 without raw
  * control characters, escapes are checked (surrogates must pair), duplicate
  * keys in one object are refused, nesting is bounded. A leading UTF-8 BOM is
- * skipped. Errors read "LINE:COLUMN: message".
+ * skipped. Errors read "LINE:COLUMN: message" ("LINE: message" for a
+ * duplicate member name, at the line of the second one).
  *
  * Strings are (p, len) slices: they point into the text when they hold no
  * escape, else into the pool; they are not NUL-terminated and may contain NUL

@@ -1,5 +1,6 @@
 #include "lua_state.h"
 #include "log.h"
+#include "router.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -139,6 +140,7 @@ lua_State *foyer_lua_state_new(const char *config_file)
     lua_State *L = luaL_newstate();
     if (L == NULL) return NULL;
     luaL_openlibs(L);
+    foyer_router_open(L);
     luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
     remove_unsafe(L);
     cap_string_rep(L);

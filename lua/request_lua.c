@@ -5,6 +5,7 @@
 #include "decision_lua.h"
 #include "log.h"
 #include "lua_state.h"
+#include "router.h"
 #include "request.h"
 
 #include <lauxlib.h>
@@ -204,9 +205,21 @@ static void use_result(lua_State *L, struct foyer_config *c, struct foyer_reques
     fail(d, r, msg);
 }
 
+struct foyer_request *foyer_lua_request(lua_State *L, int idx)
+{
+    struct req_box *b = luaL_checkudata(L, idx, REQ_MT);
+    if (b->r == NULL) luaL_error(L, "req is only valid while its route function runs");
+    return b->r;
+}
+
 void foyer_lua_route(struct foyer_config *c, struct foyer_request *r,
                      struct foyer_route_decision *d)
 {
+    if (c->router != NULL) { /* a foyer.router: matched in C, no Lua call */
+        memset(d, 0, sizeof *d);
+        foyer_router_route(c->router, r, d);
+        return;
+    }
     lua_State *L = c->L;
     int top = lua_gettop(L);
     memset(d, 0, sizeof *d);

@@ -47,8 +47,9 @@ struct foyer_router *foyer_router_check(struct lua_State *L, int idx);
  * A rule naming an undeclared service is not an error: requests that would
  * go there get 500 (Gateway API), and one warning per such service says
  * which rules use it. An undeclared default service is an error: -1 with
- * "router default service 'x' is not declared" in err. Call it once the
- * config's services are indexed (foyer_config_index_services). */
+ * "config.lua:12: router default service 'x' is not declared" in err (the
+ * position of the router.new call, or the JSON file that set it). Call it
+ * once the config's services are indexed (foyer_config_index_services). */
 int foyer_router_bind(struct foyer_router *rt, struct foyer_config *c, char *err,
                       size_t errlen);
 

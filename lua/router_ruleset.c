@@ -11,7 +11,7 @@
 #define RS_POOL_BLOCK (256 * 1024)
 #define RS_STR_CHUNK (32 * 1024)
 
-/* ---- string map ---------------------------------------------------------------- */
+/* ---- string map ------------------------------------------------------------------- */
 
 struct rt_strmap_slot {
     const char *key;
@@ -26,7 +26,8 @@ struct rt_strmap {
 static uint32_t fnv1a(const char *s, size_t len)
 {
     uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
     return h;
 }
 
@@ -69,7 +70,8 @@ static int strmap_grow(struct rt_strmap *m)
     m->slots = n;
     m->mask = size - 1;
     for (uint32_t i = 0; i < oldsize; i++)
-        if (old[i].key != NULL) *find_slot(m, old[i].key, old[i].len, old[i].hash) = old[i];
+        if (old[i].key != NULL)
+            *find_slot(m, old[i].key, old[i].len, old[i].hash) = old[i];
     free(old);
     return 0;
 }
@@ -95,7 +97,7 @@ int rt_strmap_put(struct rt_strmap *m, const char *key, size_t len, uint32_t val
     return 0;
 }
 
-/* ---- the rule set -------------------------------------------------------------- */
+/* ---- the rule set ----------------------------------------------------------------- */
 
 struct rt_ruleset *rt_ruleset_new(const char *file)
 {
@@ -107,7 +109,8 @@ struct rt_ruleset *rt_ruleset_new(const char *file)
     rs->pool = foyer_pool_create(RS_POOL_BLOCK);
     rs->strings = rt_strmap_new();
     rs->slots = rt_strmap_new();
-    if (rs->file == NULL || rs->pool == NULL || rs->strings == NULL || rs->slots == NULL) {
+    if (rs->file == NULL || rs->pool == NULL || rs->strings == NULL ||
+        rs->slots == NULL) {
         rt_ruleset_unref(rs);
         return NULL;
     }
@@ -119,18 +122,40 @@ void rt_ruleset_ref(struct rt_ruleset *rs)
     rs->refs++;
 }
 
+/* Gives back an array's spare room. */
+static void shrink(void **arr, uint32_t n, uint32_t *cap, size_t size)
+{
+    void *v = n ? realloc(*arr, (size_t)n * size) : NULL;
+    if (n == 0) free(*arr);
+    if (n == 0 || v != NULL) {
+        *arr = v;
+        *cap = n;
+    }
+}
+#define SHRINK(rs, f)                                                                    \
+    shrink((void **)&(rs)->f, (rs)->n##f, &(rs)->cap##f, sizeof *(rs)->f)
+
 void rt_ruleset_seal(struct rt_ruleset *rs)
 {
     rt_strmap_free(rs->strings);
     rt_strmap_free(rs->slots);
     rs->strings = rs->slots = NULL;
+    SHRINK(rs, routes);
+    SHRINK(rs, rules);
+    SHRINK(rs, matches);
+    SHRINK(rs, extras);
+    SHRINK(rs, kvs);
+    SHRINK(rs, backends);
+    SHRINK(rs, hosts);
+    SHRINK(rs, listener_refs);
 }
 
 void rt_ruleset_unref(struct rt_ruleset *rs)
 {
     if (rs == NULL || --rs->refs > 0) return;
     rt_ruleset_seal(rs);
-    for (uint32_t i = 0; i < rs->nregexes; i++) regfree(rs->regexes[i]);
+    for (uint32_t i = 0; i < rs->nregexes; i++)
+        regfree(rs->regexes[i]);
     free(rs->regexes);
     free(rs->routes);
     free(rs->rules);
@@ -186,6 +211,11 @@ static char *str_copy(struct rt_ruleset *rs, const char *s, size_t len)
     return d;
 }
 
+const char *rt_strdup(struct rt_ruleset *rs, const char *s, size_t len)
+{
+    return str_copy(rs, s, len);
+}
+
 const char *rt_intern(struct rt_ruleset *rs, const char *s, size_t len)
 {
     if (rs->strings == NULL) return str_copy(rs, s, len);
@@ -238,8 +268,16 @@ int rt_regex_full_match(const regex_t *re, const char *s, size_t len)
     /* POSIX matching is leftmost-longest: if any match covers the whole
      * value, the one found starts at 0 and ends at len */
     regmatch_t m[1];
+#ifdef REG_STARTEND /* glibc, the BSDs: the value need not be NUL-terminated */
     m[0].rm_so = 0;
     m[0].rm_eo = (regoff_t)len;
     if (regexec(re, s, 1, m, REG_STARTEND) != 0) return 0;
+#else
+    char buf[8192];
+    if (len >= sizeof buf) return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (regexec(re, buf, 1, m, 0) != 0) return 0;
+#endif
     return m[0].rm_so == 0 && (size_t)m[0].rm_eo == len;
 }

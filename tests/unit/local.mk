@@ -43,3 +43,22 @@ tests_unit_test_pool_LDADD = $(UNIT_LDADD)
 tests_unit_test_request_LDADD = $(UNIT_LDADD)
 tests_unit_test_request_lua_LDADD = $(UNIT_LDADD)
 tests_unit_test_transport_LDADD = $(UNIT_LDADD)
+
+# foyer.router (lua/router*.c) and its JSON reader (lua/json.c). The router
+# tests share router_fixture.c; test_router_corpus reads
+# ../shared/corpus/routing/cases.json and skips (77) when it is absent.
+ROUTER_UNIT_TESTS = \
+	tests/unit/test_json \
+	tests/unit/test_router \
+	tests/unit/test_router_lua \
+	tests/unit/test_router_corpus
+check_PROGRAMS += $(ROUTER_UNIT_TESTS)
+TESTS += $(ROUTER_UNIT_TESTS)
+ROUTER_FIXTURE = tests/unit/router_fixture.c tests/unit/router_fixture.h
+tests_unit_test_json_LDADD = $(UNIT_LDADD)
+tests_unit_test_router_SOURCES = tests/unit/test_router.c $(ROUTER_FIXTURE)
+tests_unit_test_router_LDADD = $(UNIT_LDADD)
+tests_unit_test_router_lua_SOURCES = tests/unit/test_router_lua.c $(ROUTER_FIXTURE)
+tests_unit_test_router_lua_LDADD = $(UNIT_LDADD)
+tests_unit_test_router_corpus_SOURCES = tests/unit/test_router_corpus.c $(ROUTER_FIXTURE)
+tests_unit_test_router_corpus_LDADD = $(UNIT_LDADD)
