@@ -372,8 +372,23 @@ static void read_line_fd(int fd, char *out, size_t outlen, int64_t deadline)
 
 struct e2e_backend e2e_backend_start(const char *name)
 {
+    return e2e_backend_start_args(name, NULL);
+}
+
+struct e2e_backend e2e_backend_start_report(const char *name)
+{
+    static const char *const report[] = {"--report", NULL};
+    return e2e_backend_start_args(name, report);
+}
+
+struct e2e_backend e2e_backend_start_args(const char *name, const char *const *extra)
+{
     char *path = (char *)e2e_env("FOYER_BACKEND");
-    char *argv[] = {path, "--listen", "127.0.0.1:0", "--name", (char *)name, NULL};
+    char *argv[16] = {path, "--listen", "127.0.0.1:0", "--name", (char *)name};
+    int argc = 5;
+    for (; extra && *extra && argc < 15; extra++)
+        argv[argc++] = (char *)*extra;
+    argv[argc] = NULL;
     int p[2];
     REQUIRE(pipe2(p, O_CLOEXEC) == 0);
     struct e2e_backend b = {.pid = e2e_spawn(argv, p[1], -1), .port = -1};
@@ -389,13 +404,21 @@ struct e2e_backend e2e_backend_start(const char *name)
 bool e2e_backend_stats(int port, struct e2e_backend_stats *st)
 {
     struct e2e_resp r = {0};
-    int rc = e2e_request(port, "GET /stats HTTP/1.1\r\nHost: stats\r\nConnection: close\r\n\r\n", &r,
-                         5000);
+    int rc = e2e_request(port,
+                         "GET /stats HTTP/1.1\r\nHost: stats\r\nX-Backend-Control: stats\r\n"
+                         "Connection: close\r\n\r\n",
+                         &r, 5000);
     bool ok = rc == 1 && r.status == 200 && r.body &&
               sscanf(r.body, "conns=%ld open=%ld requests=%ld bad=%ld", &st->conns, &st->open,
                      &st->requests, &st->bad) == 4;
     e2e_resp_free(&r);
     return ok;
+}
+
+long e2e_backend_requests(int port)
+{
+    struct e2e_backend_stats st;
+    return e2e_backend_stats(port, &st) ? st.requests : -1;
 }
 
 /* ---- foyer -------------------------------------------------------------------- */
@@ -425,18 +448,21 @@ void e2e_foyer_dump_log(const struct e2e_foyer *f)
     dump_log_file(f->errlog);
 }
 
-static void foyer_launch(struct e2e_foyer *f)
+static void foyer_launch(struct e2e_foyer *f, const char *errname, const char *pidfile)
 {
     char *bin = (char *)e2e_env("FOYER_BIN");
     int ok = access(bin, X_OK) == 0; /* errno read after the call, not as an argument */
     REQUIREF(ok, "foyer binary %s: %s", bin, strerror(errno));
-    snprintf(f->errlog, sizeof(f->errlog), "%s", e2e_path("foyer.err"));
+    snprintf(f->errlog, sizeof(f->errlog), "%s", e2e_path(errname));
     int err = open(f->errlog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     REQUIRE(err >= 0);
-    char *argv[] = {bin, "-c", f->conf, NULL};
+    char *argv[] = {bin, "-c", f->conf, pidfile ? "-p" : NULL, (char *)pidfile, NULL};
     f->pid = e2e_spawn(argv, err, err);
     close(err);
-    if (cs.nfoyers < 8)
+    bool known = false;
+    for (int i = 0; i < cs.nfoyers; i++)
+        known |= strcmp(cs.foyer_logs[i], f->errlog) == 0;
+    if (!known && cs.nfoyers < 8)
         snprintf(cs.foyer_logs[cs.nfoyers++], sizeof(cs.foyer_logs[0]), "%s", f->errlog);
 }
 
@@ -470,8 +496,66 @@ void e2e_foyer_start(struct e2e_foyer *f, const char *lua_fmt, ...)
     va_end(ap);
     snprintf(text, sizeof(text), "listen \"127.0.0.1:%d\"\n%s", f->port, body);
     REQUIRE(e2e_write_file(f->conf, text));
-    foyer_launch(f);
+    foyer_launch(f, "foyer.err", NULL);
     foyer_wait_ready(f);
+}
+
+void e2e_foyer_start_conf(struct e2e_foyer *f, const char *name, int port, const char *text,
+                          const char *pidfile)
+{
+    memset(f, 0, sizeof(*f));
+    f->pid = -1;
+    f->port = port;
+    snprintf(f->conf, sizeof(f->conf), "%s", e2e_path(name));
+    REQUIREF(e2e_write_file(f->conf, text), "cannot write %s", f->conf);
+    char errname[160];
+    snprintf(errname, sizeof(errname), "%.150s.err", name);
+    foyer_launch(f, errname, pidfile);
+    foyer_wait_ready(f);
+}
+
+bool e2e_foyer_log_wait(const struct e2e_foyer *f, const char *needle, int timeout_ms)
+{
+    int64_t deadline = e2e_now_ms() + timeout_ms;
+    for (;;) {
+        char *log = e2e_read_file(f->errlog);
+        bool found = log && strstr(log, needle);
+        free(log);
+        if (found)
+            return true;
+        if (e2e_now_ms() >= deadline)
+            return false;
+        e2e_sleep_ms(20);
+    }
+}
+
+int e2e_foyer_workers(const struct e2e_foyer *f, pid_t *out, int max)
+{
+    return f->pid > 0 ? e2e_children(f->pid, out, max) : 0;
+}
+
+char *e2e_replace(char *text, const char *from, const char *to)
+{
+    if (!text || !*from)
+        return text;
+    size_t fl = strlen(from), tl = strlen(to), n = 0;
+    for (const char *p = text; (p = strstr(p, from)); p += fl)
+        n++;
+    if (n == 0)
+        return text;
+    char *out = malloc(strlen(text) + n * tl + 1), *o = out;
+    REQUIRE(out != NULL);
+    const char *p = text, *hit;
+    while ((hit = strstr(p, from))) {
+        memcpy(o, p, (size_t)(hit - p));
+        o += hit - p;
+        memcpy(o, to, tl);
+        o += tl;
+        p = hit + fl;
+    }
+    strcpy(o, p);
+    free(text);
+    return out;
 }
 
 void e2e_foyer_start_simple(struct e2e_foyer *f, const char *extra_set, int port)
@@ -520,18 +604,31 @@ long e2e_foyer_rss_kb(const struct e2e_foyer *f)
 
 /* ---- case isolation ------------------------------------------------------------- */
 
-static void remove_tmpdir(void)
+/* Removes a directory tree (the case's files and any subdirectory). */
+static void remove_tree(const char *dir)
 {
-    DIR *d = opendir(cs.tmpdir);
+    DIR *d = opendir(dir);
     if (!d)
         return;
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            unlink(e2e_path(de->d_name));
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            remove_tree(path);
+        else
+            unlink(path);
     }
     closedir(d);
-    rmdir(cs.tmpdir);
+    rmdir(dir);
+}
+
+static void remove_tmpdir(void)
+{
+    remove_tree(cs.tmpdir);
 }
 
 /* Kills what the case started: registered PIDs first (politely), then any

@@ -25,6 +25,20 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Built with AddressSanitizer (./configure --enable-sanitizers builds the
+ * tests and foyer alike): its quarantine and redzones inflate RSS, so memory
+ * thresholds are loosened or only logged. */
+#if defined(__SANITIZE_ADDRESS__)
+#define E2E_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define E2E_ASAN 1
+#endif
+#endif
+#ifndef E2E_ASAN
+#define E2E_ASAN 0
+#endif
+
 /* ---- cases and checks --------------------------------------------------- */
 
 typedef void (*e2e_body_fn)(void);
@@ -124,9 +138,17 @@ struct e2e_backend e2e_backend_start(const char *name);
 struct e2e_backend_stats {
     long conns, open, requests, bad;
 };
-/* Asks a backend directly for its counters (its own /stats is not counted as
- * a request, but its connection is counted in conns). */
+/* Asks a backend directly for its counters (X-Backend-Control: stats, which
+ * works in report mode too; not counted as a request, but its connection is
+ * counted in conns). */
 bool e2e_backend_stats(int port, struct e2e_backend_stats *st);
+/* Starts a backend with extra arguments (NULL-terminated, may be NULL). */
+struct e2e_backend e2e_backend_start_args(const char *name, const char *const *extra);
+/* Starts a backend in --report mode: every request answered with a JSON
+ * report of what it received (tests/helpers/backend_endpoints.c). */
+struct e2e_backend e2e_backend_start_report(const char *name);
+/* Requests counted by a backend so far (-1 on error). */
+long e2e_backend_requests(int port);
 
 /* ---- foyer -------------------------------------------------------------------- */
 
@@ -151,6 +173,17 @@ int e2e_foyer_stop(struct e2e_foyer *f, int timeout_ms);
 long e2e_foyer_rss_kb(const struct e2e_foyer *f);
 /* Prints the tail of foyer's stderr into the test log. */
 void e2e_foyer_dump_log(const struct e2e_foyer *f);
+/* Writes text (the whole config, listen lines included) to `name` in the
+ * temp dir and starts foyer on it: stderr goes to name.err, pidfile (may be
+ * NULL) is passed as -p; waits (5 s at most) until `port` accepts. */
+void e2e_foyer_start_conf(struct e2e_foyer *f, const char *name, int port, const char *text,
+                          const char *pidfile);
+/* Waits until foyer's stderr contains needle; false after timeout_ms. */
+bool e2e_foyer_log_wait(const struct e2e_foyer *f, const char *needle, int timeout_ms);
+/* Worker pids of a running foyer (children of the master); how many. */
+int e2e_foyer_workers(const struct e2e_foyer *f, pid_t *out, int max);
+/* Replaces every occurrence of from by to in a malloc'd string (freed). */
+char *e2e_replace(char *text, const char *from, const char *to);
 
 /* ---- raw HTTP client ------------------------------------------------------------ */
 
@@ -219,6 +252,33 @@ int e2e_request(int port, const char *raw, struct e2e_resp *r, int timeout_ms);
 /* GET target with a Host header on a fresh connection; returns the status, or
  * -1 on failure. X-Backend value copied into backend (may be NULL). */
 int e2e_get(int port, const char *host, const char *target, char *backend, size_t blen);
+
+/* A request on a fresh connection: method, Host (NULL: none), target, extra
+ * header lines (each ending in CRLF, may be NULL or ""); Connection: close is
+ * added. Returns e2e_read_response's result. */
+int e2e_http(int port, const char *method, const char *host, const char *target,
+             const char *extra_headers, struct e2e_resp *r, int timeout_ms);
+
+/* ---- the test backend's reports (harness_report.c) -------------------------- */
+
+struct e2e_json;
+/* Parses the report in a response (NULL if it has none: not from a report
+ * backend, or not a 200). Free with e2e_json_free. */
+struct e2e_json *e2e_report(const struct e2e_resp *r);
+/* Values of the request field `name` (any case) the backend received, joined
+ * with sep, in out; NULL if it received none. */
+const char *e2e_report_header(const struct e2e_json *rep, const char *name, const char *sep,
+                              char *out, size_t len);
+/* How many field lines called name the backend received. */
+int e2e_report_count(const struct e2e_json *rep, const char *name);
+/* A top-level string of the report ("service", "target", "host", ...). */
+const char *e2e_report_str(const struct e2e_json *rep, const char *key);
+/* All values of response header `name` joined with sep, NULL if none. */
+const char *e2e_resp_header_all(const struct e2e_resp *r, const char *name, const char *sep,
+                                char *out, size_t len);
+/* Normalises a field value list for comparison: splits on commas, trims
+ * spaces, joins with ","; in place. */
+char *e2e_norm_list(char *v);
 
 #define E2E_FNV_INIT 0xcbf29ce484222325ULL
 uint64_t e2e_fnv1a(uint64_t h, const void *p, size_t n);

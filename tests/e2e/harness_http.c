@@ -438,3 +438,20 @@ int e2e_get(int port, const char *host, const char *target, char *backend, size_
     e2e_resp_free(&r);
     return status;
 }
+
+int e2e_http(int port, const char *method, const char *host, const char *target,
+             const char *extra_headers, struct e2e_resp *r, int timeout_ms)
+{
+    size_t need = strlen(method) + strlen(target) + (host ? strlen(host) : 0) +
+                  (extra_headers ? strlen(extra_headers) : 0) + 96;
+    char *req = malloc(need);
+    if (!req)
+        return -1;
+    snprintf(req, need, "%s %s HTTP/1.1\r\n%s%s%s%sConnection: close\r\n\r\n", method, target,
+             host ? "Host: " : "", host ? host : "", host ? "\r\n" : "",
+             extra_headers ? extra_headers : "");
+    r->head_request = strcmp(method, "HEAD") == 0;
+    int rc = e2e_request(port, req, r, timeout_ms);
+    free(req);
+    return rc;
+}

@@ -1,8 +1,11 @@
 /*
  * foyer-test-backend main: arguments, the listening socket, accept, signals.
  *
- *   foyer-test-backend --listen 127.0.0.1:PORT [--name NAME]
+ *   foyer-test-backend --listen 127.0.0.1:PORT [--name NAME] [--report]
  *
+ * --report answers every request, whatever its path, with a JSON report of
+ * what the backend received (see backend_endpoints.c); without it the paths
+ * answer as listed there.
  * PORT 0 picks an ephemeral port. Once listening, the bound port and a
  * newline are printed on stdout (and flushed): that is how a test learns the
  * port without racing. SIGTERM and SIGINT exit 0. See backend_endpoints.c for
@@ -27,7 +30,7 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: foyer-test-backend --listen HOST:PORT [--name NAME]\n");
+    fprintf(f, "usage: foyer-test-backend --listen HOST:PORT [--name NAME] [--report]\n");
 }
 
 /* "1.2.3.4:80" or "[::1]:80" into host and port strings. */
@@ -115,10 +118,13 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
-static int parse_args(int argc, char **argv, const char **listen_addr, const char **name)
+static int parse_args(int argc, char **argv, const char **listen_addr, const char **name,
+                      bool *report)
 {
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
+        if (strcmp(argv[i], "--report") == 0) {
+            *report = true;
+        } else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
             *listen_addr = argv[++i];
         } else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc) {
             *name = argv[++i];
@@ -135,7 +141,8 @@ static int parse_args(int argc, char **argv, const char **listen_addr, const cha
 int main(int argc, char **argv)
 {
     const char *listen_addr = NULL, *name = "backend";
-    if (parse_args(argc, argv, &listen_addr, &name) < 0) {
+    bool report = false;
+    if (parse_args(argc, argv, &listen_addr, &name, &report) < 0) {
         usage(stderr);
         return 2;
     }
@@ -145,7 +152,7 @@ int main(int argc, char **argv)
         return 1;
 
     struct be_server srv = {.loop = ev_default_loop(EVFLAG_AUTO), .name = name,
-                            .name_len = strlen(name)};
+                            .name_len = strlen(name), .report = report};
     ev_io accept_w;
     ev_signal term_w, int_w;
     ev_io_init(&accept_w, accept_cb, lfd, EV_READ);
@@ -160,6 +167,7 @@ int main(int argc, char **argv)
     fflush(stdout);
     ev_run(srv.loop, 0);
     be_conn_free_all(&srv);
+    free(srv.last_report);
     close(lfd);
     ev_loop_destroy(srv.loop);
     return 0;

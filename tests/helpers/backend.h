@@ -56,6 +56,12 @@ struct be_request {
     size_t head_len; /* bytes from the request line to the final CRLF */
 };
 
+/* Calls fn for every field line of a parsed head (name and value trimmed,
+ * in the order received); stops early when fn returns false. */
+typedef bool (*be_field_fn)(void *arg, const char *name, size_t nlen, const char *val,
+                            size_t vlen);
+void be_head_foreach(const struct be_request *req, be_field_fn fn, void *arg);
+
 /* Parses one request head from buf. OK fills *req; AGAIN: incomplete. */
 enum be_parse_status be_parse_head(const char *buf, size_t len, struct be_request *req);
 
@@ -90,6 +96,9 @@ struct be_server {
     struct ev_loop *loop;
     const char *name;
     size_t name_len;
+    bool report; /* --report: every request is answered with a JSON report */
+    char *last_report; /* the last report sent (X-Backend-Control: last) */
+    size_t last_report_len;
     struct be_stats stats;
     struct be_conn *conns;      /* open connections, freed at exit */
     struct be_conn *free_conns; /* recycled connections (avoid mmap churn) */
@@ -110,7 +119,10 @@ enum be_state {
 
 enum be_body { BE_BODY_NONE, BE_BODY_LENGTH, BE_BODY_CHUNKED };
 enum be_gen { BE_GEN_NONE, BE_GEN_RAW, BE_GEN_CHUNKED };
-enum be_ep { BE_EP_OTHER, BE_EP_ECHO, BE_EP_SINK, BE_EP_SLOW, BE_EP_SILENT, BE_EP_WS };
+enum be_ep { BE_EP_OTHER, BE_EP_ECHO, BE_EP_SINK, BE_EP_SLOW, BE_EP_SILENT, BE_EP_WS, BE_EP_REPORT };
+
+/* Extra response header lines a request may ask for (X-Backend-Response-Header). */
+#define BE_RESP_HDRS_MAX 4096
 
 struct be_conn {
     ev_io rio, wio; /* embedded watchers: no allocation per event */
@@ -147,6 +159,14 @@ struct be_conn {
     bool peer_eof;
     bool responded; /* a final response head is queued for this request */
     double slow_ms;
+
+    /* Report mode: the JSON report of the current request, finished (body
+     * size and hash appended) once its body is read. malloc'd. */
+    char *report;
+    size_t report_len;
+    /* "Name: value\r\n" lines added to every response head of this request. */
+    char resp_hdrs[BE_RESP_HDRS_MAX];
+    size_t resp_hdrs_len;
 };
 
 struct be_conn *be_conn_new(struct be_server *srv, int fd);

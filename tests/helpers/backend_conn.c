@@ -73,6 +73,8 @@ static void conn_free(struct be_conn *c)
     ev_io_stop(srv->loop, &c->wio);
     ev_timer_stop(srv->loop, &c->timer);
     close(c->fd);
+    free(c->report);
+    c->report = NULL;
     srv->stats.open--;
     if (c->prev)
         c->prev->next = c->next;
@@ -232,6 +234,8 @@ void be_resp_head(struct be_conn *c, int status, int64_t len, const char *extra)
                          : status < 500  ? "Client Error"
                                          : "Server Error";
     be_outf(c, "HTTP/1.1 %d %s\r\nX-Backend: %s\r\n", status, reason, c->srv->name);
+    if (c->resp_hdrs_len)
+        be_out(c, c->resp_hdrs, c->resp_hdrs_len);
     if (len >= 0)
         be_outf(c, "Content-Length: %lld\r\n", (long long)len);
     if (status != 101) {
@@ -381,7 +385,7 @@ static size_t body_budget(struct be_conn *c)
 static void body_data(struct be_conn *c, const char *p, size_t n)
 {
     c->body_bytes += n;
-    if (c->ep == BE_EP_SINK)
+    if (c->ep == BE_EP_SINK || c->ep == BE_EP_REPORT)
         c->body_hash = be_fnv1a(c->body_hash, p, n);
     else if (c->ep == BE_EP_ECHO)
         body_echo(c, p, n);

@@ -15,13 +15,38 @@
  *   /conn        "conn=ID req=K\n": which backend connection, which request on it
  *   /stats       "conns=A open=B requests=C bad=D\n" (itself not counted)
  *   anything     "NAME METHOD TARGET\n"
+ *
+ * With --report, every path (those above included) is answered 200 with
+ * Content-Type: application/json and a one-line JSON report of what was
+ * received, once the request body has been read:
+ *
+ *   {"service":"NAME","method":"GET","target":"/a%20b?x=1","path":"/a%20b",
+ *    "query":"x=1","version":"HTTP/1.1","host":"example.com",
+ *    "headers":{"host":["example.com"],"x-dup":["1","2"]},
+ *    "fields":[["Host","example.com"],["X-Dup","1"],["X-Dup","2"]],
+ *    "body_bytes":0,"body_fnv":"cbf29ce484222325"}
+ *
+ * target is the request-target byte for byte ("query" is null without a '?',
+ * "host" null without a Host field); "headers" maps lower-cased names to their
+ * values in order, "fields" lists the field lines as received. Bytes outside
+ * printable ASCII are escaped as \u00XX (Latin-1 code points = bytes).
+ *
+ * Whatever the mode, two request fields steer the backend itself:
+ *   X-Backend-Response-Header: Name: value   (repeatable) adds "Name: value"
+ *       to the response head, so tests can check what a proxy does to
+ *       response headers;
+ *   X-Backend-Control: stats | last          answers the /stats counters, or
+ *       the last report sent (404 if none), instead of the request; such
+ *       control requests are not counted.
  */
 #include "backend.h"
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static char pattern[BE_PATTERN_SPAN + 26];
 
@@ -202,6 +227,259 @@ static void ep_default(struct be_conn *c, const struct be_request *req)
             (int)req->target_len, req->target);
 }
 
+/* ---- report mode ------------------------------------------------------ */
+
+/* A growable string for building a report. */
+struct jbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+};
+
+static void jb_put(struct jbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = true;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+
+static void jb_cstr(struct jbuf *b, const char *s)
+{
+    jb_put(b, s, strlen(s));
+}
+
+/* A JSON string; bytes outside printable ASCII become \u00XX. */
+static void jb_str(struct jbuf *b, const char *s, size_t n, bool lower)
+{
+    jb_put(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\') {
+            char esc[2] = {'\\', (char)ch};
+            jb_put(b, esc, 2);
+        } else if (ch < 0x20 || ch >= 0x7f) {
+            char esc[8];
+            snprintf(esc, sizeof(esc), "\\u%04x", ch);
+            jb_put(b, esc, 6);
+        } else {
+            char c1 = (char)(lower && ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+            jb_put(b, &c1, 1);
+        }
+    }
+    jb_put(b, "\"", 1);
+}
+
+struct field {
+    const char *name, *val;
+    size_t nlen, vlen;
+};
+
+struct fields {
+    struct field *v;
+    size_t n, cap;
+    bool oom;
+};
+
+static bool collect_field(void *arg, const char *name, size_t nlen, const char *val, size_t vlen)
+{
+    struct fields *fs = arg;
+    if (fs->n == fs->cap) {
+        size_t cap = fs->cap ? fs->cap * 2 : 32;
+        struct field *nv = realloc(fs->v, cap * sizeof(*nv));
+        if (!nv) {
+            fs->oom = true;
+            return false;
+        }
+        fs->v = nv;
+        fs->cap = cap;
+    }
+    fs->v[fs->n++] = (struct field){name, val, nlen, vlen};
+    return true;
+}
+
+static bool field_is(const struct field *f, const char *name)
+{
+    return strlen(name) == f->nlen && strncasecmp(f->name, name, f->nlen) == 0;
+}
+
+static bool same_name(const struct field *a, const struct field *b)
+{
+    return a->nlen == b->nlen && strncasecmp(a->name, b->name, a->nlen) == 0;
+}
+
+/* Everything but the body's size and hash, which be_body_done appends. */
+static void report_begin(struct be_conn *c, const struct be_request *req, const struct fields *fs)
+{
+    struct jbuf b = {0};
+    jb_cstr(&b, "{\"service\":");
+    jb_str(&b, c->srv->name, c->srv->name_len, false);
+    jb_cstr(&b, ",\"method\":");
+    jb_str(&b, req->method, req->method_len, false);
+    jb_cstr(&b, ",\"target\":");
+    jb_str(&b, req->target, req->target_len, false);
+    jb_cstr(&b, ",\"path\":");
+    jb_str(&b, req->target, req->path_len, false);
+    jb_cstr(&b, ",\"query\":");
+    if (req->path_len < req->target_len)
+        jb_str(&b, req->target + req->path_len + 1, req->target_len - req->path_len - 1, false);
+    else
+        jb_cstr(&b, "null");
+    char ver[32];
+    snprintf(ver, sizeof(ver), ",\"version\":\"HTTP/1.%d\"", req->minor);
+    jb_cstr(&b, ver);
+    jb_cstr(&b, ",\"host\":");
+    const struct field *host = NULL;
+    for (size_t i = 0; i < fs->n && !host; i++)
+        if (field_is(&fs->v[i], "host"))
+            host = &fs->v[i];
+    if (host)
+        jb_str(&b, host->val, host->vlen, false);
+    else
+        jb_cstr(&b, "null");
+    /* headers: each name once (at its first occurrence), all its values. */
+    jb_cstr(&b, ",\"headers\":{");
+    bool first = true;
+    for (size_t i = 0; i < fs->n; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = same_name(&fs->v[k], &fs->v[i]);
+        if (seen)
+            continue;
+        if (!first)
+            jb_put(&b, ",", 1);
+        first = false;
+        jb_str(&b, fs->v[i].name, fs->v[i].nlen, true);
+        jb_put(&b, ":[", 2);
+        bool vfirst = true;
+        for (size_t k = i; k < fs->n; k++) {
+            if (!same_name(&fs->v[k], &fs->v[i]))
+                continue;
+            if (!vfirst)
+                jb_put(&b, ",", 1);
+            vfirst = false;
+            jb_str(&b, fs->v[k].val, fs->v[k].vlen, false);
+        }
+        jb_put(&b, "]", 1);
+    }
+    jb_cstr(&b, "},\"fields\":[");
+    for (size_t i = 0; i < fs->n; i++) {
+        jb_cstr(&b, i ? ",[" : "[");
+        jb_str(&b, fs->v[i].name, fs->v[i].nlen, false);
+        jb_put(&b, ",", 1);
+        jb_str(&b, fs->v[i].val, fs->v[i].vlen, false);
+        jb_put(&b, "]", 1);
+    }
+    jb_put(&b, "]", 1);
+    if (b.oom) {
+        free(b.p);
+        b.p = NULL;
+        b.len = 0;
+    }
+    free(c->report);
+    c->report = b.p;
+    c->report_len = b.len;
+}
+
+/* Sends the finished report (now that the body is read) and keeps a copy. */
+static void report_send(struct be_conn *c)
+{
+    char tail[96];
+    int tl = snprintf(tail, sizeof(tail), ",\"body_bytes\":%llu,\"body_fnv\":\"%016llx\"}\n",
+                      (unsigned long long)c->body_bytes, (unsigned long long)c->body_hash);
+    size_t len = c->report_len + (size_t)tl;
+    char *full = c->report ? realloc(c->report, len + 1) : NULL;
+    c->report = NULL;
+    if (!full || len + 1024 > be_out_room(c)) {
+        static const char msg[] = "report too large\n";
+        free(full);
+        be_resp_head(c, 500, sizeof(msg) - 1, "");
+        if (!c->head_only)
+            be_out(c, msg, sizeof(msg) - 1);
+        return;
+    }
+    memcpy(full + c->report_len, tail, (size_t)tl + 1);
+    be_resp_head(c, 200, (int64_t)len, "Content-Type: application/json\r\n");
+    if (!c->head_only)
+        be_out(c, full, len);
+    free(c->srv->last_report);
+    c->srv->last_report = full;
+    c->srv->last_report_len = len;
+}
+
+/* Appends an X-Backend-Response-Header value ("Name: value") to c->resp_hdrs. */
+static void take_response_header(struct be_conn *c, const char *val, size_t vlen)
+{
+    const char *colon = memchr(val, ':', vlen);
+    if (!colon || colon == val)
+        return;
+    size_t nl = (size_t)(colon - val);
+    const char *v = colon + 1, *ve = val + vlen;
+    while (v < ve && *v == ' ')
+        v++;
+    size_t need = nl + 2 + (size_t)(ve - v) + 2;
+    if (c->resp_hdrs_len + need > sizeof(c->resp_hdrs))
+        return;
+    char *o = c->resp_hdrs + c->resp_hdrs_len;
+    memcpy(o, val, nl);
+    memcpy(o + nl, ": ", 2);
+    memcpy(o + nl + 2, v, (size_t)(ve - v));
+    memcpy(o + need - 2, "\r\n", 2);
+    c->resp_hdrs_len += need;
+}
+
+/* One pass over the fields: the ones that steer the backend, and (report
+ * mode only) all of them, so that the common path allocates nothing. */
+struct scan {
+    struct be_conn *c;
+    struct fields *all; /* NULL unless reporting */
+    const char *control;
+    size_t control_len;
+};
+
+static bool scan_field(void *arg, const char *name, size_t nlen, const char *val, size_t vlen)
+{
+    struct scan *sc = arg;
+    if (nlen > 10 && (name[0] == 'x' || name[0] == 'X')) {
+        struct field f = {name, val, nlen, vlen};
+        if (field_is(&f, "x-backend-response-header")) {
+            take_response_header(sc->c, val, vlen);
+        } else if (field_is(&f, "x-backend-control") && !sc->control) {
+            sc->control = val;
+            sc->control_len = vlen;
+        }
+    }
+    return !sc->all || collect_field(sc->all, name, nlen, val, vlen);
+}
+
+/* X-Backend-Control: answers about the backend instead of the request. */
+static void control_request(struct be_conn *c, const char *val, size_t vlen)
+{
+    if (vlen == 5 && strncasecmp(val, "stats", 5) == 0) {
+        ep_stats(c);
+    } else if (vlen == 4 && strncasecmp(val, "last", 4) == 0) {
+        if (c->srv->last_report)
+            resp_text(c, 200, c->srv->last_report, c->srv->last_report_len);
+        else
+            resp_text(c, 404, "no report yet\n", 14);
+    } else {
+        resp_text(c, 400, "unknown control\n", 16);
+    }
+}
+
 /* Endpoints answered as soon as the head is known; false if not one. */
 static bool dispatch_immediate(struct be_conn *c, const struct be_request *req)
 {
@@ -235,12 +513,24 @@ void be_dispatch(struct be_conn *c, const struct be_request *req)
     c->ep = BE_EP_OTHER;
     c->echo_chunked = false;
     c->head_only = req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0;
-    if (!path_match(req, "/stats", NULL))
+    c->resp_hdrs_len = 0;
+    struct fields fs = {0};
+    struct scan sc = {.c = c, .all = c->srv->report ? &fs : NULL};
+    be_head_foreach(req, scan_field, &sc);
+    bool control = sc.control != NULL;
+    if (control)
+        control_request(c, sc.control, sc.control_len);
+    if (!control && (c->srv->report || !path_match(req, "/stats", NULL)))
         c->srv->stats.requests++;
+    if (!control && c->srv->report) {
+        c->ep = BE_EP_REPORT;
+        report_begin(c, req, &fs);
+    }
+    free(fs.v);
     /* Interim answer first: the client waits for it before sending the body. */
-    if (req->expect_continue && c->body != BE_BODY_NONE && !c->http10)
+    if (!control && req->expect_continue && c->body != BE_BODY_NONE && !c->http10)
         be_out(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-    if (dispatch_immediate(c, req))
+    if (control || c->ep == BE_EP_REPORT || dispatch_immediate(c, req))
         return;
     if (path_match(req, "/sink", NULL)) {
         c->ep = BE_EP_SINK;
@@ -276,6 +566,9 @@ void be_body_done(struct be_conn *c)
     case BE_EP_SILENT:
         c->st = BE_ST_SILENT;
         break;
+    case BE_EP_REPORT:
+        report_send(c);
+        break;
     default:
         break;
     }
@@ -297,5 +590,10 @@ void be_reject(struct be_conn *c, int status)
     c->head_only = false;
     c->gen = BE_GEN_NONE;
     c->st = BE_ST_SEND;
+    c->resp_hdrs_len = 0;
+    free(c->report);
+    c->report = NULL;
+    if (c->ep == BE_EP_REPORT)
+        c->ep = BE_EP_OTHER;
     resp_text(c, status, msg, sizeof(msg) - 1);
 }

@@ -315,3 +315,31 @@ uint64_t be_fnv1a(uint64_t h, const void *buf, size_t len)
     }
     return h;
 }
+
+void be_head_foreach(const struct be_request *req, be_field_fn fn, void *arg)
+{
+    /* The head was validated by be_parse_head: every line is "name: value",
+     * ending in LF (CRLF from foyer). The request line comes first. */
+    const char *p = req->method, *end = req->method + req->head_len;
+    const char *lf = memchr(p, '\n', (size_t)(end - p));
+    while (lf && (p = lf + 1) < end) {
+        lf = memchr(p, '\n', (size_t)(end - p));
+        if (!lf)
+            break;
+        size_t l = (size_t)(lf - p);
+        if (l > 0 && p[l - 1] == '\r')
+            l--;
+        if (l == 0)
+            break;
+        const char *colon = memchr(p, ':', l);
+        if (!colon)
+            continue;
+        const char *v = colon + 1, *ve = p + l;
+        while (v < ve && (*v == ' ' || *v == '\t'))
+            v++;
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+            ve--;
+        if (!fn(arg, p, (size_t)(colon - p), v, (size_t)(ve - v)))
+            return;
+    }
+}

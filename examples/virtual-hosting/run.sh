@@ -1,0 +1,22 @@
+#!/bin/sh
+# Starts the virtual-hosting example: demo backends on 127.0.0.1:9001-9006 and foyer
+# on 127.0.0.1:8080 (see README.md for what to try). Ctrl-C stops everything.
+set -e
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+backend="$top/tests/helpers/foyer-test-backend"
+foyer="$top/foyer"
+for f in "$backend" "$foyer"; do
+    [ -x "$f" ] || { echo "$f is missing: run ./autogen.sh && ./configure && make" >&2; exit 1; }
+done
+pids=""
+cleanup() { [ -n "$pids" ] && kill $pids 2>/dev/null; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+port=9001
+for name in pizza-site pasta-site blogs api-v1 api-v2 parking; do
+    "$backend" --listen "127.0.0.1:$port" --name "$name" >/dev/null &
+    pids="$pids $!"
+    port=$((port + 1))
+done
+echo "demo backends on 127.0.0.1:9001-9006; foyer on 127.0.0.1:8080 (see README.md)"
+"$foyer" -c "$here/foyer.lua"
