@@ -4,6 +4,7 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,6 +77,7 @@ void foyer_config_unref(struct foyer_config *c)
     free_settings(&c->settings);
     free(c->file);
     free(c);
+    malloc_trim(0); /* a generation is large and rare: give its pages back */
 }
 
 static unsigned hash_name(const char *s, size_t len)

@@ -68,6 +68,7 @@ struct foyer_exchange {
     unsigned parked : 1;   /* a plugin hook is waiting (FOYER_PARK) */
     unsigned orphaned : 1; /* the client left while parked: free on resume */
     unsigned resp_head_built : 1; /* response fields can no longer change */
+    unsigned result_reported : 1; /* on_upstream_result ran for this attempt */
 
     /* plugins */
     int park_phase;          /* where a parked exchange resumes */
@@ -118,7 +119,6 @@ void foyer_x_drop_upstream(struct foyer_exchange *x, int reusable);
 
 /* proxy_head.c */
 int foyer_x_build_upstream_head(struct foyer_exchange *x);
-int foyer_x_keep_request_strings(struct foyer_exchange *x);
 void foyer_x_choose_out_mode(struct foyer_exchange *x);
 int foyer_x_build_client_head(struct foyer_exchange *x);
 void foyer_x_interim(struct foyer_exchange *x);

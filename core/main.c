@@ -2,6 +2,7 @@
 #include "build-config.h"
 #include "config.h"
 #include "log.h"
+#include "plugin_api.h"
 #include "process.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef FOYER_SYSCONFDIR
 #define FOYER_SYSCONFDIR "/etc/foyer"
@@ -77,9 +79,11 @@ int main(int argc, char **argv)
     }
     char err[2048];
     if (action != NULL && pid_file != NULL) return send_signal(action, pid_file);
+    foyer_master_pid = getpid(); /* names the plugins' shared memory */
     struct foyer_config *c = foyer_config_load(file, err, sizeof err);
     if (c == NULL) {
         fprintf(stderr, "%s\n", err);
+        foyer_plugin_shared_cleanup(); /* a plugin may have made some before the error */
         return 1;
     }
     if (pid_file == NULL) pid_file = c->settings.pid_file;
@@ -91,8 +95,12 @@ int main(int argc, char **argv)
     if (test_only) {
         printf("%s: configuration ok\n", file);
         foyer_config_unref(c);
+        foyer_plugin_shared_cleanup();
         return 0;
     }
+    if (action != NULL) foyer_plugin_shared_cleanup();
     foyer_config_apply_logging(&c->settings);
-    return foyer_master_run(c, pid_file); /* takes the config */
+    int rc = foyer_master_run(c, pid_file); /* takes the config */
+    foyer_plugin_shared_cleanup();
+    return rc;
 }

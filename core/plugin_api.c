@@ -12,23 +12,28 @@
 #include "request.h"
 #include "worker.h"
 
+#include <fcntl.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- configuration tables ---- */
 
 #define CONF_HANDLES 512
 static struct foyer_conf conf_arena[CONF_HANDLES];
-static int conf_used;
+static int conf_used, conf_mark;
 
 int foyer_conf_begin(lua_State *L)
 {
     conf_used = 0;
-    return lua_gettop(L);
+    conf_mark = lua_gettop(L);
+    return conf_mark;
 }
 
 void foyer_conf_end(lua_State *L, int mark)
@@ -440,15 +445,69 @@ static const char *service_name(size_t i)
     return c && i < c->nservices ? c->services[i].name : NULL;
 }
 
-/* Only while a configuration is being loaded (config_ready): its handle
- * arena is open then. */
+/* Only while a configuration is being loaded (config_ready). Each call starts
+ * the handle arena afresh, so any number of services can be read one after
+ * another; handles from the previous call become invalid. */
 static const foyer_conf_t *service_conf(const char *name)
 {
     struct foyer_service *s = service(name);
     struct foyer_config *c = foyer_plugin_current_config();
-    if (s == NULL || s->conf_ref <= 0 || c == NULL || !lua_checkstack(c->L, 2)) return NULL;
+    if (s == NULL || s->conf_ref <= 0 || c == NULL) return NULL;
+    lua_settop(c->L, conf_mark);
+    conf_used = 0;
+    if (!lua_checkstack(c->L, 2)) return NULL;
     lua_rawgeti(c->L, LUA_REGISTRYINDEX, s->conf_ref);
     return foyer_conf_make(c->L, lua_gettop(c->L));
+}
+
+/* ---- shared memory: one segment per (master, plugin, name), mapped by the
+ * master and every worker alike, whenever each first asks. ---- */
+
+struct shm_name {
+    struct shm_name *next;
+    char name[];
+};
+
+static struct shm_name *shm_created; /* the master unlinks these at exit */
+
+pid_t foyer_master_pid;
+
+static void *shared_memory(const char *plugin, const char *name, size_t size)
+{
+    char path[200];
+    if (plugin == NULL || name == NULL || size == 0 || size > (1u << 30)) return NULL;
+    snprintf(path, sizeof path, "/foyer.%d.%s.%s", (int)foyer_master_pid, plugin, name);
+    for (char *p = path + 1; *p; p++)
+        if (*p == '/') *p = '_';
+    int fd = shm_open(path, O_RDWR | O_CREAT, 0600);
+    if (fd < 0) return NULL;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || ((size_t)st.st_size < size && ftruncate(fd, (off_t)size) != 0)) {
+        close(fd);
+        return NULL;
+    }
+    void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED) return NULL;
+    if (getpid() == foyer_master_pid) {
+        struct shm_name *n = malloc(sizeof *n + strlen(path) + 1);
+        if (n != NULL) {
+            strcpy(n->name, path);
+            n->next = shm_created;
+            shm_created = n;
+        }
+    }
+    return m;
+}
+
+void foyer_plugin_shared_cleanup(void)
+{
+    while (shm_created != NULL) {
+        struct shm_name *n = shm_created;
+        shm_created = n->next;
+        shm_unlink(n->name);
+        free(n);
+    }
 }
 
 const struct foyer_api foyer_plugin_api = {
@@ -496,6 +555,7 @@ const struct foyer_api foyer_plugin_api = {
     .service_count = service_count,
     .service_name = service_name,
     .service_conf = service_conf,
+    .shared_memory = shared_memory,
 };
 
 int foyer_plugin_call_init(struct foyer_plugin_slot *s, lua_State *L, int conf_idx, char *err,

@@ -5,6 +5,7 @@
 
 #include <foyer/plugin.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct foyer_plugin_slot;
 struct lua_State;
@@ -15,6 +16,10 @@ struct lua_State;
                                                                             : NULL)
 
 extern const struct foyer_api foyer_plugin_api;
+
+/* The master's pid names shared memory; the master removes it at exit. */
+extern pid_t foyer_master_pid;
+void foyer_plugin_shared_cleanup(void);
 
 /* Runs the plugin's init with the table at conf_idx. */
 int foyer_plugin_call_init(struct foyer_plugin_slot *s, struct lua_State *L, int conf_idx,

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "plugin_api.h"
 #include "pool.h"
+#include "upstream.h"
 #include "proxy.h"
 #include "worker.h"
 
@@ -132,10 +133,13 @@ int foyer_hooks_upstream_select(struct foyer_exchange *x, unsigned *endpoint)
     RUN_HOOKS(x, 0, on_upstream_select, svc, x->tried, x->ntried, endpoint);
 }
 
-void foyer_hooks_upstream_result(struct foyer_exchange *x, int connect_error, int timed_out)
+void foyer_hooks_upstream_result(struct foyer_exchange *x, int connect_error, int timed_out,
+                                 int reset)
 {
     struct foyer_config *c = x->cfg;
-    if (c->nplugins == 0 || x->ep == NULL) return;
+    if (x->ep == NULL) return;
+    x->result_reported = 1;
+    if (c->nplugins == 0) return;
     struct foyer_upstream_result res = {
         .size = sizeof res,
         .service = x->route.service->name,
@@ -145,6 +149,8 @@ void foyer_hooks_upstream_result(struct foyer_exchange *x, int connect_error, in
         .status = x->rhead.status,
         .latency = x->up_sent_at > 0 ? ev_now(foyer_worker.loop) - x->up_sent_at : 0,
         .timed_out = timed_out,
+        .reset = reset,
+        .reused = x->u != NULL && x->u->reused,
     };
     for (unsigned i = 0; i < c->nplugins; i++) {
         struct foyer_plugin_slot *s = &c->plugins[i];

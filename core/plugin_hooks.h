@@ -22,7 +22,8 @@ int foyer_hooks_request_headers(struct foyer_exchange *x, unsigned from);
 int foyer_hooks_route(struct foyer_exchange *x, unsigned from);
 int foyer_hooks_request_body(struct foyer_exchange *x, const char *data, size_t len);
 int foyer_hooks_upstream_select(struct foyer_exchange *x, unsigned *endpoint);
-void foyer_hooks_upstream_result(struct foyer_exchange *x, int connect_error, int timed_out);
+void foyer_hooks_upstream_result(struct foyer_exchange *x, int connect_error, int timed_out,
+                                 int reset);
 int foyer_hooks_response_headers(struct foyer_exchange *x);
 int foyer_hooks_response_body(struct foyer_exchange *x, const char *data, size_t len);
 void foyer_hooks_log(struct foyer_exchange *x);

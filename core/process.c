@@ -3,6 +3,7 @@
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "plugin_api.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -220,6 +221,7 @@ static void stop_workers(struct foyer_config *c, sigset_t *old)
 
 int foyer_master_run(struct foyer_config *c, const char *pid_file)
 {
+    foyer_master_pid = getpid();
     current = c; /* the master owns the caller's reference from here on */
     nworkers = worker_count(c);
     slots = calloc((size_t)nworkers, sizeof *slots);

@@ -84,6 +84,7 @@ void foyer_proxy_close_after(struct foyer_exchange *x)
 static void up_bind(struct foyer_exchange *x, struct foyer_upstream *u)
 {
     x->u = u;
+    x->result_reported = 0; /* a new attempt */
     u->x = x;
     ev_set_cb(&u->rio, up_io);
     ev_set_cb(&u->wio, up_io);
@@ -138,18 +139,38 @@ static int connect_next(struct foyer_exchange *x)
         }
         int e = errno;
         foyer_warn("upstream %s (service %s): connect: %s", x->ep->name, s->name, strerror(e));
-        foyer_hooks_upstream_result(x, e, 0);
+        foyer_hooks_upstream_result(x, e, 0, 0);
     }
     return -1;
 }
 
 /* A connect that failed, or a reused connection the upstream had closed:
  * retry elsewhere while nothing of the request can have been processed. */
+/* RFC 9110 §9.2.2: a request the upstream may have acted on is only sent
+ * again when repeating it changes nothing. */
+static int idempotent(const struct foyer_http_head *h)
+{
+    static const char *const methods[] = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"};
+    for (size_t i = 0; i < sizeof methods / sizeof *methods; i++)
+        if (h->method.len == strlen(methods[i]) && memcmp(h->method.p, methods[i], h->method.len) == 0)
+            return 1;
+    return 0;
+}
+
+/* Plugins hear about every failed attempt, once. */
+static void report_failed_attempt(struct foyer_exchange *x, int reset)
+{
+    if (x->result_reported || x->ep == NULL) return;
+    foyer_hooks_upstream_result(x, 0, 0, reset);
+}
+
 int foyer_x_retry_or_fail(struct foyer_exchange *x, int status, const char *why)
 {
-    int replayable = x->resp_started == 0 && x->req.info.body == FOYER_BODY_NONE;
-    int was_reused = x->u != NULL && x->u->reused;
     int untouched = !x->up_wrote;
+    int replayable = x->resp_started == 0 && x->req.info.body == FOYER_BODY_NONE &&
+                     (untouched || idempotent(&x->req.head));
+    int was_reused = x->u != NULL && x->u->reused;
+    report_failed_attempt(x, 1);
     foyer_x_drop_upstream(x, 0);
     x->up_eof = 0; /* the state of the connection just dropped */
     foyer_head_scan_init(&x->rscan, 0);
@@ -211,7 +232,7 @@ static int start_response(struct foyer_exchange *x)
     }
     x->status = x->rhead.status;
     if (x->cfg->nplugins) {
-        foyer_hooks_upstream_result(x, 0, 0);
+        foyer_hooks_upstream_result(x, 0, 0, 0);
         int r = foyer_hooks_response_headers(x);
         if (r == FOYER_RESPOND && x->route.respond != NULL) { /* the plugin replaces it */
             foyer_x_drop_upstream(x, 0);
@@ -276,7 +297,7 @@ static void on_up_writable(struct foyer_exchange *x)
         if (err != 0) {
             foyer_warn("upstream %s (service %s): connect: %s", x->ep->name,
                        x->route.service->name, strerror(err));
-            foyer_hooks_upstream_result(x, err, 0);
+            foyer_hooks_upstream_result(x, err, 0, 0);
             foyer_x_retry_or_fail(x, 502, "upstream connect failed");
             return;
         }
@@ -300,7 +321,7 @@ static void up_timeout(struct foyer_deadline *d)
     struct foyer_exchange *x = u->x;
     if (!u->connected) {
         foyer_warn("upstream %s: connect timed out", x->ep->name);
-        foyer_hooks_upstream_result(x, ETIMEDOUT, 1);
+        foyer_hooks_upstream_result(x, ETIMEDOUT, 1, 0);
         foyer_x_retry_or_fail(x, 504, "upstream connect timed out");
         return;
     }
@@ -308,7 +329,7 @@ static void up_timeout(struct foyer_deadline *d)
         foyer_conn_close(x->c);
         return;
     }
-    foyer_hooks_upstream_result(x, 0, 1);
+    foyer_hooks_upstream_result(x, 0, 1, 0);
     foyer_x_fail(x, 504, "upstream timed out");
 }
 
@@ -364,6 +385,7 @@ void foyer_x_finish(struct foyer_exchange *x)
  * otherwise a cut connection (the only honest signal left). */
 void foyer_x_fail(struct foyer_exchange *x, int status, const char *why)
 {
+    if (x->u != NULL) report_failed_attempt(x, status != 504);
     struct foyer_conn *c = x->c;
     if (status >= 500 && x->ep != NULL) /* routing errors are logged by the router */
         foyer_warn("%.*s %.*s -> %s: %s (%d)", (int)x->req.head.method.len,
@@ -410,12 +432,18 @@ static struct foyer_exchange *exchange_new(struct foyer_conn *c)
     return x;
 }
 
+/* The head is copied into the exchange's pool first: its fields then stay
+ * readable for the whole exchange (plugins, retries, the log) while the
+ * connection's buffer moves on to the body and the next request. */
 static int parse_request(struct foyer_exchange *x, size_t head_len)
 {
     struct foyer_conn *c = x->c;
+    size_t len = head_len - c->scan.first;
+    char *head = foyer_pool_alloc(x->pool, len);
+    if (head == NULL) return 500;
+    memcpy(head, foyer_buf_pos(c->in) + c->scan.first, len);
     x->req.head.is_request = 1;
-    int err = foyer_http1_parse_head(&x->req.head, foyer_buf_pos(c->in) + c->scan.first,
-                                     head_len - c->scan.first, c->scan.lines, x->pool);
+    int err = foyer_http1_parse_head(&x->req.head, head, len, c->scan.lines, x->pool);
     if (!err) err = foyer_request_analyze(&x->req.head, &x->req.info);
     if (!err && settings(x)->max_body_bytes &&
         x->req.info.content_length > settings(x)->max_body_bytes)
@@ -459,7 +487,7 @@ static void answer_locally(struct foyer_exchange *x)
     lr.head_only = x->req.info.is_head;
     size_t len;
     char *resp = foyer_respond_build(x->pool, &lr, &len);
-    if (resp == NULL || foyer_x_keep_request_strings(x) != 0) {
+    if (resp == NULL) {
         foyer_x_fail(x, 500, "out of memory");
         return;
     }
@@ -505,7 +533,7 @@ static void proceed(struct foyer_exchange *x)
         return;
     }
     if (!x->route.status && x->route.service->nendpoints == 0) x->route.status = 503;
-    if (x->route.status || foyer_x_build_upstream_head(x) != 0 || foyer_x_keep_request_strings(x) != 0) {
+    if (x->route.status || foyer_x_build_upstream_head(x) != 0) {
         foyer_x_fail(x, x->route.status ? x->route.status : 500, "routing");
         return;
     }
@@ -595,7 +623,6 @@ void foyer_proxy_start(struct foyer_conn *c, size_t head_len)
         foyer_conn_respond_error(c, err, 0);
         return;
     }
-    /* slices stay valid: the buffer is not refilled before they are copied */
     c->in->start += head_len;
     begin_body(x);
     run_phases(x, PHASE_HEADERS, 0);

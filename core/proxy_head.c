@@ -146,20 +146,6 @@ int foyer_x_build_upstream_head(struct foyer_exchange *x)
     return 0;
 }
 
-/* Request strings the access log needs after the client buffer moves on. */
-int foyer_x_keep_request_strings(struct foyer_exchange *x)
-{
-    struct foyer_http_head *h = &x->req.head;
-    const char *m = foyer_pool_strndup(x->pool, h->method.p, h->method.len);
-    const char *t = foyer_pool_strndup(x->pool, h->target.p, h->target.len);
-    if (m == NULL || t == NULL) return -1;
-    foyer_request_host(&x->req);
-    h->method.p = m;
-    h->target.p = t;
-    h->nheaders = 0; /* header slices are not valid past this point */
-    return 0;
-}
-
 static void put_status_line(char **pp, int status, struct foyer_str reason)
 {
     char *p = *pp;

@@ -447,5 +447,6 @@ struct foyer_config *foyer_config_load(const char *file, char *err, size_t errle
         foyer_config_unref(c);
         return NULL;
     }
+    lua_gc(L, LUA_GCCOLLECT, 0); /* what evaluating the file left behind */
     return c;
 }

@@ -2,6 +2,7 @@
 core_libfoyercore_a_SOURCES += \
 	lua/config_lua.c \
 	lua/decision_lua.c lua/decision_lua.h \
+	lua/health_lua.c \
 	lua/lua_state.c lua/lua_state.h \
 	lua/request_lua.c
 

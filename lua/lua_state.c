@@ -145,6 +145,7 @@ lua_State *foyer_lua_state_new(const char *config_file)
     remove_unsafe(L);
     cap_string_rep(L);
     default_path(L, config_file);
+    lua_register(L, "service_health", foyer_lua_service_health);
     lua_sethook(L, limits_hook, LUA_MASKCOUNT, HOOK_EVERY);
     return L;
 }

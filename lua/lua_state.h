@@ -16,6 +16,9 @@ void foyer_lua_state_apply_path(struct lua_State *L, const char *path);
 void foyer_lua_limits_begin(struct lua_State *L, unsigned instructions, unsigned memory_bytes);
 void foyer_lua_limits_end(struct lua_State *L);
 
+/* service_health(name) for scripts (health_lua.c). */
+int foyer_lua_service_health(struct lua_State *L);
+
 /* The request behind a `req` argument (raises a Lua error for anything else). */
 struct foyer_request *foyer_lua_request(struct lua_State *L, int idx);
 

@@ -76,6 +76,10 @@ struct foyer_upstream_result {
     int status;             /* response status, 0 when none arrived */
     double latency;         /* seconds from sending the request to the response head */
     int timed_out;          /* 1 when the upstream timed out */
+    int reset;              /* 1 when the connection failed after connecting (closed,
+                             * reset, invalid answer) before a response head */
+    int reused;             /* 1 when the attempt used a pooled keep-alive connection:
+                             * its failure may be staleness, not the endpoint's fault */
 };
 
 /* The functions a plugin may call. Valid from init until fini. Append-only. */
@@ -129,7 +133,8 @@ struct foyer_api {
     /* Continues a request a hook parked (FOYER_PARK) with the given result. */
     void (*resume)(foyer_request_t *r, int result);
 
-    /* --- the worker's event loop --- */
+    /* --- the worker's event loop (timer_stop and io_stop may be called from the
+     * watcher's own callback) --- */
     foyer_timer_t *(*timer_start)(double after, double repeat, void (*cb)(void *arg), void *arg);
     void (*timer_stop)(foyer_timer_t *t); /* also frees it */
     foyer_io_t *(*io_watch)(int fd, int writable, void (*cb)(int fd, void *arg), void *arg);
@@ -141,7 +146,9 @@ struct foyer_api {
     /* --- counters: per worker, by name; the pointer stays valid --- */
     uint64_t *(*counter)(const char *plugin, const char *name);
 
-    /* --- services, for load balancers --- */
+    /* --- services, for load balancers: during init and config_ready they
+     * describe the configuration being loaded, otherwise the worker's current
+     * one; copy what you keep --- */
     size_t (*service_endpoints)(const char *service);
     const char *(*service_endpoint)(const char *service, size_t i); /* "host:port" */
     const struct sockaddr *(*service_endpoint_addr)(const char *service, size_t i,
@@ -152,8 +159,27 @@ struct foyer_api {
     size_t (*service_count)(void);
     const char *(*service_name)(size_t i);
     /* The whole `service "x" { ... }` table, for the keys a plugin claims in
-     * service_keys (valid during config_ready only). */
+     * service_keys. Valid during config_ready only, and only until the next
+     * service_conf call: read one service at a time. */
     const foyer_conf_t *(*service_conf)(const char *service);
+
+    /* --- shared memory, mapped alike in the master and every worker (for state
+     * workers share, such as health-check results). The same (plugin, name)
+     * gives the same zero-filled segment in every process of one foyer; it is
+     * removed when foyer stops. NULL on failure. --- */
+    void *(*shared_memory)(const char *plugin, const char *name, size_t size);
+};
+
+/* One endpoint as a load-balancing plugin sees it (service_health). */
+struct foyer_endpoint_state {
+    uint32_t size;      /* sizeof this struct as foyer knows it */
+    unsigned index;     /* in the service's endpoints */
+    int up;             /* takes traffic now */
+    int check_down;     /* the active health check says down */
+    int ejected;        /* passively ejected after failures */
+    double ejected_for; /* seconds of ejection left */
+    unsigned in_flight; /* requests in progress (this worker) */
+    double latency;     /* the balancer's latency estimate, seconds; 0 = none */
 };
 
 /* The descriptor a plugin returns. Append-only; unused hooks are NULL. */
@@ -191,7 +217,8 @@ struct foyer_plugin {
     int (*on_route)(void *state, foyer_request_t *r);
     /* Choose the endpoint: set *endpoint (index) and return FOYER_SELECTED, or
      * FOYER_CONTINUE for foyer's round robin, or answer (e.g. 503). `tried` holds
-     * the indexes already tried for this request (retries), ntried of them. */
+     * the indexes already tried for this request (retries), ntried of them (the
+     * first 8 at most). Request fields stay readable in every hook. */
     int (*on_upstream_select)(void *state, foyer_request_t *r, const char *service,
                               const unsigned *tried, unsigned ntried, unsigned *endpoint);
     void (*on_upstream_result)(void *state, foyer_request_t *r,
@@ -199,9 +226,18 @@ struct foyer_plugin {
     int (*on_response_headers)(void *state, foyer_request_t *r);
     int (*on_response_body)(void *state, foyer_request_t *r, const char *data, size_t len);
     void (*on_log)(void *state, foyer_request_t *r);
+
+    /* Endpoint states of a service this plugin balances, for `service_health()`
+     * in Lua: fills up to n entries, returns the endpoint count, or -1 when the
+     * service is not this plugin's. */
+    int (*service_health)(void *state, const char *service, struct foyer_endpoint_state *out,
+                          size_t n);
 };
 
-/* The entry symbol's type: `const struct foyer_plugin *foyer_plugin_entry(void);` */
+/* The entry point every plugin defines. */
+const struct foyer_plugin *foyer_plugin_entry(void);
+
+/* The entry symbol's type. */
 typedef const struct foyer_plugin *(*foyer_plugin_entry_fn)(void);
 
 /* Fills the version fields of a descriptor: FOYER_PLUGIN_DESCRIPTOR("hello", "1.0"). */
