@@ -138,6 +138,7 @@ int foyer_worker_run(struct foyer_config *c, struct foyer_listen_fd *inherited,
         return 1;
     }
     foyer_worker.loop = loop;
+    signal(SIGPIPE, SIG_IGN); /* writes to a closed peer return EPIPE instead */
     foyer_random_seed(((uint64_t)getpid() << 32) ^ (uint64_t)(ev_time() * 1e6));
     foyer_worker.config = c;
     foyer_worker.id = id;
