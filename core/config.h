@@ -73,6 +73,9 @@ struct foyer_listen {
     union foyer_sockaddr addr;
     socklen_t addrlen;
     char text[80];
+    char *where;  /* "file:line:" */
+    int conf_ref; /* the `listen { }` table, 0 for the plain string form */
+    int plugin;   /* index of the plugin giving its connections a transport, -1 none */
 };
 
 struct foyer_config {

@@ -37,6 +37,28 @@ void foyer_conn_timer_clear(struct foyer_conn *c)
     foyer_deadline_clear(&c->timer);
 }
 
+ssize_t foyer_conn_read(struct foyer_conn *c, void *buf, size_t len)
+{
+    ssize_t n = c->tp->read(c->tp_ctx, c->fd, buf, len);
+    if (c->tp->pending == NULL) return n; /* plain TCP */
+    if (n > 0 && c->tp->pending(c->tp_ctx) > 0)
+        ev_feed_event(foyer_worker.loop, &c->rio, EV_READ); /* more is already here */
+    if (n < 0 && errno == EAGAIN && c->tp->want(c->tp_ctx) == FOYER_WANT_WRITE) {
+        c->read_wants_write = 1; /* e.g. a TLS handshake with a full send buffer */
+        ev_io_start(foyer_worker.loop, &c->wio);
+    }
+    return n;
+}
+
+void foyer_conn_watch_read(struct foyer_conn *c, int on)
+{
+    struct ev_loop *loop = foyer_worker.loop;
+    if (on && !ev_is_active(&c->rio)) ev_io_start(loop, &c->rio);
+    if (!on && ev_is_active(&c->rio)) ev_io_stop(loop, &c->rio);
+    if (on && c->tp->pending != NULL && c->tp->pending(c->tp_ctx) > 0)
+        ev_feed_event(loop, &c->rio, EV_READ);
+}
+
 int foyer_conn_ensure_buffer(struct foyer_conn *c, size_t cap)
 {
     if (c->in == NULL) {
@@ -61,19 +83,22 @@ static void release_buffer(struct foyer_conn *c)
     c->in = NULL;
 }
 
-void foyer_conn_accepted(int fd, const union foyer_sockaddr *peer, unsigned listen_port)
+void foyer_conn_accepted(int fd, const union foyer_sockaddr *peer, unsigned listen_port,
+                         const struct foyer_transport *tp, void *tp_ctx)
 {
     struct foyer_conn *c = calloc(1, sizeof *c);
     if (c == NULL) {
         foyer_err("accept: out of memory");
-        close(fd);
+        tp->close(tp_ctx, fd);
         return;
     }
     c->fd = fd;
     c->peer = *peer;
     c->listen_port = listen_port;
-    c->scheme = "http";
-    c->tp = &foyer_transport_tcp;
+    c->tp = tp;
+    c->tp_ctx = tp_ctx;
+    const char *scheme = tp->info ? tp->info(tp_ctx, "scheme") : NULL;
+    c->scheme = scheme && strcmp(scheme, "https") == 0 ? "https" : "http";
     c->state = FOYER_CONN_HEAD;
     foyer_head_scan_init(&c->scan, 1);
     ev_io_init(&c->rio, conn_io, fd, EV_READ);
@@ -125,7 +150,7 @@ static void linger_read(struct foyer_conn *c)
 {
     char sink[4096];
     for (int i = 0; i < 16; i++) {
-        ssize_t n = c->tp->read(c->tp_ctx, c->fd, sink, sizeof sink);
+        ssize_t n = foyer_conn_read(c, sink, sizeof sink);
         if (n > 0) continue;
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
         break;
@@ -159,7 +184,7 @@ static void go_idle(struct foyer_conn *c)
     c->state = FOYER_CONN_IDLE;
     release_buffer(c);
     foyer_head_scan_init(&c->scan, 1);
-    ev_io_start(foyer_worker.loop, &c->rio);
+    foyer_conn_watch_read(c, 1);
     foyer_conn_timer(c, settings()->keepalive_timeout);
 }
 
@@ -182,7 +207,7 @@ void foyer_conn_exchange_done(struct foyer_conn *c, int keep_alive)
     /* a pipelined request is waiting: parse it from the loop, not recursively */
     c->state = FOYER_CONN_HEAD;
     foyer_head_scan_init(&c->scan, 1);
-    ev_io_start(foyer_worker.loop, &c->rio);
+    foyer_conn_watch_read(c, 1);
     foyer_conn_timer(c, settings()->client_header_timeout);
     ev_feed_event(foyer_worker.loop, &c->rio, EV_CUSTOM);
 }
@@ -224,7 +249,7 @@ static void parse_head(struct foyer_conn *c)
 static ssize_t read_fresh(struct foyer_conn *c)
 {
     static char scratch[FOYER_BUF_LARGE];
-    ssize_t n = c->tp->read(c->tp_ctx, c->fd, scratch, sizeof scratch);
+    ssize_t n = foyer_conn_read(c, scratch, sizeof scratch);
     if (n <= 0) return n;
     release_buffer(c);
     c->in = foyer_buf_get((size_t)n <= FOYER_BUF_SMALL ? FOYER_BUF_SMALL : FOYER_BUF_LARGE);
@@ -244,7 +269,7 @@ static ssize_t read_more(struct foyer_conn *c)
         errno = ENOMEM;
         return -1;
     }
-    ssize_t n = c->tp->read(c->tp_ctx, c->fd, foyer_buf_tail(c->in), foyer_buf_room(c->in));
+    ssize_t n = foyer_conn_read(c, foyer_buf_tail(c->in), foyer_buf_room(c->in));
     if (n > 0) c->in->end += (size_t)n;
     return n;
 }
@@ -270,6 +295,13 @@ static void read_head(struct foyer_conn *c, int revents)
 static void conn_io(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct foyer_conn *c = w->data;
+    if (w == &c->wio && c->read_wants_write) { /* the transport can read on now */
+        c->read_wants_write = 0;
+        if (c->state != FOYER_CONN_EXCHANGE) ev_io_stop(loop, &c->wio);
+        else foyer_proxy_client_io(c->x, EV_WRITE); /* stops wio if nothing is queued */
+        if (c->state == FOYER_CONN_EXCHANGE && c->x == NULL) return;
+        w = &c->rio;
+    }
     switch (c->state) {
     case FOYER_CONN_IDLE:
     case FOYER_CONN_HEAD:

@@ -9,6 +9,7 @@
 #include "http.h"
 
 #include <ev.h>
+#include <sys/types.h>
 
 struct foyer_buf;
 struct foyer_exchange;
@@ -33,13 +34,15 @@ struct foyer_conn {
     struct foyer_head_scan scan;
     unsigned requests;
     unsigned clean_close : 1; /* the last exchange read its request completely */
+    unsigned read_wants_write : 1; /* the transport waits for writability to read */
     unsigned listen_port;
     const char *scheme;
     struct foyer_conn *prev, *next;
     union foyer_sockaddr peer;
 };
 
-void foyer_conn_accepted(int fd, const union foyer_sockaddr *peer, unsigned listen_port);
+void foyer_conn_accepted(int fd, const union foyer_sockaddr *peer, unsigned listen_port,
+                         const struct foyer_transport *tp, void *tp_ctx);
 /* The exchange is over; keep_alive says whether the connection can carry the
  * next request. c->clean_close says whether the request was read whole. */
 void foyer_conn_exchange_done(struct foyer_conn *c, int keep_alive);
@@ -51,6 +54,11 @@ void foyer_conn_shutdown(struct foyer_conn *c);
 /* Sets the connection's one deadline (header, body, send, keep-alive...). */
 void foyer_conn_timer(struct foyer_conn *c, double after);
 void foyer_conn_timer_clear(struct foyer_conn *c);
+/* Reads through the connection's transport (TLS may hold decrypted bytes the
+ * socket no longer shows, or need writability to read on). */
+ssize_t foyer_conn_read(struct foyer_conn *c, void *buf, size_t len);
+/* Starts or stops reading; starting also catches what the transport holds. */
+void foyer_conn_watch_read(struct foyer_conn *c, int on);
 /* Returns a buffer with room for reading into, growing small to large. */
 int foyer_conn_ensure_buffer(struct foyer_conn *c, size_t cap);
 

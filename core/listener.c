@@ -3,6 +3,7 @@
 #include "conn.h"
 #include "log.h"
 #include "plugin_hooks.h"
+#include "plugin_transport.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -74,8 +75,12 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
             close(fd); /* a plugin refused the client (e.g. an address block list) */
             continue;
         }
+        const struct foyer_transport *tp;
+        void *tp_ctx;
+        if (foyer_plugin_transport(foyer_worker.config, l->index, fd, &tp, &tp_ctx) != 0)
+            continue; /* refused by the listener's plugin */
         /* TCP_NODELAY is inherited from the listening socket on Linux */
-        foyer_conn_accepted(fd, &peer, l->port);
+        foyer_conn_accepted(fd, &peer, l->port, tp, tp_ctx);
     }
 }
 
@@ -171,6 +176,7 @@ int foyer_listeners_apply(struct foyer_listener **list, const struct foyer_confi
             failed = 1;
             break;
         }
+        l->index = i;
         l->next = *into;
         *into = l;
     }

@@ -17,6 +17,7 @@ struct foyer_listener {
     unsigned port;
     union foyer_sockaddr addr;
     socklen_t addrlen;
+    unsigned index; /* in the current configuration's listens */
     struct foyer_listener *next;
 };
 

@@ -20,6 +20,7 @@ core_libfoyercore_a_SOURCES = \
 	core/plugin_api.c core/plugin_api.h \
 	core/plugin_hooks.c core/plugin_hooks.h \
 	core/plugin_loader.c core/plugin_loader.h \
+	core/plugin_transport.c core/plugin_transport.h \
 	core/pool.c core/pool.h \
 	core/process.c core/process.h \
 	core/random.c core/random.h \

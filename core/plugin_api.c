@@ -460,6 +460,32 @@ static const foyer_conf_t *service_conf(const char *name)
     return foyer_conf_make(c->L, lua_gettop(c->L));
 }
 
+/* ---- listeners ---- */
+
+static size_t listen_count(void)
+{
+    struct foyer_config *c = foyer_plugin_current_config();
+    return c ? c->nlistens : 0;
+}
+
+static const char *listen_address(size_t i)
+{
+    struct foyer_config *c = foyer_plugin_current_config();
+    return c && i < c->nlistens ? c->listens[i].text : NULL;
+}
+
+/* Like service_conf: config_ready only, one at a time. */
+static const foyer_conf_t *listen_conf(size_t i)
+{
+    struct foyer_config *c = foyer_plugin_current_config();
+    if (c == NULL || i >= c->nlistens || c->listens[i].conf_ref <= 0) return NULL;
+    lua_settop(c->L, conf_mark);
+    conf_used = 0;
+    if (!lua_checkstack(c->L, 2)) return NULL;
+    lua_rawgeti(c->L, LUA_REGISTRYINDEX, c->listens[i].conf_ref);
+    return foyer_conf_make(c->L, lua_gettop(c->L));
+}
+
 /* ---- shared memory: one segment per (master, plugin, name), mapped by the
  * master and every worker alike, whenever each first asks. ---- */
 
@@ -556,6 +582,9 @@ const struct foyer_api foyer_plugin_api = {
     .service_name = service_name,
     .service_conf = service_conf,
     .shared_memory = shared_memory,
+    .listen_count = listen_count,
+    .listen_address = listen_address,
+    .listen_conf = listen_conf,
 };
 
 int foyer_plugin_call_init(struct foyer_plugin_slot *s, lua_State *L, int conf_idx, char *err,

@@ -491,7 +491,7 @@ static void answer_locally(struct foyer_exchange *x)
         foyer_x_fail(x, 500, "out of memory");
         return;
     }
-    if (!x->req_done) watch(&x->c->rio, 0); /* the body is not wanted */
+    if (!x->req_done) foyer_conn_watch_read(x->c, 0); /* the body is not wanted */
     x->status = lr.status;
     x->resp_started = x->resp_done = 1;
     foyer_outq_add(&x->to_client, resp, len);
@@ -562,7 +562,7 @@ static int hook_stopped(struct foyer_exchange *x, int result, int phase)
     case FOYER_PARK:
         x->parked = 1;
         x->park_phase = phase;
-        watch(&x->c->rio, 0); /* the head's bytes must stay where they are */
+        foyer_conn_watch_read(x->c, 0); /* the head's bytes must stay where they are */
         foyer_conn_timer(x->c, settings(x)->client_header_timeout);
         return 1;
     case FOYER_RESPOND:

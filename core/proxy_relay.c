@@ -22,7 +22,7 @@ static int client_read(struct foyer_exchange *x)
                       : FOYER_BUF_LARGE;
     if (x->tunnel) want = FOYER_BUF_LARGE;
     if (foyer_conn_ensure_buffer(c, want) != 0) return -1;
-    ssize_t n = c->tp->read(c->tp_ctx, c->fd, foyer_buf_tail(c->in), foyer_buf_room(c->in));
+    ssize_t n = foyer_conn_read(c, foyer_buf_tail(c->in), foyer_buf_room(c->in));
     if (n > 0) {
         c->in->end += (size_t)n;
         return 1;
@@ -87,16 +87,16 @@ static void read_ahead(struct foyer_exchange *x)
 {
     struct foyer_conn *c = x->c;
     if (c->in == NULL || foyer_buf_room(c->in) == 0) {
-        watch(&c->rio, 0);
+        foyer_conn_watch_read(c, 0);
         return;
     }
-    ssize_t n = c->tp->read(c->tp_ctx, c->fd, foyer_buf_tail(c->in), foyer_buf_room(c->in));
+    ssize_t n = foyer_conn_read(c, foyer_buf_tail(c->in), foyer_buf_room(c->in));
     if (n > 0) {
         c->in->end += (size_t)n;
         return;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    watch(&c->rio, 0);
+    foyer_conn_watch_read(c, 0);
     x->client_close = 1;
 }
 
@@ -108,14 +108,14 @@ void foyer_x_client_readable(struct foyer_exchange *x)
         return;
     }
     if (!foyer_outq_empty(&x->to_up)) {
-        watch(&x->c->rio, 0);
+        foyer_conn_watch_read(x->c, 0);
         return;
     }
     if (client_read(x) < 0) {
         foyer_x_fail(x, 500, "out of memory");
         return;
     }
-    if (x->client_eof) watch(&x->c->rio, 0);
+    if (x->client_eof) foyer_conn_watch_read(x->c, 0);
     if (x->client_eof && !x->tunnel && !x->req_done) {
         /* an incomplete request must never look complete upstream */
         if (x->u) foyer_x_drop_upstream(x, 0);
@@ -139,7 +139,7 @@ static int tunnel_closed(struct foyer_exchange *x)
 void foyer_x_client_wants_input(struct foyer_exchange *x, int on)
 {
     struct foyer_conn *c = x->c;
-    watch(&c->rio, on);
+    foyer_conn_watch_read(c, on);
     if (on && !x->tunnel) foyer_conn_timer(c, settings(x)->client_body_timeout);
 }
 
@@ -189,7 +189,7 @@ int foyer_x_pump_up(struct foyer_exchange *x)
     /* request fully sent: from now on the upstream has read_timeout to answer */
     if (!x->req_sent) {
         x->req_sent = 1;
-        watch(&x->c->rio, !x->client_eof);
+        foyer_conn_watch_read(x->c, !x->client_eof);
         foyer_conn_timer_clear(x->c);
         if (!x->resp_started) arm(&u->timer, read_timeout(x));
     }

@@ -124,13 +124,21 @@ static int l_set(lua_State *L)
     return 0;
 }
 
+/* listen "addr:port", or listen { "addr:port", key = ... } where the keys
+ * belong to a plugin (tls = { ... }), checked once plugins are loaded. */
 static int l_listen(lua_State *L)
 {
     struct foyer_config *c = building(L);
-    const char *text = luaL_checkstring(L, 1);
+    int is_table = lua_type(L, 1) == LUA_TTABLE;
+    if (is_table) lua_rawgeti(L, 1, 1);
+    else lua_pushvalue(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING)
+        return luaL_error(L, "listen: expects \"address:port\" or { \"address:port\", ... }");
+    const char *text = lua_tostring(L, -1);
     struct foyer_listen ls;
     const char *err;
     memset(&ls, 0, sizeof ls);
+    ls.plugin = -1;
     if (foyer_addr_parse(text, &ls.addr, &ls.addrlen, &err) != 0)
         return luaL_error(L, "listen \"%s\": %s", text, err);
     for (unsigned i = 0; i < c->nlistens; i++)
@@ -141,6 +149,13 @@ static int l_listen(lua_State *L)
     struct foyer_listen *n = realloc(c->listens, (c->nlistens + 1) * sizeof *n);
     if (n == NULL) return luaL_error(L, "out of memory");
     c->listens = n;
+    luaL_where(L, 1);
+    ls.where = strdup(lua_tostring(L, -1));
+    if (ls.where == NULL) return luaL_error(L, "out of memory");
+    if (is_table) {
+        lua_pushvalue(L, 1);
+        ls.conf_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
     c->listens[c->nlistens++] = ls;
     return 0;
 }
@@ -369,6 +384,46 @@ static int check_service_keys(struct foyer_config *c, char *err, size_t errlen)
     return 0;
 }
 
+/* The plugin claiming `key` in a listen table, or -1. */
+static int listen_key_owner(struct foyer_config *c, const char *key)
+{
+    for (unsigned i = 0; i < c->nplugins; i++) {
+        const char *const *keys = FOYER_PLUGIN_HOOK(c->plugins[i].desc, listen_keys);
+        for (; keys != NULL && *keys != NULL; keys++)
+            if (strcmp(*keys, key) == 0) return (int)i;
+    }
+    return -1;
+}
+
+/* listen { "addr", tls = {...} }: each key needs its plugin; one plugin per
+ * listener gives its connections their transport. */
+static int check_listen_keys(struct foyer_config *c, char *err, size_t errlen)
+{
+    lua_State *L = c->L;
+    for (unsigned i = 0; i < c->nlistens; i++) {
+        struct foyer_listen *ls = &c->listens[i];
+        if (ls->conf_ref <= 0) continue;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, ls->conf_ref);
+        lua_pushnil(L);
+        while (lua_next(L, -2) != 0) {
+            lua_pop(L, 1);
+            if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) == 1) continue;
+            const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+            int owner = listen_key_owner(c, k);
+            if (owner < 0 || (ls->plugin >= 0 && ls->plugin != owner)) {
+                snprintf(err, errlen, "%slisten \"%s\": '%s' %s", ls->where, ls->text, k,
+                         owner < 0 ? "needs a plugin that handles it (is plugin \"tls\" { } loaded?)"
+                                   : "belongs to another plugin than the other keys");
+                lua_settop(L, 0);
+                return -1;
+            }
+            ls->plugin = owner;
+        }
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
 /* Every plugin sees the finished configuration and may still refuse it. */
 static int plugins_ready(struct foyer_config *c, char *err, size_t errlen)
 {
@@ -402,6 +457,7 @@ static int check_complete(struct foyer_config *c, char *err, size_t errlen)
         return -1;
     }
     if (check_service_keys(c, err, errlen) != 0) return -1; /* errors with a line first */
+    if (check_listen_keys(c, err, errlen) != 0) return -1;
     if (c->nlistens == 0) {
         snprintf(err, errlen, "%s: no listen declared", c->file);
         return -1;

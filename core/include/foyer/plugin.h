@@ -34,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -168,6 +170,35 @@ struct foyer_api {
      * gives the same zero-filled segment in every process of one foyer; it is
      * removed when foyer stops. NULL on failure. --- */
     void *(*shared_memory)(const char *plugin, const char *name, size_t size);
+
+    /* --- listeners of the configuration (as services above): their count,
+     * "host:port" and their `listen { }` table (valid during config_ready only,
+     * and until the next listen_conf call) --- */
+    size_t (*listen_count)(void);
+    const char *(*listen_address)(size_t i);
+    const foyer_conf_t *(*listen_conf)(size_t i);
+};
+
+/* A connection transport a plugin provides, e.g. TLS. foyer calls these
+ * instead of reading and writing the socket. They follow read(2)/writev(2):
+ * -1 with errno EAGAIN means "not now", and want() then says whether the
+ * transport waits for the socket to be readable or writable. */
+enum { FOYER_WANT_READ = 1, FOYER_WANT_WRITE = 2 };
+
+struct foyer_transport_ops {
+    uint32_t size; /* sizeof(struct foyer_transport_ops) the plugin was built with */
+    ssize_t (*read)(void *conn, int fd, void *buf, size_t len);
+    ssize_t (*writev)(void *conn, int fd, const struct iovec *iov, int iovcnt);
+    int (*shutdown)(void *conn, int fd); /* no more writes (TLS close_notify) */
+    void (*close)(void *conn, int fd);   /* frees conn and closes fd */
+    int (*want)(void *conn);             /* FOYER_WANT_READ or FOYER_WANT_WRITE */
+    /* Bytes read() can return without the socket being readable (decrypted,
+     * buffered); foyer reads again before waiting for the socket. */
+    size_t (*pending)(void *conn);
+    /* Facts for routing, `req.tls.<key>` in Lua: "sni", "alpn", "version",
+     * "cipher", "client_subject", "client_san", "client_verify", "reused"...
+     * NULL when unknown. "scheme" names the request scheme ("https"). */
+    const char *(*info)(void *conn, const char *key);
 };
 
 /* One endpoint as a load-balancing plugin sees it (service_health). */
@@ -232,6 +263,17 @@ struct foyer_plugin {
      * service is not this plugin's. */
     int (*service_health)(void *state, const char *service, struct foyer_endpoint_state *out,
                           size_t n);
+
+    /* Keys this plugin handles in `listen { "addr:port", key = ... }` tables
+     * (NULL-terminated), e.g. "tls". A listener naming one gets its connections
+     * from this plugin's on_connection. A key no plugin claims is an error. */
+    const char *const *listen_keys;
+    /* A connection accepted on such a listener (index into the configuration's
+     * listeners, see api->listen_*): give it a transport — set *ops and *conn
+     * and return 0; ops->close then closes fd when the connection ends — or
+     * return -1 and foyer closes fd. */
+    int (*on_connection)(void *state, unsigned listener, int fd,
+                         const struct foyer_transport_ops **ops, void **conn);
 };
 
 /* The entry point every plugin defines. */

@@ -1,0 +1,94 @@
+#include "plugin_transport.h"
+#include "config.h"
+#include "log.h"
+#include "plugin_api.h"
+#include "transport.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+struct wrapped {
+    const struct foyer_transport_ops *ops;
+    void *conn;
+};
+
+#define W(ctx) ((struct wrapped *)(ctx))
+/* An op of the plugin's table, or NULL when beyond the size it was built with. */
+#define OP(ops, field)                                                                   \
+    ((ops)->size >= offsetof(struct foyer_transport_ops, field) + sizeof((ops)->field)    \
+         ? (ops)->field                                                                   \
+         : NULL)
+
+static ssize_t p_read(void *ctx, int fd, void *buf, size_t len)
+{
+    return W(ctx)->ops->read(W(ctx)->conn, fd, buf, len);
+}
+
+static ssize_t p_writev(void *ctx, int fd, const struct iovec *iov, int iovcnt)
+{
+    return W(ctx)->ops->writev(W(ctx)->conn, fd, iov, iovcnt);
+}
+
+static int p_shutdown(void *ctx, int fd)
+{
+    int (*fn)(void *, int) = OP(W(ctx)->ops, shutdown);
+    return fn ? fn(W(ctx)->conn, fd) : 0;
+}
+
+static void p_close(void *ctx, int fd)
+{
+    W(ctx)->ops->close(W(ctx)->conn, fd);
+    free(ctx);
+}
+
+static int p_want(void *ctx)
+{
+    int (*fn)(void *) = OP(W(ctx)->ops, want);
+    return fn ? fn(W(ctx)->conn) : FOYER_WANT_READ;
+}
+
+static size_t p_pending(void *ctx)
+{
+    size_t (*fn)(void *) = OP(W(ctx)->ops, pending);
+    return fn ? fn(W(ctx)->conn) : 0;
+}
+
+static const char *p_info(void *ctx, const char *key)
+{
+    const char *(*fn)(void *, const char *) = OP(W(ctx)->ops, info);
+    return fn ? fn(W(ctx)->conn, key) : NULL;
+}
+
+static const struct foyer_transport plugin_transport = {
+    .name = "plugin",
+    .read = p_read,
+    .writev = p_writev,
+    .shutdown = p_shutdown,
+    .close = p_close,
+    .want = p_want,
+    .pending = p_pending,
+    .info = p_info,
+};
+
+int foyer_plugin_transport(struct foyer_config *c, unsigned listener, int fd,
+                           const struct foyer_transport **tp, void **ctx)
+{
+    *tp = &foyer_transport_tcp;
+    *ctx = NULL;
+    if (listener >= c->nlistens || c->listens[listener].plugin < 0) return 0;
+    struct foyer_plugin_slot *s = &c->plugins[c->listens[listener].plugin];
+    int (*fn)(void *, unsigned, int, const struct foyer_transport_ops **, void **) =
+        FOYER_PLUGIN_HOOK(s->desc, on_connection);
+    struct wrapped *w = malloc(sizeof *w);
+    if (fn == NULL || w == NULL || fn(s->state, listener, fd, &w->ops, &w->conn) != 0 ||
+        w->ops == NULL || w->ops->read == NULL || w->ops->writev == NULL || w->ops->close == NULL) {
+        if (fn == NULL) foyer_err("plugin %s: no on_connection for listener %s", s->name,
+                                  c->listens[listener].text);
+        free(w);
+        close(fd);
+        return -1;
+    }
+    *tp = &plugin_transport;
+    *ctx = w;
+    return 0;
+}
