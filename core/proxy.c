@@ -426,6 +426,8 @@ static struct foyer_exchange *exchange_new(struct foyer_conn *c)
     x->req.client = &c->peer;
     x->req.scheme = c->scheme;
     x->req.listen_port = c->listen_port;
+    x->req.tp = c->tp;
+    x->req.tp_ctx = c->tp_ctx;
     foyer_outq_init(&x->to_up);
     foyer_outq_init(&x->to_client);
     foyer_head_scan_init(&x->rscan, 0);

@@ -9,6 +9,7 @@
 
 struct foyer_pool;
 struct foyer_service;
+struct foyer_transport;
 
 struct foyer_request {
     struct foyer_pool *pool;
@@ -17,6 +18,8 @@ struct foyer_request {
     const union foyer_sockaddr *client;
     const char *scheme;
     unsigned listen_port;
+    const struct foyer_transport *tp; /* the client connection's, for req.tls */
+    void *tp_ctx;
     const char *host_lc; /* lower-cased host name, made on first use */
 };
 

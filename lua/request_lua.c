@@ -7,6 +7,7 @@
 #include "lua_state.h"
 #include "router.h"
 #include "request.h"
+#include "transport.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -88,6 +89,26 @@ static int req_cookie(lua_State *L)
     return push_lookup(L, foyer_request_cookie);
 }
 
+/* req.tls: what the connection's TLS layer tells, or nil on plain HTTP. */
+static int push_tls(lua_State *L, struct foyer_request *r)
+{
+    static const char *const keys[] = {"sni",        "alpn",           "version",
+                                        "cipher",     "client_subject", "client_san",
+                                        "client_verify", "reused",      NULL};
+    if (r->tp == NULL || r->tp->info == NULL) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_createtable(L, 0, 8);
+    for (const char *const *k = keys; *k; k++) {
+        const char *v = r->tp->info(r->tp_ctx, *k);
+        if (v == NULL) continue;
+        lua_pushstring(L, v);
+        lua_setfield(L, -2, *k);
+    }
+    return 1;
+}
+
 static void push_client_ip(lua_State *L, struct foyer_request *r)
 {
     char ip[64];
@@ -130,6 +151,7 @@ static int req_index(lua_State *L)
         break;
     case 't':
         if (strcmp(k, "target") == 0) return push_str(L, r->head.target), 1;
+        if (strcmp(k, "tls") == 0) return push_tls(L, r);
         break;
     }
     lua_pushvalue(L, 2); /* methods: header, headers, arg, cookie */
