@@ -179,11 +179,16 @@ static void write_pid_file(const char *path)
     fclose(f);
 }
 
-/* SIGHUP: validate the new configuration here, once, so an error is reported
- * once and no worker is disturbed by it; then each worker loads it itself. */
+/* SIGHUP: every worker starts loading the file at once, each checking it
+ * itself — a refused file leaves every process on the running configuration,
+ * each saying why. The master's own load runs alongside (two compiles in a
+ * row would double the time to apply a large route set); it keeps the new
+ * generation for the workers it starts later. */
 static void reload(void)
 {
     char err[2048];
+    foyer_info("reloading %s", current->file);
+    signal_workers(SIGHUP);
     struct foyer_config *c = foyer_config_load(current->file, err, sizeof err);
     if (c == NULL) {
         foyer_err("reload refused, the running configuration stays: %s", err);
@@ -198,8 +203,6 @@ static void reload(void)
     foyer_config_apply_logging(&c->settings);
     foyer_config_unref(current);
     current = c;
-    signal_workers(SIGHUP);
-    foyer_info("reloading %s", c->file);
 }
 
 /* Waits for the workers to finish their grace period, then insists. */
