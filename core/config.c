@@ -73,6 +73,7 @@ void foyer_config_unref(struct foyer_config *c)
     }
     free(c->services);
     free(c->service_index);
+    free(c->pending);
     for (unsigned i = 0; i < c->nlistens; i++) free(c->listens[i].where);
     free(c->listens);
     free_settings(&c->settings);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct lua_State;
+struct foyer_pending_plugin;
 struct foyer_router;
 struct foyer_upstream_pool;
 
@@ -90,6 +91,8 @@ struct foyer_config {
     unsigned index_size;
     struct foyer_plugin_slot *plugins; /* in the configured order */
     unsigned nplugins;
+    struct foyer_pending_plugin *pending; /* declared, loaded by foyer_config_finish */
+    unsigned npending;
     struct lua_State *L;
     int route_ref;
     struct foyer_router *router; /* the route when it is a foyer.router: matched in C */
@@ -110,5 +113,10 @@ void foyer_config_apply_logging(const struct foyer_settings *s);
 /* Loads a config file (lua/config_lua.c). NULL on error, with a
  * "file:line: message" text in err. */
 struct foyer_config *foyer_config_load(const char *file, char *err, size_t errlen);
+/* The same in two steps: parse (the Lua file, services, the router — safe on
+ * a loader thread) then finish (plugins and the checks needing them — on the
+ * worker's thread). finish leaves c to the caller to free on error. */
+struct foyer_config *foyer_config_parse(const char *file, char *err, size_t errlen);
+int foyer_config_finish(struct foyer_config *c, char *err, size_t errlen);
 
 #endif

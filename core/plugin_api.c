@@ -26,8 +26,8 @@
 /* ---- configuration tables ---- */
 
 #define CONF_HANDLES 512
-static struct foyer_conf conf_arena[CONF_HANDLES];
-static int conf_used, conf_mark;
+static __thread struct foyer_conf conf_arena[CONF_HANDLES];
+static __thread int conf_used, conf_mark;
 
 int foyer_conf_begin(lua_State *L)
 {

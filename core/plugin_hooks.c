@@ -13,7 +13,7 @@
 #include <lua.h>
 #include <string.h>
 
-static struct foyer_config *loading;
+static __thread struct foyer_config *loading; /* per thread: reloads load on their own */
 
 struct foyer_config *foyer_plugin_current_config(void)
 {

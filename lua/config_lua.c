@@ -263,23 +263,21 @@ static int l_service(lua_State *L)
  * `path`, then its init with the table) once the whole file is read, so that
  * settings such as plugin_path may come anywhere. A refusal is reported at
  * this line. */
-struct pending_plugin {
+struct foyer_pending_plugin {
     char name[64];
     char where[256];
     int conf_ref;
 };
 
-static struct pending_plugin *pending;
-static unsigned npending;
-
 static int l_plugin_body(lua_State *L)
 {
+    struct foyer_config *c = building(L);
     const char *name = lua_tostring(L, lua_upvalueindex(2));
     luaL_checktype(L, 1, LUA_TTABLE);
-    struct pending_plugin *n = realloc(pending, (npending + 1) * sizeof *n);
+    struct foyer_pending_plugin *n = realloc(c->pending, (c->npending + 1) * sizeof *n);
     if (n == NULL) return luaL_error(L, "out of memory");
-    pending = n;
-    struct pending_plugin *p = &pending[npending++];
+    c->pending = n;
+    struct foyer_pending_plugin *p = &c->pending[c->npending++];
     snprintf(p->name, sizeof p->name, "%s", name);
     luaL_where(L, 1);
     snprintf(p->where, sizeof p->where, "%s", lua_tostring(L, -1));
@@ -292,9 +290,10 @@ static int l_plugin_body(lua_State *L)
 static int load_pending_plugins(struct foyer_config *c, char *err, size_t errlen)
 {
     lua_State *L = c->L;
+    struct foyer_pending_plugin *pending = c->pending;
     char why[1024];
     int rc = 0;
-    for (unsigned i = 0; i < npending && rc == 0; i++) {
+    for (unsigned i = 0; i < c->npending && rc == 0; i++) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, pending[i].conf_ref);
         foyer_plugin_set_loading(c);
         rc = foyer_plugin_load(c, L, pending[i].name, lua_gettop(L), pending[i].where, why,
@@ -303,8 +302,10 @@ static int load_pending_plugins(struct foyer_config *c, char *err, size_t errlen
         lua_settop(L, 0);
         if (rc != 0) snprintf(err, errlen, "%s%s", pending[i].where, why);
     }
-    for (unsigned i = 0; i < npending; i++) luaL_unref(L, LUA_REGISTRYINDEX, pending[i].conf_ref);
-    npending = 0;
+    for (unsigned i = 0; i < c->npending; i++) luaL_unref(L, LUA_REGISTRYINDEX, pending[i].conf_ref);
+    free(c->pending);
+    c->pending = NULL;
+    c->npending = 0;
     return rc;
 }
 
@@ -312,9 +313,9 @@ static int l_plugin(lua_State *L)
 {
     struct foyer_config *c = building(L);
     const char *name = luaL_checkstring(L, 1);
-    if (strlen(name) >= sizeof pending->name) return luaL_error(L, "plugin: name too long");
-    for (unsigned i = 0; i < npending; i++)
-        if (strcmp(pending[i].name, name) == 0)
+    if (strlen(name) >= sizeof c->pending->name) return luaL_error(L, "plugin: name too long");
+    for (unsigned i = 0; i < c->npending; i++)
+        if (strcmp(c->pending[i].name, name) == 0)
             return luaL_error(L, "plugin \"%s\": declared twice", name);
     for (const char *p = name; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
@@ -446,9 +447,10 @@ static int plugins_ready(struct foyer_config *c, char *err, size_t errlen)
     return 0;
 }
 
-static int check_complete(struct foyer_config *c, char *err, size_t errlen)
+/* What the file itself must say: no plugin is involved, so this part may
+ * run on a loader thread. */
+static int check_parsed(struct foyer_config *c, char *err, size_t errlen)
 {
-    if (load_pending_plugins(c, err, errlen) != 0) return -1;
     for (unsigned i = 0; i < c->nservices; i++) {
         struct foyer_service *s = &c->services[i];
         if (s->nendpoints > 0) continue;
@@ -456,6 +458,17 @@ static int check_complete(struct foyer_config *c, char *err, size_t errlen)
                  s->where, s->name, s->name);
         return -1;
     }
+    if (foyer_config_index_services(c) != 0) {
+        snprintf(err, errlen, "%s: out of memory", c->file);
+        return -1;
+    }
+    if (c->router != NULL && foyer_router_bind(c->router, c, err, errlen) != 0) return -1;
+    return 0;
+}
+
+int foyer_config_finish(struct foyer_config *c, char *err, size_t errlen)
+{
+    if (load_pending_plugins(c, err, errlen) != 0) return -1;
     if (check_service_keys(c, err, errlen) != 0) return -1; /* errors with a line first */
     if (check_listen_keys(c, err, errlen) != 0) return -1;
     if (c->nlistens == 0) {
@@ -466,15 +479,10 @@ static int check_complete(struct foyer_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "%s: no route declared", c->file);
         return -1;
     }
-    if (foyer_config_index_services(c) != 0) {
-        snprintf(err, errlen, "%s: out of memory", c->file);
-        return -1;
-    }
-    if (c->router != NULL && foyer_router_bind(c->router, c, err, errlen) != 0) return -1;
     return plugins_ready(c, err, errlen);
 }
 
-struct foyer_config *foyer_config_load(const char *file, char *err, size_t errlen)
+struct foyer_config *foyer_config_parse(const char *file, char *err, size_t errlen)
 {
     struct foyer_config *c = foyer_config_new(file);
     if (c == NULL) {
@@ -495,14 +503,23 @@ struct foyer_config *foyer_config_load(const char *file, char *err, size_t errle
     foyer_plugin_set_loading(NULL);
     if (failed) {
         snprintf(err, errlen, "%s", lua_tostring(L, -1));
-        npending = 0; /* their references die with the state */
         foyer_config_unref(c);
         return NULL;
     }
-    if (check_complete(c, err, errlen) != 0) {
+    if (check_parsed(c, err, errlen) != 0) {
         foyer_config_unref(c);
         return NULL;
     }
     lua_gc(L, LUA_GCCOLLECT, 0); /* what evaluating the file left behind */
+    return c;
+}
+
+struct foyer_config *foyer_config_load(const char *file, char *err, size_t errlen)
+{
+    struct foyer_config *c = foyer_config_parse(file, err, errlen);
+    if (c != NULL && foyer_config_finish(c, err, errlen) != 0) {
+        foyer_config_unref(c);
+        return NULL;
+    }
     return c;
 }

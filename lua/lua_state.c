@@ -66,8 +66,8 @@ static void default_path(lua_State *L, const char *config_file)
 
 #define HOOK_EVERY 1000
 
-static unsigned long budget_left; /* hook periods left in the current call */
-static size_t memory_limit_kb;
+static __thread unsigned long budget_left; /* hook periods left in the current call */
+static __thread size_t memory_limit_kb;
 
 /* Raises msg with the script position that was running ("file:line: msg"). */
 static int raise_here(lua_State *L, const char *msg)
