@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -184,12 +186,44 @@ static void write_pid_file(const char *path)
  * each saying why. The master's own load runs alongside (two compiles in a
  * row would double the time to apply a large route set); it keeps the new
  * generation for the workers it starts later. */
+struct master_load {
+    const char *file;
+    struct foyer_config *c;
+    char err[2048];
+};
+
+/* The master's copy is for workers it starts later: it must not take CPU
+ * from the workers compiling the same file, so it loads at a low priority
+ * (Linux niceness is per thread, and workers are forked from the main one). */
+static void *load_niced(void *arg)
+{
+    struct master_load *ml = arg;
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+    ml->c = foyer_config_load(ml->file, ml->err, sizeof ml->err);
+    return NULL;
+}
+
+static struct foyer_config *load_for_later(const char *file, char *err, size_t errlen)
+{
+    struct master_load ml = {.file = file};
+    pthread_t t;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&t, NULL, load_niced, &ml);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) return foyer_config_load(file, err, errlen);
+    pthread_join(t, NULL);
+    snprintf(err, errlen, "%s", ml.err);
+    return ml.c;
+}
+
 static void reload(void)
 {
     char err[2048];
     foyer_info("reloading %s", current->file);
     signal_workers(SIGHUP);
-    struct foyer_config *c = foyer_config_load(current->file, err, sizeof err);
+    struct foyer_config *c = load_for_later(current->file, err, sizeof err);
     if (c == NULL) {
         foyer_err("reload refused, the running configuration stays: %s", err);
         return;
