@@ -4,12 +4,17 @@
 #include "plugin_api.h"
 #include "transport.h"
 
+#include <dlfcn.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+/* A connection can outlive the configuration that loaded its plugin (a reload
+ * dropping `plugin "tls"` while connections are open): each holds its own
+ * reference to the shared object, so the code stays mapped until it closes. */
 struct wrapped {
     const struct foyer_transport_ops *ops;
     void *conn;
+    void *library;
 };
 
 #define W(ctx) ((struct wrapped *)(ctx))
@@ -37,8 +42,10 @@ static int p_shutdown(void *ctx, int fd)
 
 static void p_close(void *ctx, int fd)
 {
+    void *library = W(ctx)->library;
     W(ctx)->ops->close(W(ctx)->conn, fd);
     free(ctx);
+    if (library != NULL) dlclose(library);
 }
 
 static int p_want(void *ctx)
@@ -88,6 +95,7 @@ int foyer_plugin_transport(struct foyer_config *c, unsigned listener, int fd,
         close(fd);
         return -1;
     }
+    w->library = dlopen(s->path, RTLD_NOW | RTLD_NOLOAD); /* one more reference */
     *tp = &plugin_transport;
     *ctx = w;
     return 0;

@@ -89,12 +89,14 @@ static int req_cookie(lua_State *L)
     return push_lookup(L, foyer_request_cookie);
 }
 
-/* req.tls: what the connection's TLS layer tells, or nil on plain HTTP. */
+/* req.tls: what the connection's TLS layer tells, as a plain table (a copy:
+ * it stays safe if a script keeps it), or nil on plain HTTP. */
 static int push_tls(lua_State *L, struct foyer_request *r)
 {
-    static const char *const keys[] = {"sni",        "alpn",           "version",
-                                        "cipher",     "client_subject", "client_san",
-                                        "client_verify", "reused",      NULL};
+    static const char *const keys[] = {
+        "sni",            "alpn",          "version",       "cipher",
+        "client_subject", "client_issuer", "client_san",    "client_serial",
+        "client_verify",  "client_fingerprint", "client_cert", "reused", NULL};
     if (r->tp == NULL || r->tp->info == NULL) {
         lua_pushnil(L);
         return 1;

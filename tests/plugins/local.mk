@@ -144,3 +144,23 @@ tests_plugins_test_lb_health_active_LDADD = $(CUNIT_LIBS)
 # beside $FOYER_BIN as plugins/lb/.libs/lb.so.
 tests_plugins_test_lb_e2e_SOURCES = tests/plugins/test_lb_e2e.c $(E2E_HARNESS)
 tests_plugins_test_lb_e2e_LDADD = $(CUNIT_LIBS) -lm
+
+# ---- plugins/tls ------------------------------------------------------------
+# test_tls_names: plugins/tls/names.c alone (the SNI table). test_tls_e2e: the
+# real foyer with the built tls.so, certificates made at test time by
+# tls_certs.sh with the openssl command, TLS clients from OpenSSL's API,
+# `openssl s_client` and curl; tls.so is found beside $FOYER_BIN as
+# plugins/tls/.libs/tls.so.
+TLS_TESTS = tests/plugins/test_tls_names tests/plugins/test_tls_e2e
+check_PROGRAMS += $(TLS_TESTS)
+TESTS += $(TLS_TESTS)
+EXTRA_DIST += tests/plugins/tls_certs.sh
+
+tests_plugins_test_tls_names_SOURCES = tests/plugins/test_tls_names.c plugins/tls/names.c
+tests_plugins_test_tls_names_CPPFLAGS = -I$(top_srcdir)/plugins/tls -I$(top_srcdir)/core/include
+tests_plugins_test_tls_names_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_plugins_test_tls_names_LDADD = $(CUNIT_LIBS)
+
+tests_plugins_test_tls_e2e_SOURCES = tests/plugins/test_tls_e2e.c $(E2E_HARNESS)
+tests_plugins_test_tls_e2e_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_plugins_test_tls_e2e_LDADD = $(CUNIT_LIBS) $(OPENSSL_LIBS) -lm

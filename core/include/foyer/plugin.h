@@ -271,7 +271,10 @@ struct foyer_plugin {
     /* A connection accepted on such a listener (index into the configuration's
      * listeners, see api->listen_*): give it a transport — set *ops and *conn
      * and return 0; ops->close then closes fd when the connection ends — or
-     * return -1 and foyer closes fd. */
+     * return -1 and foyer closes fd. A connection may outlive the configuration
+     * (and the fini of the state) that accepted it: foyer keeps the plugin's
+     * code loaded until the connection closes, so conn must not depend on
+     * that state. */
     int (*on_connection)(void *state, unsigned listener, int fd,
                          const struct foyer_transport_ops **ops, void **conn);
 };

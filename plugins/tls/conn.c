@@ -1,0 +1,423 @@
+/* The connection transport over OpenSSL: foyer reads and writes through
+ * these ops as through read(2)/writev(2).
+ *
+ * The handshake needs no call of its own: the first read (SSL_read on a
+ * server SSL in accept state) drives it, WANT_READ/WANT_WRITE become EAGAIN
+ * plus want(), and foyer waits on the socket accordingly. Anything that is
+ * not TLS (plain HTTP on the port, garbage, a failed client certificate)
+ * makes read fail: foyer closes the connection, the reason is logged at
+ * debug level and counted (tls.failed, tls.plaintext).
+ *
+ * Writes: each SSL_write carries one record of at most 16 KiB. Small iovecs
+ * (a response head, chunk lines) are copied into one record with what
+ * follows; a large one is written in place. When a write would block,
+ * OpenSSL holds the encrypted record and must be called again with the same
+ * bytes: the next writev starts where this one stopped (foyer's queue keeps
+ * them), so the retry rebuilds exactly `retry_len` bytes. */
+#include "tls.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define TLS_RECORD 16384
+
+enum { HS_DONE = 1, FATAL = 2, SHUT_SENT = 4, PEER_EOF = 8 };
+
+enum { INFO_SUBJECT, INFO_SAN, INFO_VERIFY, INFO_ALPN, INFO_N };
+
+struct tls_conn {
+    SSL *ssl;
+    struct tls_site *site;
+    char **info;        /* INFO_N strings made on demand, freed at close */
+    uint16_t retry_len; /* a write to repeat with exactly this many bytes */
+    uint8_t want;       /* FOYER_WANT_READ / FOYER_WANT_WRITE */
+    uint8_t flags;
+};
+
+static unsigned char coalesce[TLS_RECORD]; /* one thread per worker */
+
+void *tls_conn_new(struct tls_site *site, int fd)
+{
+    struct tls_conn *c = calloc(1, sizeof *c);
+    SSL *ssl = c ? SSL_new(site->sets[0].ctx) : NULL;
+    if (ssl == NULL || !SSL_set_fd(ssl, fd)) {
+        char why[256];
+        tls_log(FOYER_LOG_ERROR, "listen \"%s\": cannot make a TLS connection: %s",
+                site->conf->address, tls_ssl_error(why, sizeof why));
+        SSL_free(ssl);
+        free(c);
+        return NULL;
+    }
+    SSL_set_accept_state(ssl);
+    SSL_set_app_data(ssl, c);
+    c->ssl = ssl;
+    c->site = site;
+    c->want = FOYER_WANT_READ;
+    tls_site_ref(site);
+    return c;
+}
+
+struct tls_site *tls_conn_site(SSL *ssl)
+{
+    struct tls_conn *c = SSL_get_app_data(ssl);
+    return c ? c->site : NULL;
+}
+
+static void peer_text(int fd, char *out, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+            port = ntohs(a->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+            port = ntohs(a->sin6_port);
+        }
+    }
+    snprintf(out, len, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", ip, port);
+}
+
+/* A fatal error: counted, logged at debug level with the peer and the reason. */
+static void log_failure(struct tls_conn *c, int fd, int sys_errno)
+{
+    unsigned long e = ERR_peek_error();
+    int reason = ERR_GET_REASON(e);
+    int plaintext = e != 0 && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+                    (reason == SSL_R_HTTP_REQUEST || reason == SSL_R_HTTPS_PROXY_REQUEST);
+    int handshake = !(c->flags & HS_DONE);
+    if (handshake) {
+        TLS_COUNT(failed);
+        if (plaintext) TLS_COUNT(plaintext);
+    }
+    char why[256], peer[64];
+    if (e != 0) {
+        const char *r = ERR_reason_error_string(e);
+        snprintf(why, sizeof why, "%s", r ? r : "error");
+        if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED && SSL_get_verify_result(c->ssl) != X509_V_OK)
+            snprintf(why + strlen(why), sizeof why - strlen(why), " (%s)",
+                     X509_verify_cert_error_string(SSL_get_verify_result(c->ssl)));
+    } else if (sys_errno != 0) {
+        snprintf(why, sizeof why, "%s", strerror(sys_errno));
+    } else {
+        snprintf(why, sizeof why, "connection closed");
+    }
+    ERR_clear_error();
+    peer_text(fd, peer, sizeof peer);
+    tls_log(FOYER_LOG_TRACE, "%s from %s on %s failed: %s%s", handshake ? "handshake" : "connection",
+            peer, c->site->conf->address, why,
+            plaintext ? " (plain HTTP sent to a TLS port: connection closed)" : "");
+}
+
+static void handshake_done(struct tls_conn *c)
+{
+    c->flags |= HS_DONE;
+    TLS_COUNT(handshakes);
+    if (SSL_session_reused(c->ssl)) TLS_COUNT(resumed);
+}
+
+/* Turns a failed SSL call into read(2)/writev(2) terms. */
+static ssize_t io_result(struct tls_conn *c, int fd, int ret)
+{
+    int sys_errno = errno;
+    switch (SSL_get_error(c->ssl, ret)) {
+    case SSL_ERROR_WANT_READ:
+        c->want = FOYER_WANT_READ;
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_WANT_WRITE:
+        c->want = FOYER_WANT_WRITE;
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_ZERO_RETURN: /* close_notify, or EOF (SSL_OP_IGNORE_UNEXPECTED_EOF) */
+        c->flags |= PEER_EOF;
+        if (!(c->flags & HS_DONE)) {
+            log_failure(c, fd, 0);
+            c->flags |= FATAL;
+        }
+        return 0;
+    case SSL_ERROR_SYSCALL:
+        c->flags |= FATAL;
+        if (!(c->flags & HS_DONE) || ERR_peek_error() != 0) log_failure(c, fd, sys_errno);
+        ERR_clear_error();
+        errno = sys_errno != 0 && sys_errno != EAGAIN ? sys_errno : ECONNRESET;
+        return -1;
+    default: /* SSL_ERROR_SSL: a protocol error; OpenSSL sent its alert */
+        c->flags |= FATAL;
+        log_failure(c, fd, 0);
+        errno = EPROTO;
+        return -1;
+    }
+}
+
+static ssize_t tls_read(void *conn, int fd, void *buf, size_t len)
+{
+    struct tls_conn *c = conn;
+    size_t n;
+    if (c->flags & FATAL) {
+        errno = EPROTO;
+        return -1;
+    }
+    int r = SSL_read_ex(c->ssl, buf, len, &n);
+    if (!(c->flags & HS_DONE) && SSL_is_init_finished(c->ssl)) handshake_done(c);
+    if (r == 1) return (ssize_t)n;
+    return io_result(c, fd, r);
+}
+
+static ssize_t tls_writev(void *conn, int fd, const struct iovec *iov, int iovcnt)
+{
+    struct tls_conn *c = conn;
+    size_t total = 0, off = 0;
+    int i = 0;
+    if (c->flags & FATAL) {
+        errno = EPIPE;
+        return -1;
+    }
+    while (i < iovcnt && iov[i].iov_len == 0) i++;
+    while (i < iovcnt) {
+        size_t want = c->retry_len ? c->retry_len : TLS_RECORD;
+        size_t here = iov[i].iov_len - off, len = 0;
+        const void *p;
+        if (here >= want || i + 1 == iovcnt) { /* in place */
+            p = (const char *)iov[i].iov_base + off;
+            len = here < want ? here : want;
+        } else { /* small pieces: one record */
+            for (int j = i; j < iovcnt && len < want;) {
+                size_t o = j == i ? off : 0, k = iov[j].iov_len - o;
+                if (k > want - len) k = want - len;
+                memcpy(coalesce + len, (const char *)iov[j].iov_base + o, k);
+                len += k;
+                j++;
+            }
+            p = coalesce;
+        }
+        size_t w = 0;
+        int r = SSL_write_ex(c->ssl, p, len, &w);
+        if (r != 1) {
+            int sys_errno = errno;
+            int e = SSL_get_error(c->ssl, r);
+            if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+                c->retry_len = (uint16_t)len;
+                c->want = e == SSL_ERROR_WANT_WRITE ? FOYER_WANT_WRITE : FOYER_WANT_READ;
+                if (total > 0) return (ssize_t)total;
+                errno = EAGAIN;
+                return -1;
+            }
+            if (total > 0) { /* report what went; the error comes with the next call */
+                ERR_clear_error();
+                c->flags |= FATAL;
+                return (ssize_t)total;
+            }
+            errno = sys_errno;
+            return io_result(c, fd, r) == 0 ? (errno = EPIPE, -1) : -1;
+        }
+        c->retry_len = 0;
+        total += w;
+        /* advance over w bytes */
+        while (w > 0 && i < iovcnt) {
+            size_t k = iov[i].iov_len - off;
+            if (w < k) {
+                off += w;
+                w = 0;
+            } else {
+                w -= k;
+                i++;
+                off = 0;
+            }
+        }
+        while (i < iovcnt && iov[i].iov_len == 0) i++;
+    }
+    return (ssize_t)total;
+}
+
+/* close_notify, best effort (a full socket loses it), then FIN. */
+static int tls_shutdown(void *conn, int fd)
+{
+    struct tls_conn *c = conn;
+    if ((c->flags & (HS_DONE | FATAL | SHUT_SENT)) == HS_DONE) {
+        c->flags |= SHUT_SENT;
+        if (SSL_shutdown(c->ssl) < 0) ERR_clear_error();
+    }
+    return shutdown(fd, SHUT_WR);
+}
+
+static void tls_close(void *conn, int fd)
+{
+    struct tls_conn *c = conn;
+    if ((c->flags & (HS_DONE | FATAL | SHUT_SENT | PEER_EOF)) == HS_DONE &&
+        SSL_shutdown(c->ssl) < 0)
+        ERR_clear_error();
+    SSL_free(c->ssl);
+    close(fd);
+    if (c->info) {
+        for (int i = 0; i < INFO_N; i++) free(c->info[i]);
+        free(c->info);
+    }
+    tls_site_unref(c->site);
+    free(c);
+}
+
+static int tls_want(void *conn)
+{
+    return ((struct tls_conn *)conn)->want;
+}
+
+/* Decrypted bytes, or (read-ahead) undecrypted ones already off the socket. */
+static size_t tls_pending(void *conn)
+{
+    struct tls_conn *c = conn;
+    int n = SSL_pending(c->ssl);
+    if (n > 0) return (size_t)n;
+    return SSL_has_pending(c->ssl) ? 1 : 0;
+}
+
+/* ---- facts for routing ---- */
+
+static char *bio_string(BIO *b)
+{
+    char *data;
+    long len = BIO_get_mem_data(b, &data);
+    char *s = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (s) {
+        memcpy(s, data, (size_t)len);
+        s[len] = '\0';
+    }
+    BIO_free(b);
+    return s;
+}
+
+static char *client_subject(X509 *peer)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    if (b == NULL) return NULL;
+    X509_NAME_print_ex(b, X509_get_subject_name(peer), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+    return bio_string(b);
+}
+
+/* "DNS:a.example, email:x@example, URI:spiffe://..., IP:10.0.0.1" */
+static char *client_san(X509 *peer)
+{
+    GENERAL_NAMES *gens = X509_get_ext_d2i(peer, NID_subject_alt_name, NULL, NULL);
+    BIO *b = BIO_new(BIO_s_mem());
+    if (b == NULL) {
+        GENERAL_NAMES_free(gens);
+        return NULL;
+    }
+    int n = 0;
+    for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        const char *type = NULL;
+        const ASN1_STRING *s = NULL;
+        switch (g->type) {
+        case GEN_DNS: type = "DNS", s = g->d.dNSName; break;
+        case GEN_EMAIL: type = "email", s = g->d.rfc822Name; break;
+        case GEN_URI: type = "URI", s = g->d.uniformResourceIdentifier; break;
+        case GEN_IPADD: {
+            char ip[INET6_ADDRSTRLEN];
+            int len = ASN1_STRING_length(g->d.iPAddress);
+            const unsigned char *p = ASN1_STRING_get0_data(g->d.iPAddress);
+            if ((len == 4 && inet_ntop(AF_INET, p, ip, sizeof ip)) ||
+                (len == 16 && inet_ntop(AF_INET6, p, ip, sizeof ip)))
+                BIO_printf(b, "%sIP:%s", n++ ? ", " : "", ip);
+            continue;
+        }
+        default: continue;
+        }
+        BIO_printf(b, "%s%s:%.*s", n++ ? ", " : "", type, ASN1_STRING_length(s),
+                   (const char *)ASN1_STRING_get0_data(s));
+    }
+    GENERAL_NAMES_free(gens);
+    ERR_clear_error();
+    return bio_string(b);
+}
+
+static char *client_verify(struct tls_conn *c, X509 *peer)
+{
+    if (peer == NULL) return strdup("NONE");
+    long r = SSL_get_verify_result(c->ssl);
+    if (r == X509_V_OK) return strdup("SUCCESS");
+    const char *why = X509_verify_cert_error_string(r);
+    char *s = malloc(strlen(why) + 8);
+    if (s) sprintf(s, "FAILED:%s", why);
+    return s;
+}
+
+static char *alpn_text(struct tls_conn *c)
+{
+    const unsigned char *p;
+    unsigned int len;
+    SSL_get0_alpn_selected(c->ssl, &p, &len);
+    if (len == 0) return NULL;
+    char *s = malloc(len + 1);
+    if (s) {
+        memcpy(s, p, len);
+        s[len] = '\0';
+    }
+    return s;
+}
+
+static const char *cached(struct tls_conn *c, int slot)
+{
+    if (c->info == NULL && (c->info = calloc(INFO_N, sizeof *c->info)) == NULL) return NULL;
+    if (c->info[slot] != NULL) return c->info[slot];
+    X509 *peer = slot == INFO_ALPN ? NULL : SSL_get0_peer_certificate(c->ssl);
+    switch (slot) {
+    case INFO_SUBJECT: c->info[slot] = peer ? client_subject(peer) : NULL; break;
+    case INFO_SAN: c->info[slot] = peer ? client_san(peer) : NULL; break;
+    case INFO_VERIFY: c->info[slot] = client_verify(c, peer); break;
+    case INFO_ALPN: c->info[slot] = alpn_text(c); break;
+    }
+    return c->info[slot];
+}
+
+static const char *tls_info(void *conn, const char *key)
+{
+    struct tls_conn *c = conn;
+    if (strcmp(key, "scheme") == 0) return "https";
+    if (!(c->flags & HS_DONE)) return NULL;
+    switch (key[0]) {
+    case 's':
+        if (strcmp(key, "sni") == 0) return SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
+        break;
+    case 'v':
+        if (strcmp(key, "version") == 0) return SSL_get_version(c->ssl);
+        break;
+    case 'c':
+        if (strcmp(key, "cipher") == 0) return SSL_get_cipher_name(c->ssl);
+        if (strcmp(key, "client_subject") == 0) return cached(c, INFO_SUBJECT);
+        if (strcmp(key, "client_san") == 0) return cached(c, INFO_SAN);
+        if (strcmp(key, "client_verify") == 0) return cached(c, INFO_VERIFY);
+        break;
+    case 'a':
+        if (strcmp(key, "alpn") == 0) return cached(c, INFO_ALPN);
+        break;
+    case 'r':
+        if (strcmp(key, "reused") == 0) return SSL_session_reused(c->ssl) ? "true" : NULL;
+        break;
+    }
+    return NULL;
+}
+
+const struct foyer_transport_ops tls_transport_ops = {
+    .size = sizeof(struct foyer_transport_ops),
+    .read = tls_read,
+    .writev = tls_writev,
+    .shutdown = tls_shutdown,
+    .close = tls_close,
+    .want = tls_want,
+    .pending = tls_pending,
+    .info = tls_info,
+};
