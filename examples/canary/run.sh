@@ -19,4 +19,7 @@ for name in shop-stable shop-canary; do
     port=$((port + 1))
 done
 echo "demo backends on 127.0.0.1:9001-9002; foyer on 127.0.0.1:8080 (see README.md)"
-"$foyer" -c "$here/foyer.lua"
+# in the background and waited for, so that a signal to this script stops it too
+"$foyer" -c "$here/foyer.lua" &
+pids="$pids $!"
+wait $!

@@ -21,4 +21,7 @@ for name in pizza-menu pizza-offers pizza-web; do
 done
 echo "demo backends on 127.0.0.1:9001-9003; foyer on 127.0.0.1:8080"
 echo "try: curl -H 'Host: vincentpizza.com' 127.0.0.1:8080/menu/"
-"$foyer" -c "$here/foyer.lua"
+# in the background and waited for, so that a signal to this script stops it too
+"$foyer" -c "$here/foyer.lua" &
+pids="$pids $!"
+wait $!
