@@ -297,9 +297,9 @@ static void conn_io(struct ev_loop *loop, ev_io *w, int revents)
     struct foyer_conn *c = w->data;
     if (w == &c->wio && c->read_wants_write) { /* the transport can read on now */
         c->read_wants_write = 0;
+        /* outside an exchange nothing else writes; inside one, the write leg runs
+         * on the next writable event (and stops wio when nothing is queued) */
         if (c->state != FOYER_CONN_EXCHANGE) ev_io_stop(loop, &c->wio);
-        else foyer_proxy_client_io(c->x, EV_WRITE); /* stops wio if nothing is queued */
-        if (c->state == FOYER_CONN_EXCHANGE && c->x == NULL) return;
         w = &c->rio;
     }
     switch (c->state) {

@@ -69,6 +69,7 @@ struct foyer_exchange {
     unsigned orphaned : 1; /* the client left while parked: free on resume */
     unsigned resp_head_built : 1; /* response fields can no longer change */
     unsigned result_reported : 1; /* on_upstream_result ran for this attempt */
+    unsigned plugin_abort : 1;    /* a response-body hook failed: cut the connection */
 
     /* plugins */
     int park_phase;          /* where a parked exchange resumes */
@@ -116,6 +117,8 @@ void foyer_x_fail(struct foyer_exchange *x, int status, const char *why);
 int foyer_x_retry_or_fail(struct foyer_exchange *x, int status, const char *why);
 void foyer_x_free(struct foyer_exchange *x);
 void foyer_x_drop_upstream(struct foyer_exchange *x, int reusable);
+/* A redirect, a `respond` decision or a plugin's answer, sent like a response. */
+void foyer_x_answer_locally(struct foyer_exchange *x);
 
 /* proxy_head.c */
 int foyer_x_build_upstream_head(struct foyer_exchange *x);

@@ -172,6 +172,7 @@ int foyer_x_retry_or_fail(struct foyer_exchange *x, int status, const char *why)
     int was_reused = x->u != NULL && x->u->reused;
     report_failed_attempt(x, 1);
     foyer_x_drop_upstream(x, 0);
+    x->req_sent = 0; /* sent again below: the new upstream gets its own read timeout */
     x->up_eof = 0; /* the state of the connection just dropped */
     foyer_head_scan_init(&x->rscan, 0);
     if (was_reused && replayable) x->tries--; /* a stale pooled connection is no real try */
@@ -219,16 +220,11 @@ static int response_head(struct foyer_exchange *x)
     }
 }
 
-static void answer_locally(struct foyer_exchange *x);
-
 static int start_response(struct foyer_exchange *x)
 {
-    if (x->rhead.status == 101) {
-        if (!x->req.info.is_upgrade) {
-            foyer_x_fail(x, 502, "101 to a request that asked for no upgrade");
-            return -1;
-        }
-        x->tunnel = 1;
+    if (x->rhead.status == 101 && !x->req.info.is_upgrade) {
+        foyer_x_fail(x, 502, "101 to a request that asked for no upgrade");
+        return -1;
     }
     x->status = x->rhead.status;
     if (x->cfg->nplugins) {
@@ -236,7 +232,7 @@ static int start_response(struct foyer_exchange *x)
         int r = foyer_hooks_response_headers(x);
         if (r == FOYER_RESPOND && x->route.respond != NULL) { /* the plugin replaces it */
             foyer_x_drop_upstream(x, 0);
-            answer_locally(x);
+            foyer_x_answer_locally(x);
             return -1;
         }
         if (r != FOYER_CONTINUE) {
@@ -244,6 +240,7 @@ static int start_response(struct foyer_exchange *x)
             return -1;
         }
     }
+    x->tunnel = x->rhead.status == 101; /* only now: a plugin may have answered instead */
     x->resp_started = 1;
     foyer_x_choose_out_mode(x);
     if (foyer_x_build_client_head(x) != 0) {
@@ -267,7 +264,10 @@ static void on_up_readable(struct foyer_exchange *x)
         on_up_writable(x);
         return;
     }
-    if (!foyer_outq_empty(&x->to_client)) return;
+    if (!foyer_outq_empty(&x->to_client)) { /* the client is slow: stop until it drains */
+        watch(&x->u->rio, 0);
+        return;
+    }
     if (foyer_x_up_read(x) < 0) {
         foyer_x_fail(x, 500, "out of memory");
         return;
@@ -281,6 +281,7 @@ static void on_up_readable(struct foyer_exchange *x)
         if (r < 0) return;
         if (r == 0) {
             if (x->up_eof) foyer_x_fail(x, 502, "upstream closed the connection mid-head");
+            else if (!foyer_outq_empty(&x->to_client)) foyer_x_pump_client(x); /* a 1xx */
             return;
         }
         if (start_response(x) != 0) return;
@@ -472,7 +473,7 @@ static void mirror(struct foyer_exchange *x)
 
 /* A redirect or a `respond` decision: the answer goes out like a proxied one
  * (same queue, same keep-alive rules), with no upstream. */
-static void answer_locally(struct foyer_exchange *x)
+void foyer_x_answer_locally(struct foyer_exchange *x)
 {
     const struct foyer_route_decision *d = &x->route;
     struct foyer_local_response lr = {0};
@@ -531,7 +532,7 @@ static void begin_body(struct foyer_exchange *x)
 static void proceed(struct foyer_exchange *x)
 {
     if (!x->route.status && (x->route.redirect || x->route.respond)) {
-        answer_locally(x);
+        foyer_x_answer_locally(x);
         return;
     }
     if (!x->route.status && x->route.service->nendpoints == 0) x->route.status = 503;
@@ -542,7 +543,7 @@ static void proceed(struct foyer_exchange *x)
     mirror(x);
     int rc = connect_next(x);
     if (rc != 0) {
-        if (rc > 0) answer_locally(x); /* a plugin answered (e.g. no healthy endpoint) */
+        if (rc > 0) foyer_x_answer_locally(x); /* a plugin answered (e.g. no healthy endpoint) */
         else if (rc == -2) foyer_x_fail(x, 500, "a plugin failed to select an endpoint");
         else foyer_x_fail(x, 502, "no endpoint reachable");
         return;
@@ -569,7 +570,7 @@ static int hook_stopped(struct foyer_exchange *x, int result, int phase)
         return 1;
     case FOYER_RESPOND:
         if (x->route.respond != NULL) {
-            answer_locally(x);
+            foyer_x_answer_locally(x);
             return 1;
         }
         __attribute__((fallthrough));

@@ -37,6 +37,17 @@ static int client_read(struct foyer_exchange *x)
 }
 
 /* Moves request body bytes from the client buffer to the upstream queue. */
+/* A request-body hook did not continue: its answer replaces the upstream's
+ * (BODY_ANSWERED), anything else fails the request with 500. */
+#define BODY_ANSWERED (-2)
+
+static int body_hook_stop(struct foyer_exchange *x, int result)
+{
+    return result == FOYER_RESPOND && x->route.respond != NULL && !x->resp_started
+               ? BODY_ANSWERED
+               : 500;
+}
+
 static int decode_request_body(struct foyer_exchange *x)
 {
     struct foyer_buf *in = x->c->in;
@@ -46,7 +57,9 @@ static int decode_request_body(struct foyer_exchange *x)
             size_t n = foyer_buf_len(in);
             if (n > x->req_left) n = (size_t)x->req_left;
             foyer_outq_add(&x->to_up, foyer_buf_pos(in), n);
-            if (x->cfg->nplugins) foyer_hooks_request_body(x, foyer_buf_pos(in), n);
+            int h = x->cfg->nplugins ? foyer_hooks_request_body(x, foyer_buf_pos(in), n)
+                                     : FOYER_CONTINUE;
+            if (h != FOYER_CONTINUE) return body_hook_stop(x, h);
             in->start += n;
             x->req_left -= n;
             x->req_body_bytes += n;
@@ -61,7 +74,9 @@ static int decode_request_body(struct foyer_exchange *x)
         if (r > 1) return r;
         foyer_outq_add_chunk(&x->to_up, data, dlen);
         x->req_body_bytes += dlen;
-        if (x->cfg->nplugins && dlen) foyer_hooks_request_body(x, data, dlen);
+        int h = x->cfg->nplugins && dlen ? foyer_hooks_request_body(x, data, dlen)
+                                         : FOYER_CONTINUE;
+        if (h != FOYER_CONTINUE) return body_hook_stop(x, h);
         if (r == 1) {
             foyer_outq_add(&x->to_up, "0\r\n\r\n", 5);
             x->req_done = 1;
@@ -153,6 +168,11 @@ int foyer_x_pump_up(struct foyer_exchange *x)
         if (x->tunnel) tunnel_to_up(x);
         else if (!x->req_done) {
             int err = decode_request_body(x);
+            if (err == BODY_ANSWERED) {
+                foyer_x_drop_upstream(x, 0);
+                foyer_x_answer_locally(x);
+                return -1;
+            }
             if (err) {
                 foyer_x_fail(x, err, err == 413 ? "request body too large" : "bad request body");
                 return -1;
@@ -225,7 +245,9 @@ static void decode_response_body(struct foyer_exchange *x)
             if (x->rinfo.body == FOYER_BODY_LENGTH && n > x->resp_left) n = (size_t)x->resp_left;
             if (x->out == OUT_CHUNKED) foyer_outq_add_chunk(&x->to_client, foyer_buf_pos(in), n);
             else foyer_outq_add(&x->to_client, foyer_buf_pos(in), n);
-            if (x->cfg->nplugins && !x->tunnel) foyer_hooks_response_body(x, foyer_buf_pos(in), n);
+            if (x->cfg->nplugins && !x->tunnel &&
+                foyer_hooks_response_body(x, foyer_buf_pos(in), n) != FOYER_CONTINUE)
+                x->plugin_abort = 1;
             in->start += n;
             if (x->rinfo.body == FOYER_BODY_LENGTH && (x->resp_left -= n) == 0) x->resp_done = 1;
             continue;
@@ -242,7 +264,8 @@ static void decode_response_body(struct foyer_exchange *x)
         }
         if (x->out == OUT_CHUNKED) foyer_outq_add_chunk(&x->to_client, data, dlen);
         else foyer_outq_add(&x->to_client, data, dlen);
-        if (x->cfg->nplugins && dlen) foyer_hooks_response_body(x, data, dlen);
+        if (x->cfg->nplugins && dlen && foyer_hooks_response_body(x, data, dlen) != FOYER_CONTINUE)
+            x->plugin_abort = 1;
         if (r == 1) x->resp_done = 1;
     }
     if (x->resp_done && x->out == OUT_CHUNKED) foyer_outq_add(&x->to_client, "0\r\n\r\n", 5);
@@ -271,6 +294,10 @@ int foyer_x_pump_client(struct foyer_exchange *x)
     int ended = 0;
     for (;;) {
         if (x->u && x->resp_started && !x->resp_done) decode_response_body(x);
+        if (x->plugin_abort) { /* a response-body hook failed mid-stream: cut it */
+            foyer_conn_close(c);
+            return -1;
+        }
         if (x->up_eof && !ended && foyer_outq_has_room(&x->to_client) &&
             (x->u == NULL || x->u->in == NULL || foyer_buf_len(x->u->in) == 0)) {
             upstream_ended(x);

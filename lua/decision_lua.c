@@ -34,8 +34,10 @@ static int pool_string(struct conv *cv, int idx, const char *what, struct foyer_
     if (lua_type(cv->L, idx) != LUA_TSTRING && lua_type(cv->L, idx) != LUA_TNUMBER)
         return failf(cv, "%s must be a string%s", what, "");
     size_t len;
-    const char *s = lua_tolstring(cv->L, idx, &len);
+    lua_pushvalue(cv->L, idx); /* a number is converted on the copy, never in place */
+    const char *s = lua_tolstring(cv->L, -1, &len);
     char *copy = foyer_pool_strndup(cv->r->pool, s, len);
+    lua_pop(cv->L, 1);
     if (copy == NULL) return failf(cv, "out of memory%s%s", "", "");
     out->p = copy;
     out->len = len;
@@ -207,6 +209,11 @@ static int pick_backend(struct conv *cv, int t)
         for (int i = 1; i <= n; i++) {
             lua_rawgeti(L, t, i);
             int e = lua_gettop(L);
+            if (!lua_istable(L, e)) {
+                lua_pop(L, 1);
+                return failf(cv, "backends[%s] must be a table {service = ..., weight = ...}%s",
+                             "", "");
+            }
             lua_getfield(L, e, "weight");
             double w = lua_isnil(L, -1) ? 1 : lua_tonumber(L, -1);
             lua_getfield(L, e, "service");

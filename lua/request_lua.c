@@ -218,11 +218,43 @@ static void fail(struct foyer_route_decision *d, struct foyer_request *r, const 
     d->status = 500;
 }
 
+struct convert_args {
+    struct foyer_config *c;
+    struct foyer_request *r;
+    struct foyer_route_decision *d;
+    char *err;
+    size_t errlen;
+    int rc;
+};
+
+/* Reading a script's table can raise Lua errors (metamethods, odd keys):
+ * the conversion runs protected, like the script itself. */
+static int convert_protected(lua_State *L)
+{
+    struct convert_args *a = lua_touserdata(L, 2);
+    a->rc = foyer_lua_decision(L, 1, a->c, a->r, a->d, a->err, a->errlen);
+    return 0;
+}
+
 static void use_result(lua_State *L, struct foyer_config *c, struct foyer_request *r,
                        struct foyer_route_decision *d, int fn_index)
 {
     char err[512], where[512], msg[1200];
-    if (foyer_lua_decision(L, -1, c, r, d, err, sizeof err) == 0) return;
+    struct convert_args a = {c, r, d, err, sizeof err, 0};
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        a.rc = foyer_lua_decision(L, -1, c, r, d, err, sizeof err);
+    } else {
+        lua_pushcfunction(L, convert_protected);
+        lua_pushvalue(L, -2);
+        lua_pushlightuserdata(L, &a);
+        if (lua_pcall(L, 2, 0, 0) != 0) {
+            snprintf(err, sizeof err, "bad route decision: %s", lua_tostring(L, -1));
+            lua_pop(L, 1);
+            a.rc = -1;
+        }
+    }
+    if (a.rc == 0) return;
+    if (d->plugins_ref > 0) luaL_unref(L, LUA_REGISTRYINDEX, d->plugins_ref);
     route_where(L, fn_index, where, sizeof where);
     snprintf(msg, sizeof msg, "%s: %s", where, err);
     memset(d, 0, sizeof *d);
