@@ -694,6 +694,63 @@ E2E_TEST(curl_client, 60)
     e2e_foyer_stop(&f, 5000);
 }
 
+/* An interim 103 from the upstream reaches an HTTP/1.1 client before the
+ * final answer, which arrives too (no stall while the 1xx waits to be sent). */
+E2E_TEST(interim_response_forwarded, 30)
+{
+    struct e2e_backend b = e2e_backend_start("app");
+    struct e2e_foyer f;
+    e2e_foyer_start_simple(&f, "", b.port);
+    struct e2e_conn c;
+    REQUIRE(e2e_conn_open(&c, f.port));
+    REQUIRE(e2e_send_str(&c, "GET /early/300 HTTP/1.1\r\nHost: a\r\n\r\n", T_MS));
+    struct e2e_resp r = {0};
+    REQUIREF(e2e_read_head(&c, &r, 3000) == 1, "no 103 before the final answer");
+    CHECK_INT(r.status, 103);
+    e2e_resp_free(&r);
+    CHECK_INT(e2e_read_response(&c, &r, 3000), 1);
+    CHECK_INT(r.status, 200);
+    e2e_resp_free(&r);
+    /* the connection still serves */
+    CHECK_INT(get_on(&c, "/x", &r), 1);
+    CHECK_INT(r.status, 200);
+    e2e_resp_free(&r);
+    e2e_conn_close(&c);
+    e2e_foyer_stop(&f, 5000);
+}
+
+/* A route returning a malformed decision gets 500 and the worker serves on. */
+E2E_TEST(malformed_decision_is_500, 30)
+{
+    struct e2e_backend b = e2e_backend_start("app");
+    struct e2e_foyer f;
+    e2e_foyer_start(&f,
+                    "set { workers = 1 }\n"
+                    "service \"app\" { endpoints = { \"127.0.0.1:%d\" } }\n"
+                    "route(function(req)\n"
+                    "  if req.path == '/b' then return { backends = { 1 } } end\n"
+                    "  if req.path == '/s' then\n"
+                    "    return { service = 'app', request_headers = { set = { ['x y'] = 1 } } }\n"
+                    "  end\n"
+                    "  return 'app'\n"
+                    "end)\n",
+                    b.port);
+    struct e2e_conn c;
+    REQUIRE(e2e_conn_open(&c, f.port));
+    struct e2e_resp r = {0};
+    CHECK_INT(get_on(&c, "/b", &r), 1);
+    CHECK_INT(r.status, 500);
+    e2e_resp_free(&r);
+    CHECK_INT(get_on(&c, "/s", &r), 1);
+    CHECK_INT(r.status, 500);
+    e2e_resp_free(&r);
+    CHECK_INT(get_on(&c, "/ok", &r), 1);
+    CHECK_INT(r.status, 200);
+    e2e_resp_free(&r);
+    e2e_conn_close(&c);
+    e2e_foyer_stop(&f, 5000);
+}
+
 int main(void)
 {
     static const struct e2e_case cases[] = {
@@ -719,6 +776,8 @@ int main(void)
         E2E_CASE(limits_413_431),
         E2E_CASE(client_header_timeout),
         E2E_CASE(curl_client),
+        E2E_CASE(interim_response_forwarded),
+        E2E_CASE(malformed_decision_is_500),
     };
     return e2e_run_suite("e2e-proxy", cases, sizeof(cases) / sizeof(cases[0]));
 }

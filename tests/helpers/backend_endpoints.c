@@ -9,6 +9,7 @@
  *   /sink        "bytes=N sha=X\n" over the request body (X: FNV-1a 64 hex)
  *   /headers     the raw request head as received
  *   /slow/MS     answers after MS milliseconds
+ *   /early/MS    a 103 Early Hints at once, the answer after MS milliseconds
  *   /silent      never answers
  *   /status/N    status N with a short body
  *   /ws          101 + Upgrade: websocket, then echoes raw bytes
@@ -535,6 +536,11 @@ void be_dispatch(struct be_conn *c, const struct be_request *req)
     if (path_match(req, "/sink", NULL)) {
         c->ep = BE_EP_SINK;
     } else if (path_match(req, "/slow/", &n)) {
+        c->ep = BE_EP_SLOW;
+        c->slow_ms = (double)n;
+    } else if (path_match(req, "/early/", &n)) {
+        static const char hints[] = "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n";
+        be_out(c, hints, sizeof hints - 1);
         c->ep = BE_EP_SLOW;
         c->slow_ms = (double)n;
     } else if (path_match(req, "/silent", NULL)) {
