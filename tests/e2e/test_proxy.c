@@ -5,6 +5,11 @@
  * log and limits. Each case starts its own backends and its own foyer.
  */
 #include "harness.h"
+#include <unistd.h>
+#include <sys/wait.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <signal.h>
 #include <stdio.h>
@@ -751,6 +756,54 @@ E2E_TEST(malformed_decision_is_500, 30)
     e2e_foyer_stop(&f, 5000);
 }
 
+/* A listener that reads each request and closes without an answer. */
+static pid_t start_dropper(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 16) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        return -1;
+    *port = ntohs(a.sin_port);
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (;;) {
+            int c = accept(fd, NULL, NULL);
+            if (c < 0) _exit(0);
+            char b[4096];
+            ssize_t n = read(c, b, sizeof b);
+            (void)n;
+            close(c);
+        }
+    }
+    close(fd);
+    return pid;
+}
+
+/* A request retried on another endpoint after the first closed on it still
+ * gets the upstream read timeout there (504), not an endless wait. */
+E2E_TEST(retry_keeps_read_timeout, 30)
+{
+    int drop_port = 0;
+    pid_t dropper = start_dropper(&drop_port);
+    REQUIRE(dropper > 0);
+    struct e2e_backend b = e2e_backend_start("app");
+    struct e2e_foyer f;
+    e2e_foyer_start(&f,
+                    "set { workers = 1, upstream_read_timeout = 1 }\n"
+                    "service \"app\" { endpoints = { \"127.0.0.1:%d\", \"127.0.0.1:%d\" } }\n"
+                    "route(function(req) return \"app\" end)\n",
+                    drop_port, b.port);
+    struct e2e_resp r = {0};
+    CHECK_INT(e2e_request(f.port, "GET /silent HTTP/1.1\r\nHost: a\r\n\r\n", &r, 5000), 1);
+    CHECK_INT(r.status, 504);
+    e2e_resp_free(&r);
+    kill(dropper, SIGKILL);
+    waitpid(dropper, NULL, 0);
+    e2e_foyer_stop(&f, 5000);
+}
+
 int main(void)
 {
     static const struct e2e_case cases[] = {
@@ -778,6 +831,7 @@ int main(void)
         E2E_CASE(curl_client),
         E2E_CASE(interim_response_forwarded),
         E2E_CASE(malformed_decision_is_500),
+        E2E_CASE(retry_keeps_read_timeout),
     };
     return e2e_run_suite("e2e-proxy", cases, sizeof(cases) / sizeof(cases[0]));
 }
