@@ -34,11 +34,12 @@ void foyer_access_log_exchange(struct foyer_conn *c, struct foyer_request *r, in
     struct foyer_http_head *h = &r->head;
     double secs = ev_now(foyer_worker.loop) - start;
     int n = snprintf(line, sizeof line,
-                     "%s [%s] \"%.*s %.*s HTTP/1.%d\" %d %zu %.3f \"%s\" %s %s %s\n", ip, when,
-                     (int)(h->method.len > 64 ? 64 : h->method.len), h->method.p ? h->method.p : "-",
+                     "%s [%s] \"%.*s %.*s HTTP/1.%d\" %d %zu %.3f \"%s\" %s %s %s\n", ip,
+                     when, (int)(h->method.len > 64 ? 64 : h->method.len),
+                     h->method.p ? h->method.p : "-",
                      (int)(h->target.len > 2048 ? 2048 : h->target.len),
-                     h->target.p ? h->target.p : "-", h->version >= 11 ? 1 : 0, status, bytes,
-                     secs < 0 ? 0 : secs, r->host_lc ? r->host_lc : "-",
+                     h->target.p ? h->target.p : "-", h->version >= 11 ? 1 : 0, status,
+                     bytes, secs < 0 ? 0 : secs, r->host_lc ? r->host_lc : "-",
                      service ? service : "-", endpoint ? endpoint : "-", tag ? tag : "-");
     if (n < 0) return;
     if ((size_t)n >= sizeof line) {

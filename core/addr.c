@@ -26,7 +26,8 @@ int foyer_addr_parse(const char *text, union foyer_sockaddr *out, socklen_t *len
     memset(out, 0, sizeof *out);
     if (text[0] == '[') {
         const char *close = strchr(text, ']');
-        if (close == NULL || close[1] != ':' || (size_t)(close - text - 1) >= sizeof host) {
+        if (close == NULL || close[1] != ':' ||
+            (size_t)(close - text - 1) >= sizeof host) {
             *err = "expected [IPv6]:port";
             return -1;
         }
@@ -93,7 +94,7 @@ void foyer_addr_host(const union foyer_sockaddr *a, char *out, size_t outlen)
         return;
     }
     const void *src = a->sa.sa_family == AF_INET6 ? (const void *)&a->sin6.sin6_addr
-                                                   : (const void *)&a->sin.sin_addr;
+                                                  : (const void *)&a->sin.sin_addr;
     if (a->sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a->sin6.sin6_addr)) {
         inet_ntop(AF_INET, &a->sin6.sin6_addr.s6_addr[12], out, outlen);
         return;
@@ -105,7 +106,8 @@ void foyer_addr_format(const union foyer_sockaddr *a, char *out, size_t outlen)
 {
     char host[INET6_ADDRSTRLEN];
     foyer_addr_host(a, host, sizeof host);
-    unsigned port = ntohs(a->sa.sa_family == AF_INET6 ? a->sin6.sin6_port : a->sin.sin_port);
+    unsigned port =
+        ntohs(a->sa.sa_family == AF_INET6 ? a->sin6.sin6_port : a->sin.sin_port);
     if (a->sa.sa_family == AF_INET6)
         snprintf(out, outlen, "[%s]:%u", host, port);
     else

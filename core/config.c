@@ -74,7 +74,8 @@ void foyer_config_unref(struct foyer_config *c)
     free(c->services);
     free(c->service_index);
     free(c->pending);
-    for (unsigned i = 0; i < c->nlistens; i++) free(c->listens[i].where);
+    for (unsigned i = 0; i < c->nlistens; i++)
+        free(c->listens[i].where);
     free(c->listens);
     free_settings(&c->settings);
     free(c->file);
@@ -85,23 +86,27 @@ void foyer_config_unref(struct foyer_config *c)
 static unsigned hash_name(const char *s, size_t len)
 {
     unsigned h = 2166136261u;
-    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
     return h;
 }
 
 int foyer_config_index_services(struct foyer_config *c)
 {
     unsigned size = 8;
-    while (size < c->nservices * 2) size <<= 1;
+    while (size < c->nservices * 2)
+        size <<= 1;
     free(c->service_index);
     c->service_index = malloc(size * sizeof *c->service_index);
     if (c->service_index == NULL) return -1;
     c->index_size = size;
-    for (unsigned i = 0; i < size; i++) c->service_index[i] = UINT32_MAX;
+    for (unsigned i = 0; i < size; i++)
+        c->service_index[i] = UINT32_MAX;
     for (unsigned i = 0; i < c->nservices; i++) {
         const char *n = c->services[i].name;
         unsigned h = hash_name(n, strlen(n)) & (size - 1);
-        while (c->service_index[h] != UINT32_MAX) h = (h + 1) & (size - 1);
+        while (c->service_index[h] != UINT32_MAX)
+            h = (h + 1) & (size - 1);
         c->service_index[h] = i;
     }
     return 0;
@@ -123,9 +128,13 @@ struct foyer_service *foyer_config_service(const struct foyer_config *c, const c
 void foyer_config_apply_logging(const struct foyer_settings *s)
 {
     const char *lv = s->log_level ? s->log_level : "info";
-    if (strcmp(lv, "error") == 0) foyer_log_level = FOYER_LOG_ERR;
-    else if (strcmp(lv, "warn") == 0) foyer_log_level = FOYER_LOG_WARN;
-    else if (strcmp(lv, "debug") == 0) foyer_log_level = FOYER_LOG_DEBUG;
-    else foyer_log_level = FOYER_LOG_INFO;
+    if (strcmp(lv, "error") == 0)
+        foyer_log_level = FOYER_LOG_ERR;
+    else if (strcmp(lv, "warn") == 0)
+        foyer_log_level = FOYER_LOG_WARN;
+    else if (strcmp(lv, "debug") == 0)
+        foyer_log_level = FOYER_LOG_DEBUG;
+    else
+        foyer_log_level = FOYER_LOG_INFO;
     foyer_log_open_error(s->error_log);
 }

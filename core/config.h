@@ -27,7 +27,7 @@ struct foyer_settings {
     double grace_period;
     unsigned max_header_bytes;
     unsigned max_headers;
-    uint64_t max_body_bytes; /* 0 = unlimited */
+    uint64_t max_body_bytes;  /* 0 = unlimited */
     unsigned max_connections; /* per worker */
     unsigned keepalive_requests;
     unsigned upstream_keepalive; /* idle connections kept per endpoint */
@@ -45,8 +45,8 @@ struct foyer_endpoint {
     union foyer_sockaddr addr;
     socklen_t addrlen;
     char name[64];
-    unsigned weight; /* for load-balancing plugins; default 1 */
-    int backup;      /* used only when no primary is left */
+    unsigned weight;                  /* for load-balancing plugins; default 1 */
+    int backup;                       /* used only when no primary is left */
     struct foyer_upstream_pool *pool; /* per worker, found by address */
 };
 
@@ -55,18 +55,18 @@ struct foyer_service {
     char *where; /* "file:line:" of the declaration */
     struct foyer_endpoint *endpoints;
     unsigned nendpoints;
-    unsigned rr; /* round-robin cursor (per worker: each has its own copy) */
+    unsigned rr;  /* round-robin cursor (per worker: each has its own copy) */
     int conf_ref; /* the service's Lua table, for plugins */
 };
 
 /* A plugin as one configuration generation uses it. */
 struct foyer_plugin_slot {
     char *name;
-    char *path;  /* the .so file */
-    char *where; /* "file:line:" of the declaration */
+    char *path;   /* the .so file */
+    char *where;  /* "file:line:" of the declaration */
     void *handle; /* dlopen */
     const struct foyer_plugin *desc;
-    void *state;  /* the plugin's own, from init */
+    void *state;      /* the plugin's own, from init */
     int worker_ready; /* worker_init ran in this process */
 };
 

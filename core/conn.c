@@ -124,8 +124,10 @@ void foyer_conn_close(struct foyer_conn *c)
     foyer_deadline_stop(loop, &c->timer);
     c->tp->close(c->tp_ctx, c->fd);
     release_buffer(c);
-    if (c->prev) c->prev->next = c->next;
-    else foyer_worker.conns = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        foyer_worker.conns = c->next;
     if (c->next) c->next->prev = c->prev;
     free(c);
     foyer_worker_conn_closed();
@@ -163,11 +165,12 @@ void foyer_conn_respond_error(struct foyer_conn *c, int status, int keep_alive)
     char resp[512];
     const char *reason = foyer_http_reason(status);
     if (foyer_worker.stopping) keep_alive = 0;
-    int n = snprintf(resp, sizeof resp,
-                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-                     "Connection: %s\r\n\r\n%d %s\n",
-                     status, reason, strlen(reason) + 5, keep_alive ? "keep-alive" : "close",
-                     status, reason);
+    int n =
+        snprintf(resp, sizeof resp,
+                 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+                 "Connection: %s\r\n\r\n%d %s\n",
+                 status, reason, strlen(reason) + 5, keep_alive ? "keep-alive" : "close",
+                 status, reason);
     struct iovec iov = {resp, (size_t)n};
     ssize_t w = c->tp->writev(c->tp_ctx, c->fd, &iov, 1);
     if (w != n) {
@@ -175,8 +178,10 @@ void foyer_conn_respond_error(struct foyer_conn *c, int status, int keep_alive)
         foyer_conn_close(c);
         return;
     }
-    if (keep_alive) foyer_conn_exchange_done(c, 1);
-    else linger_close(c);
+    if (keep_alive)
+        foyer_conn_exchange_done(c, 1);
+    else
+        linger_close(c);
 }
 
 static void go_idle(struct foyer_conn *c)
@@ -214,14 +219,16 @@ void foyer_conn_exchange_done(struct foyer_conn *c, int keep_alive)
 
 static void parse_head(struct foyer_conn *c)
 {
-    struct foyer_head_limits lim = {settings()->max_header_bytes, settings()->max_headers};
+    struct foyer_head_limits lim = {settings()->max_header_bytes,
+                                    settings()->max_headers};
     size_t head_len;
     int r = foyer_head_scan(&c->scan, foyer_buf_pos(c->in), foyer_buf_len(c->in), &lim,
                             &head_len);
     if (r == FOYER_HTTP_AGAIN) {
         if (foyer_buf_room(c->in) == 0 && c->in->start > 0) foyer_buf_compact(c->in);
         if (foyer_buf_room(c->in) == 0 && c->in->cap >= FOYER_BUF_LARGE) {
-            foyer_conn_respond_error(c, 431, 0); /* max_header_bytes is the whole buffer */
+            foyer_conn_respond_error(c, 431,
+                                     0); /* max_header_bytes is the whole buffer */
             return;
         }
         if (foyer_buf_room(c->in) == 0) {
@@ -252,7 +259,8 @@ static ssize_t read_fresh(struct foyer_conn *c)
     ssize_t n = foyer_conn_read(c, scratch, sizeof scratch);
     if (n <= 0) return n;
     release_buffer(c);
-    c->in = foyer_buf_get((size_t)n <= FOYER_BUF_SMALL ? FOYER_BUF_SMALL : FOYER_BUF_LARGE);
+    c->in =
+        foyer_buf_get((size_t)n <= FOYER_BUF_SMALL ? FOYER_BUF_SMALL : FOYER_BUF_LARGE);
     if (c->in == NULL) {
         errno = ENOMEM;
         return -1;

@@ -16,10 +16,10 @@ struct foyer_exchange;
 struct foyer_transport;
 
 enum foyer_conn_state {
-    FOYER_CONN_IDLE,      /* keep-alive, no buffer held */
-    FOYER_CONN_HEAD,      /* reading a request head */
-    FOYER_CONN_EXCHANGE,  /* an exchange owns the I/O */
-    FOYER_CONN_LINGER     /* answered and closing: drain input, then close */
+    FOYER_CONN_IDLE,     /* keep-alive, no buffer held */
+    FOYER_CONN_HEAD,     /* reading a request head */
+    FOYER_CONN_EXCHANGE, /* an exchange owns the I/O */
+    FOYER_CONN_LINGER    /* answered and closing: drain input, then close */
 };
 
 struct foyer_conn {
@@ -33,7 +33,7 @@ struct foyer_conn {
     struct foyer_exchange *x;
     struct foyer_head_scan scan;
     unsigned requests;
-    unsigned clean_close : 1; /* the last exchange read its request completely */
+    unsigned clean_close : 1;      /* the last exchange read its request completely */
     unsigned read_wants_write : 1; /* the transport waits for writability to read */
     unsigned listen_port;
     const char *scheme;

@@ -15,7 +15,8 @@ static void fire(struct ev_loop *loop, ev_timer *w, int revents)
     d->expired(d);
 }
 
-void foyer_deadline_init(struct foyer_deadline *d, void (*expired)(struct foyer_deadline *d))
+void foyer_deadline_init(struct foyer_deadline *d,
+                         void (*expired)(struct foyer_deadline *d))
 {
     ev_init(&d->timer, fire);
     d->at = d->scheduled = 0;

@@ -8,7 +8,8 @@
 #include <ev.h>
 #include <stddef.h>
 
-#define FOYER_CONTAINER_OF(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define FOYER_CONTAINER_OF(ptr, type, member)                                            \
+    ((type *)((char *)(ptr)-offsetof(type, member)))
 
 struct foyer_deadline {
     ev_timer timer;
@@ -17,7 +18,8 @@ struct foyer_deadline {
     void (*expired)(struct foyer_deadline *d);
 };
 
-void foyer_deadline_init(struct foyer_deadline *d, void (*expired)(struct foyer_deadline *d));
+void foyer_deadline_init(struct foyer_deadline *d,
+                         void (*expired)(struct foyer_deadline *d));
 void foyer_deadline_set(struct ev_loop *loop, struct foyer_deadline *d, double after);
 static inline void foyer_deadline_clear(struct foyer_deadline *d)
 {

@@ -64,23 +64,22 @@ struct foyer_exchange {
     unsigned tunnel : 1;
     unsigned client_eof : 1;
     unsigned up_eof : 1;
-    unsigned up_wrote : 1; /* some request bytes reached the upstream socket */
-    unsigned parked : 1;   /* a plugin hook is waiting (FOYER_PARK) */
-    unsigned orphaned : 1; /* the client left while parked: free on resume */
+    unsigned up_wrote : 1;        /* some request bytes reached the upstream socket */
+    unsigned parked : 1;          /* a plugin hook is waiting (FOYER_PARK) */
+    unsigned orphaned : 1;        /* the client left while parked: free on resume */
     unsigned resp_head_built : 1; /* response fields can no longer change */
     unsigned result_reported : 1; /* on_upstream_result ran for this attempt */
     unsigned plugin_abort : 1;    /* a response-body hook failed: cut the connection */
 
     /* plugins */
-    int park_phase;          /* where a parked exchange resumes */
-    unsigned park_plugin;    /* the plugin index that parked it */
-    void **plugin_storage;   /* one slot per plugin of cfg */
+    int park_phase;        /* where a parked exchange resumes */
+    unsigned park_plugin;  /* the plugin index that parked it */
+    void **plugin_storage; /* one slot per plugin of cfg */
     struct foyer_header_edit_list plugin_req_edits, plugin_resp_edits;
-    ev_tstamp up_sent_at;    /* request head written upstream (for latency) */
-    unsigned tried[8];       /* endpoint indexes tried, for plugins choosing retries */
+    ev_tstamp up_sent_at; /* request head written upstream (for latency) */
+    unsigned tried[8];    /* endpoint indexes tried, for plugins choosing retries */
     unsigned ntried;
 };
-
 
 /* ---- shared by proxy.c, proxy_head.c and proxy_relay.c ---- */
 
@@ -97,7 +96,8 @@ static inline const struct foyer_settings *settings(const struct foyer_exchange 
 /* The route may give one request its own patience. */
 static inline double read_timeout(const struct foyer_exchange *x)
 {
-    return x->route.timeout > 0 ? x->route.timeout : x->cfg->settings.upstream_read_timeout;
+    return x->route.timeout > 0 ? x->route.timeout
+                                : x->cfg->settings.upstream_read_timeout;
 }
 
 static inline void watch(ev_io *w, int on)

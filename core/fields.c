@@ -4,9 +4,12 @@ int foyer_field_is_protected(struct foyer_str n)
 {
     if (foyer_http_is_hop_field(n)) return 1;
     switch (n.len) {
-    case 4: return FOYER_STR_EQ_CI(n, "host");
-    case 14: return FOYER_STR_EQ_CI(n, "content-length");
-    case 17: return FOYER_STR_EQ_CI(n, "transfer-encoding");
+    case 4:
+        return FOYER_STR_EQ_CI(n, "host");
+    case 14:
+        return FOYER_STR_EQ_CI(n, "content-length");
+    case 17:
+        return FOYER_STR_EQ_CI(n, "transfer-encoding");
     }
     return 0;
 }
@@ -21,7 +24,8 @@ int foyer_edits_touch(const struct foyer_header_edits *e, struct foyer_str name)
     return 0;
 }
 
-size_t foyer_fields_size(const struct foyer_http_head *h, const struct foyer_header_edits *e)
+size_t foyer_fields_size(const struct foyer_http_head *h,
+                         const struct foyer_header_edits *e)
 {
     size_t n = 0;
     for (unsigned i = 0; i < h->nheaders; i++)
@@ -44,8 +48,8 @@ char *foyer_put_fields(char *p, const struct foyer_http_head *h,
 {
     for (unsigned i = 0; i < h->nheaders; i++) {
         const struct foyer_http_header *f = &h->headers[i];
-        if ((f->flags & (FOYER_HDR_HOP | FOYER_HDR_REPLACED)) || (skip && skip(f->name)) ||
-            foyer_edits_touch(e, f->name))
+        if ((f->flags & (FOYER_HDR_HOP | FOYER_HDR_REPLACED)) ||
+            (skip && skip(f->name)) || foyer_edits_touch(e, f->name))
             continue;
         p = put_field(p, f->name, f->value);
     }
@@ -65,6 +69,7 @@ char *foyer_put_u64(char *p, uint64_t v)
         tmp[n++] = (char)('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    while (n > 0) *p++ = tmp[--n];
+    while (n > 0)
+        *p++ = tmp[--n];
     return p;
 }

@@ -14,7 +14,8 @@ int foyer_field_is_protected(struct foyer_str name);
 int foyer_edits_touch(const struct foyer_header_edits *e, struct foyer_str name);
 
 /* An upper bound of the bytes foyer_put_fields writes. */
-size_t foyer_fields_size(const struct foyer_http_head *h, const struct foyer_header_edits *e);
+size_t foyer_fields_size(const struct foyer_http_head *h,
+                         const struct foyer_header_edits *e);
 
 /* Writes "Name: value\r\n" for every field of h that is not hop-by-hop,
  * replaced, skipped by skip() (may be NULL) or named by a set/remove edit;

@@ -49,9 +49,9 @@ struct foyer_http_head {
  * strictly: CRLF line ends only, no obs-fold, token names directly followed by a
  * colon, no control characters, an exact request/status line. */
 struct foyer_head_scan {
-    size_t pos;      /* start of the first line not yet checked */
-    size_t first;    /* start of the start-line (after ignored empty lines) */
-    unsigned lines;  /* header lines seen */
+    size_t pos;     /* start of the first line not yet checked */
+    size_t first;   /* start of the start-line (after ignored empty lines) */
+    unsigned lines; /* header lines seen */
     int is_request;
 };
 
@@ -82,12 +82,12 @@ enum foyer_body_kind {
 struct foyer_request_info {
     enum foyer_body_kind body;
     uint64_t content_length;
-    struct foyer_str host;       /* as received (Host field or absolute-form authority) */
-    struct foyer_str host_name;  /* lower-case-comparable name without port */
-    unsigned port;               /* from Host, 0 if absent */
+    struct foyer_str host;      /* as received (Host field or absolute-form authority) */
+    struct foyer_str host_name; /* lower-case-comparable name without port */
+    unsigned port;              /* from Host, 0 if absent */
     struct foyer_str path, query; /* query.p NULL if absent */
-    struct foyer_str upgrade;    /* Upgrade value when an upgrade is requested */
-    unsigned has_length : 1; /* a Content-Length field was present */
+    struct foyer_str upgrade;     /* Upgrade value when an upgrade is requested */
+    unsigned has_length : 1;      /* a Content-Length field was present */
     unsigned keep_alive : 1;
     unsigned expect_continue : 1;
     unsigned is_upgrade : 1;

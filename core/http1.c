@@ -51,7 +51,8 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
     f->value.p = at;
     f->value.len = len;
     /* http-parser keeps trailing whitespace in values; OWS is not part of them */
-    while (f->value.len > 0 && (at[f->value.len - 1] == ' ' || at[f->value.len - 1] == '\t'))
+    while (f->value.len > 0 &&
+           (at[f->value.len - 1] == ' ' || at[f->value.len - 1] == '\t'))
         f->value.len--;
     return 0;
 }
@@ -128,7 +129,8 @@ int foyer_http1_parse_head(struct foyer_http_head *h, const char *buf, size_t le
         h->method.len = sp ? (size_t)(sp - buf) : 0;
     }
     int e = run(&c, buf, len);
-    if (e == HPE_INVALID_METHOD && h->is_request) return run_with_stand_in(&c, buf, len, pool);
+    if (e == HPE_INVALID_METHOD && h->is_request)
+        return run_with_stand_in(&c, buf, len, pool);
     if (e != 0) return h->is_request ? 400 : 502;
     return 0;
 }

@@ -57,18 +57,26 @@ static int step(struct foyer_chunked *c, unsigned char ch)
             return 0;
         }
         if (c->state == CH_SIZE_START) return 400;
-        if (ch == '\r') c->state = CH_SIZE_LF;
-        else if (ch == ';') c->state = CH_EXT;
-        else if (ch == ' ' || ch == '\t') c->state = CH_SIZE_WS;
-        else return 400;
+        if (ch == '\r')
+            c->state = CH_SIZE_LF;
+        else if (ch == ';')
+            c->state = CH_EXT;
+        else if (ch == ' ' || ch == '\t')
+            c->state = CH_SIZE_WS;
+        else
+            return 400;
         return 0;
     case CH_SIZE_WS:
-        if (ch == ';') c->state = CH_EXT;
-        else if (ch != ' ' && ch != '\t') return 400;
+        if (ch == ';')
+            c->state = CH_EXT;
+        else if (ch != ' ' && ch != '\t')
+            return 400;
         return 0;
     case CH_EXT:
-        if (ch == '\r') c->state = CH_SIZE_LF;
-        else if (!is_ext_byte(ch)) return 400;
+        if (ch == '\r')
+            c->state = CH_SIZE_LF;
+        else if (!is_ext_byte(ch))
+            return 400;
         return 0;
     case CH_SIZE_LF:
         if (ch != '\n') return 400;
@@ -94,8 +102,10 @@ static int step(struct foyer_chunked *c, unsigned char ch)
         /* fall through */
     case CH_TRAILER:
         if (++c->trailer_bytes > MAX_TRAILERS) return 400;
-        if (ch == '\r') c->state = CH_TRAILER_LF;
-        else if (!is_ext_byte(ch)) return 400;
+        if (ch == '\r')
+            c->state = CH_TRAILER_LF;
+        else if (!is_ext_byte(ch))
+            return 400;
         return 0;
     case CH_TRAILER_LF:
         if (ch != '\n') return 400;

@@ -17,10 +17,14 @@ static int is_digit(char c)
 int foyer_http_is_hop_field(struct foyer_str n)
 {
     switch (n.len) {
-    case 2: return FOYER_STR_EQ_CI(n, "te");
-    case 7: return FOYER_STR_EQ_CI(n, "upgrade") || FOYER_STR_EQ_CI(n, "trailer");
-    case 10: return FOYER_STR_EQ_CI(n, "connection") || FOYER_STR_EQ_CI(n, "keep-alive");
-    case 16: return FOYER_STR_EQ_CI(n, "proxy-connection");
+    case 2:
+        return FOYER_STR_EQ_CI(n, "te");
+    case 7:
+        return FOYER_STR_EQ_CI(n, "upgrade") || FOYER_STR_EQ_CI(n, "trailer");
+    case 10:
+        return FOYER_STR_EQ_CI(n, "connection") || FOYER_STR_EQ_CI(n, "keep-alive");
+    case 16:
+        return FOYER_STR_EQ_CI(n, "proxy-connection");
     }
     return 0;
 }
@@ -39,15 +43,19 @@ static int parse_length(struct foyer_str v, uint64_t *out)
 }
 
 /* Calls fn for each comma-separated token of a list value, OWS trimmed. */
-static void each_token(struct foyer_str v, void (*fn)(struct foyer_str, void *), void *arg)
+static void each_token(struct foyer_str v, void (*fn)(struct foyer_str, void *),
+                       void *arg)
 {
     size_t i = 0;
     while (i < v.len) {
-        while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t' || v.p[i] == ',')) i++;
+        while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t' || v.p[i] == ','))
+            i++;
         size_t s = i;
-        while (i < v.len && v.p[i] != ',') i++;
+        while (i < v.len && v.p[i] != ',')
+            i++;
         size_t e = i;
-        while (e > s && (v.p[e - 1] == ' ' || v.p[e - 1] == '\t')) e--;
+        while (e > s && (v.p[e - 1] == ' ' || v.p[e - 1] == '\t'))
+            e--;
         if (e > s) fn((struct foyer_str){v.p + s, e - s}, arg);
     }
 }
@@ -88,7 +96,8 @@ static void scan_connection(struct foyer_http_head *h, struct conn_tokens *ct)
     for (unsigned i = 0; i < h->nheaders; i++) {
         struct foyer_http_header *f = &h->headers[i];
         if (foyer_http_is_hop_field(f->name)) f->flags |= FOYER_HDR_HOP;
-        if (FOYER_STR_EQ_CI(f->name, "connection")) each_token(f->value, on_conn_token, ct);
+        if (FOYER_STR_EQ_CI(f->name, "connection"))
+            each_token(f->value, on_conn_token, ct);
     }
 }
 
@@ -123,8 +132,8 @@ static int parse_host(struct foyer_str v, struct foyer_str *name, unsigned *port
     if (v.p[0] == '[') { /* IP-literal: hex digits, colons, dots (RFC 3986 §3.2.2) */
         for (i = 1; i < v.len && v.p[i] != ']'; i++) {
             char c = v.p[i];
-            if (!(is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
-                  c == '.'))
+            if (!(is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+                  c == ':' || c == '.'))
                 return -1;
         }
         if (i == v.len || i == 1) return -1;
@@ -175,7 +184,8 @@ static int parse_absolute(struct foyer_str t, struct foyer_request_info *ri)
     else
         return 400;
     size_t a = skip;
-    while (a < t.len && t.p[a] != '/' && t.p[a] != '?') a++;
+    while (a < t.len && t.p[a] != '/' && t.p[a] != '?')
+        a++;
     struct foyer_str auth = {t.p + skip, a - skip};
     if (memchr(auth.p, '@', auth.len) != NULL) return 400;
     if (parse_host(auth, &ri->host_name, &ri->port) != 0) return 400;
@@ -340,48 +350,85 @@ int foyer_response_analyze(struct foyer_http_head *h, int request_was_head,
     }
     /* HEAD, 204 and 304 answers keep their Content-Length as sent */
     if (ri->body != FOYER_BODY_LENGTH && !tes)
-        for (unsigned i = 0; i < h->nheaders; i++) h->headers[i].flags &= ~FOYER_HDR_REPLACED;
+        for (unsigned i = 0; i < h->nheaders; i++)
+            h->headers[i].flags &= ~FOYER_HDR_REPLACED;
     return 0;
 }
 
 const char *foyer_http_reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 206: return "Partial Content";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 417: return "Expectation Failed";
-    case 418: return "I'm a teapot";
-    case 421: return "Misdirected Request";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 206:
+        return "Partial Content";
+    case 204:
+        return "No Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 417:
+        return "Expectation Failed";
+    case 418:
+        return "I'm a teapot";
+    case 421:
+        return "Misdirected Request";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
     }
-    return status < 300 ? "OK" : status < 400 ? "Redirect" : status < 500 ? "Client Error"
-                                                                          : "Server Error";
+    return status < 300   ? "OK"
+           : status < 400 ? "Redirect"
+           : status < 500 ? "Client Error"
+                          : "Server Error";
 }

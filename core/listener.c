@@ -112,14 +112,15 @@ void foyer_listener_close(struct foyer_listener *l)
     free(l);
 }
 
-static int same_addr(const union foyer_sockaddr *a, socklen_t alen, const union foyer_sockaddr *b,
-                     socklen_t blen)
+static int same_addr(const union foyer_sockaddr *a, socklen_t alen,
+                     const union foyer_sockaddr *b, socklen_t blen)
 {
     return alen == blen && memcmp(a, b, alen) == 0;
 }
 
 /* Unlinks and returns the listener for this address from *list, if any. */
-static struct foyer_listener *take(struct foyer_listener **list, const struct foyer_listen *ls)
+static struct foyer_listener *take(struct foyer_listener **list,
+                                   const struct foyer_listen *ls)
 {
     for (struct foyer_listener **pp = list; *pp != NULL; pp = &(*pp)->next)
         if (same_addr(&(*pp)->addr, (*pp)->addrlen, &ls->addr, ls->addrlen)) {
@@ -138,7 +139,8 @@ static struct foyer_listener *open_for(const struct foyer_listen *ls,
     char err[256];
     int fd = -1;
     for (unsigned i = 0; i < ninh && fd < 0; i++)
-        if (inh[i].fd >= 0 && same_addr(&inh[i].addr, inh[i].addrlen, &ls->addr, ls->addrlen)) {
+        if (inh[i].fd >= 0 &&
+            same_addr(&inh[i].addr, inh[i].addrlen, &ls->addr, ls->addrlen)) {
             fd = inh[i].fd;
             inh[i].fd = -1;
         }

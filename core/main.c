@@ -19,28 +19,32 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: foyer [-c FILE] [-t] [-p PIDFILE] [-s reload|stop] [-v] [-h]\n"
-            "  -c FILE     configuration file (default %s/foyer.lua)\n"
-            "  -t          check the configuration and exit (0 ok, 1 with file:line: error)\n"
-            "  -p PIDFILE  write the master's pid here (default: set { pid_file = ... })\n"
-            "  -s SIGNAL   send reload (SIGHUP) or stop (SIGTERM) to the running master\n"
-            "  -v          print the version\n"
-            "  -h          this help\n"
-            "foyer runs in the foreground; SIGTERM stops it gracefully, SIGHUP reloads.\n",
-            FOYER_SYSCONFDIR);
+    fprintf(
+        out,
+        "usage: foyer [-c FILE] [-t] [-p PIDFILE] [-s reload|stop] [-v] [-h]\n"
+        "  -c FILE     configuration file (default %s/foyer.lua)\n"
+        "  -t          check the configuration and exit (0 ok, 1 with file:line: error)\n"
+        "  -p PIDFILE  write the master's pid here (default: set { pid_file = ... })\n"
+        "  -s SIGNAL   send reload (SIGHUP) or stop (SIGTERM) to the running master\n"
+        "  -v          print the version\n"
+        "  -h          this help\n"
+        "foyer runs in the foreground; SIGTERM stops it gracefully, SIGHUP reloads.\n",
+        FOYER_SYSCONFDIR);
 }
 
 /* -s: signal the master whose pid is in the pid file. */
 static int send_signal(const char *action, const char *pid_file)
 {
-    int sig = strcmp(action, "reload") == 0 ? SIGHUP : strcmp(action, "stop") == 0 ? SIGTERM : 0;
+    int sig = strcmp(action, "reload") == 0 ? SIGHUP
+              : strcmp(action, "stop") == 0 ? SIGTERM
+                                            : 0;
     if (sig == 0) {
         fprintf(stderr, "foyer: -s takes reload or stop, not '%s'\n", action);
         return 2;
     }
     if (pid_file == NULL) {
-        fprintf(stderr, "foyer: -s needs the pid file: -p PIDFILE or set { pid_file = ... }\n");
+        fprintf(stderr,
+                "foyer: -s needs the pid file: -p PIDFILE or set { pid_file = ... }\n");
         return 1;
     }
     FILE *f = fopen(pid_file, "r");
@@ -64,13 +68,27 @@ int main(int argc, char **argv)
     int test_only = 0, opt;
     while ((opt = getopt(argc, argv, "c:tp:s:vh")) != -1) {
         switch (opt) {
-        case 'c': file = optarg; break;
-        case 't': test_only = 1; break;
-        case 'p': pid_file = optarg; break;
-        case 's': action = optarg; break;
-        case 'v': printf("foyer %s\n", PACKAGE_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            file = optarg;
+            break;
+        case 't':
+            test_only = 1;
+            break;
+        case 'p':
+            pid_file = optarg;
+            break;
+        case 's':
+            action = optarg;
+            break;
+        case 'v':
+            printf("foyer %s\n", PACKAGE_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {

@@ -69,7 +69,8 @@ void foyer_mirror_send(struct foyer_service *s, const char *head, size_t head_le
     struct mirror *m = malloc(sizeof *m + len);
     if (m == NULL) return;
     m->fd = socket(ep->addr.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (m->fd < 0 || (connect(m->fd, &ep->addr.sa, ep->addrlen) != 0 && errno != EINPROGRESS)) {
+    if (m->fd < 0 ||
+        (connect(m->fd, &ep->addr.sa, ep->addrlen) != 0 && errno != EINPROGRESS)) {
         foyer_debug("mirror to %s (service %s): %s", ep->name, s->name, strerror(errno));
         if (m->fd >= 0) close(m->fd);
         free(m);

@@ -23,7 +23,8 @@ void foyer_outq_add_chunk(struct foyer_outq *q, const void *p, size_t len)
         tmp[k++] = hex[len & 15];
         len >>= 4;
     } while (len != 0);
-    while (k > 0) line[n++] = tmp[--k];
+    while (k > 0)
+        line[n++] = tmp[--k];
     line[n++] = '\r';
     line[n++] = '\n';
     foyer_outq_add(q, line, (size_t)n);

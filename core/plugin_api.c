@@ -129,8 +129,10 @@ static const char *conf_next_key(const foyer_conf_t *t, const char *prev)
 {
     if (t == NULL || !lua_checkstack(t->L, 4)) return NULL;
     lua_State *L = t->L;
-    if (prev) lua_pushstring(L, prev);
-    else lua_pushnil(L);
+    if (prev)
+        lua_pushstring(L, prev);
+    else
+        lua_pushnil(L);
     while (lua_next(L, t->idx) != 0) {
         lua_pop(L, 1);
         if (lua_type(L, -1) == LUA_TSTRING) {
@@ -267,8 +269,8 @@ static const foyer_conf_t *route_plugin_conf(foyer_request_t *r, const char *plu
     return r && plugin ? foyer_plugin_route_conf(X(r), plugin) : NULL;
 }
 
-static int respond(foyer_request_t *r, int status, const char *content_type, const char *body,
-                   size_t len)
+static int respond(foyer_request_t *r, int status, const char *content_type,
+                   const char *body, size_t len)
 {
     if (r == NULL || status < 200 || status > 599 || X(r)->resp_started) return -1;
     return foyer_plugin_respond(X(r), status, content_type, body, len);
@@ -309,7 +311,8 @@ static void timer_fired(struct ev_loop *loop, ev_timer *w, int revents)
     t->cb(t->arg);
 }
 
-static foyer_timer_t *timer_start(double after, double repeat, void (*cb)(void *), void *arg)
+static foyer_timer_t *timer_start(double after, double repeat, void (*cb)(void *),
+                                  void *arg)
 {
     if (foyer_worker.loop == NULL || cb == NULL || after < 0 || repeat < 0) return NULL;
     struct foyer_timer *t = malloc(sizeof *t);
@@ -413,7 +416,8 @@ static const char *service_endpoint(const char *name, size_t i)
     return s && i < s->nendpoints ? s->endpoints[i].name : NULL;
 }
 
-static const struct sockaddr *service_endpoint_addr(const char *name, size_t i, socklen_t *len)
+static const struct sockaddr *service_endpoint_addr(const char *name, size_t i,
+                                                    socklen_t *len)
 {
     struct foyer_service *s = service(name);
     if (s == NULL || i >= s->nendpoints) return NULL;
@@ -508,7 +512,8 @@ static void *shared_memory(const char *plugin, const char *name, size_t size)
     int fd = shm_open(path, O_RDWR | O_CREAT, 0600);
     if (fd < 0) return NULL;
     struct stat st;
-    if (fstat(fd, &st) != 0 || ((size_t)st.st_size < size && ftruncate(fd, (off_t)size) != 0)) {
+    if (fstat(fd, &st) != 0 ||
+        ((size_t)st.st_size < size && ftruncate(fd, (off_t)size) != 0)) {
         close(fd);
         return NULL;
     }
@@ -587,8 +592,8 @@ const struct foyer_api foyer_plugin_api = {
     .listen_conf = listen_conf,
 };
 
-int foyer_plugin_call_init(struct foyer_plugin_slot *s, lua_State *L, int conf_idx, char *err,
-                           size_t errlen)
+int foyer_plugin_call_init(struct foyer_plugin_slot *s, lua_State *L, int conf_idx,
+                           char *err, size_t errlen)
 {
     int (*init)(const struct foyer_api *, const foyer_conf_t *, void **, char *, size_t) =
         FOYER_PLUGIN_HOOK(s->desc, init);

@@ -11,7 +11,7 @@ struct foyer_plugin_slot;
 struct lua_State;
 
 /* A hook of a descriptor, or NULL when absent or beyond the plugin's struct. */
-#define FOYER_PLUGIN_HOOK(d, field)                                                       \
+#define FOYER_PLUGIN_HOOK(d, field)                                                      \
     ((d)->size >= offsetof(struct foyer_plugin, field) + sizeof((d)->field) ? (d)->field \
                                                                             : NULL)
 

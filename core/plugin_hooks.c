@@ -26,32 +26,33 @@ void foyer_plugin_set_loading(struct foyer_config *c)
 }
 
 /* Each hook call gets a fresh configuration-handle arena for route settings. */
-#define CALL_HOOK(x, result, call)                                                        \
-    do {                                                                                  \
-        lua_State *L_ = (x)->cfg->L;                                                      \
-        int mark_ = foyer_conf_begin(L_);                                                 \
-        result = (call);                                                                  \
-        foyer_conf_end(L_, mark_);                                                        \
+#define CALL_HOOK(x, result, call)                                                       \
+    do {                                                                                 \
+        lua_State *L_ = (x)->cfg->L;                                                     \
+        int mark_ = foyer_conf_begin(L_);                                                \
+        result = (call);                                                                 \
+        foyer_conf_end(L_, mark_);                                                       \
     } while (0)
 
 /* Runs hook `field` of plugins from..n with the given arguments after state and r;
  * returns the first result that is not FOYER_CONTINUE. */
-#define RUN_HOOKS(x, from, field, ...)                                                    \
-    do {                                                                                  \
-        struct foyer_config *c_ = (x)->cfg;                                               \
-        for (unsigned i_ = (from); i_ < c_->nplugins; i_++) {                             \
-            struct foyer_plugin_slot *s_ = &c_->plugins[i_];                              \
-            if (FOYER_PLUGIN_HOOK(s_->desc, field) == NULL) continue;                     \
-            int r_;                                                                       \
-            CALL_HOOK(x, r_, s_->desc->field(s_->state, (foyer_request_t *)(x), __VA_ARGS__)); \
-            if (r_ != FOYER_CONTINUE) {                                                   \
-                (x)->park_plugin = i_;                                                    \
-                if (r_ == FOYER_ERROR)                                                    \
-                    foyer_err("plugin %s: " #field " failed", s_->name);                  \
-                return r_;                                                                \
-            }                                                                             \
-        }                                                                                 \
-        return FOYER_CONTINUE;                                                            \
+#define RUN_HOOKS(x, from, field, ...)                                                   \
+    do {                                                                                 \
+        struct foyer_config *c_ = (x)->cfg;                                              \
+        for (unsigned i_ = (from); i_ < c_->nplugins; i_++) {                            \
+            struct foyer_plugin_slot *s_ = &c_->plugins[i_];                             \
+            if (FOYER_PLUGIN_HOOK(s_->desc, field) == NULL) continue;                    \
+            int r_;                                                                      \
+            CALL_HOOK(x, r_,                                                             \
+                      s_->desc->field(s_->state, (foyer_request_t *)(x), __VA_ARGS__));  \
+            if (r_ != FOYER_CONTINUE) {                                                  \
+                (x)->park_plugin = i_;                                                   \
+                if (r_ == FOYER_ERROR)                                                   \
+                    foyer_err("plugin %s: " #field " failed", s_->name);                 \
+                return r_;                                                               \
+            }                                                                            \
+        }                                                                                \
+        return FOYER_CONTINUE;                                                           \
     } while (0)
 
 int foyer_hooks_accept(struct foyer_config *c, const struct sockaddr *peer, socklen_t len)
@@ -133,8 +134,8 @@ int foyer_hooks_upstream_select(struct foyer_exchange *x, unsigned *endpoint)
     RUN_HOOKS(x, 0, on_upstream_select, svc, x->tried, x->ntried, endpoint);
 }
 
-void foyer_hooks_upstream_result(struct foyer_exchange *x, int connect_error, int timed_out,
-                                 int reset)
+void foyer_hooks_upstream_result(struct foyer_exchange *x, int connect_error,
+                                 int timed_out, int reset)
 {
     struct foyer_config *c = x->cfg;
     if (x->ep == NULL) return;
@@ -157,7 +158,8 @@ void foyer_hooks_upstream_result(struct foyer_exchange *x, int connect_error, in
         void (*fn)(void *, foyer_request_t *, const struct foyer_upstream_result *) =
             FOYER_PLUGIN_HOOK(s->desc, on_upstream_result);
         int unused = 0;
-        if (fn != NULL) CALL_HOOK(x, unused, (fn(s->state, (foyer_request_t *)x, &res), 0));
+        if (fn != NULL)
+            CALL_HOOK(x, unused, (fn(s->state, (foyer_request_t *)x, &res), 0));
         (void)unused;
     }
 }
@@ -204,8 +206,9 @@ int foyer_plugin_respond(struct foyer_exchange *x, int status, const char *conte
     if (content_type != NULL) {
         h->op = FOYER_HEADER_SET;
         h->name = (struct foyer_str){"Content-Type", 12};
-        h->value = (struct foyer_str){foyer_pool_strndup(x->pool, content_type, strlen(content_type)),
-                                      strlen(content_type)};
+        h->value = (struct foyer_str){
+            foyer_pool_strndup(x->pool, content_type, strlen(content_type)),
+            strlen(content_type)};
         if (h->value.p == NULL) return -1;
         rs->headers.v = h;
         rs->headers.n = 1;

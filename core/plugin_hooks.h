@@ -17,13 +17,14 @@ void foyer_plugin_set_loading(struct foyer_config *c);
 /* Hooks that may stop the exchange return an enum foyer_hook_result; `from` is
  * the first plugin to call (resuming after a park). x->park_plugin is set to
  * the plugin that did not continue. */
-int foyer_hooks_accept(struct foyer_config *c, const struct sockaddr *peer, socklen_t len);
+int foyer_hooks_accept(struct foyer_config *c, const struct sockaddr *peer,
+                       socklen_t len);
 int foyer_hooks_request_headers(struct foyer_exchange *x, unsigned from);
 int foyer_hooks_route(struct foyer_exchange *x, unsigned from);
 int foyer_hooks_request_body(struct foyer_exchange *x, const char *data, size_t len);
 int foyer_hooks_upstream_select(struct foyer_exchange *x, unsigned *endpoint);
-void foyer_hooks_upstream_result(struct foyer_exchange *x, int connect_error, int timed_out,
-                                 int reset);
+void foyer_hooks_upstream_result(struct foyer_exchange *x, int connect_error,
+                                 int timed_out, int reset);
 int foyer_hooks_response_headers(struct foyer_exchange *x);
 int foyer_hooks_response_body(struct foyer_exchange *x, const char *data, size_t len);
 void foyer_hooks_log(struct foyer_exchange *x);

@@ -19,11 +19,14 @@ static const char *plugin_file(struct foyer_config *c, lua_State *L, int conf_id
                                const char *name, char *buf, size_t len)
 {
     lua_getfield(L, conf_idx, "path");
-    const char *explicit_path = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    if (explicit_path != NULL) snprintf(buf, len, "%s", explicit_path);
+    const char *explicit_path =
+        lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    if (explicit_path != NULL)
+        snprintf(buf, len, "%s", explicit_path);
     else
         snprintf(buf, len, "%s/%s.so",
-                 c->settings.plugin_path ? c->settings.plugin_path : FOYER_PLUGINDIR, name);
+                 c->settings.plugin_path ? c->settings.plugin_path : FOYER_PLUGINDIR,
+                 name);
     lua_pop(L, 1);
     return buf;
 }
@@ -37,12 +40,14 @@ static int check_descriptor(const struct foyer_plugin *d, const char *name, char
         return -1;
     }
     if (d->magic != FOYER_PLUGIN_MAGIC) {
-        snprintf(err, errlen, "bad magic 0x%08x: not a foyer plugin descriptor", d->magic);
+        snprintf(err, errlen, "bad magic 0x%08x: not a foyer plugin descriptor",
+                 d->magic);
         return -1;
     }
     if (d->abi_major != FOYER_PLUGIN_ABI_MAJOR || d->abi_minor > FOYER_PLUGIN_ABI_MINOR) {
         snprintf(err, errlen, "built for plugin ABI %u.%u; this foyer speaks %d.%d",
-                 d->abi_major, d->abi_minor, FOYER_PLUGIN_ABI_MAJOR, FOYER_PLUGIN_ABI_MINOR);
+                 d->abi_major, d->abi_minor, FOYER_PLUGIN_ABI_MAJOR,
+                 FOYER_PLUGIN_ABI_MINOR);
         return -1;
     }
     if (d->size < offsetof(struct foyer_plugin, init) || d->name == NULL) {
@@ -84,8 +89,8 @@ static struct foyer_plugin_slot *new_slot(struct foyer_config *c)
     return s;
 }
 
-int foyer_plugin_load(struct foyer_config *c, lua_State *L, const char *name, int conf_idx,
-                      const char *where, char *err, size_t errlen)
+int foyer_plugin_load(struct foyer_config *c, lua_State *L, const char *name,
+                      int conf_idx, const char *where, char *err, size_t errlen)
 {
     char path[1024], why[512];
     for (unsigned i = 0; i < c->nplugins; i++)

@@ -20,8 +20,8 @@ struct wrapped {
 #define W(ctx) ((struct wrapped *)(ctx))
 /* An op of the plugin's table, or NULL when beyond the size it was built with. */
 #define OP(ops, field)                                                                   \
-    ((ops)->size >= offsetof(struct foyer_transport_ops, field) + sizeof((ops)->field)    \
-         ? (ops)->field                                                                   \
+    ((ops)->size >= offsetof(struct foyer_transport_ops, field) + sizeof((ops)->field)   \
+         ? (ops)->field                                                                  \
          : NULL)
 
 static ssize_t p_read(void *ctx, int fd, void *buf, size_t len)
@@ -88,9 +88,11 @@ int foyer_plugin_transport(struct foyer_config *c, unsigned listener, int fd,
         FOYER_PLUGIN_HOOK(s->desc, on_connection);
     struct wrapped *w = malloc(sizeof *w);
     if (fn == NULL || w == NULL || fn(s->state, listener, fd, &w->ops, &w->conn) != 0 ||
-        w->ops == NULL || w->ops->read == NULL || w->ops->writev == NULL || w->ops->close == NULL) {
-        if (fn == NULL) foyer_err("plugin %s: no on_connection for listener %s", s->name,
-                                  c->listens[listener].text);
+        w->ops == NULL || w->ops->read == NULL || w->ops->writev == NULL ||
+        w->ops->close == NULL) {
+        if (fn == NULL)
+            foyer_err("plugin %s: no on_connection for listener %s", s->name,
+                      c->listens[listener].text);
         free(w);
         close(fd);
         return -1;

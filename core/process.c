@@ -143,7 +143,8 @@ static void signal_workers(int sig)
 static int live_workers(void)
 {
     int n = 0;
-    for (int w = 0; w < nworkers; w++) n += slots[w].pid > 0;
+    for (int w = 0; w < nworkers; w++)
+        n += slots[w].pid > 0;
     return n;
 }
 
@@ -158,12 +159,13 @@ static void reap(struct foyer_config *c, int stopping, sigset_t *old)
             slots[w].pid = 0;
             if (stopping) break;
             if (WIFSIGNALED(status))
-                foyer_err("worker %d (pid %d) killed by signal %d; restarting", w, (int)pid,
-                          WTERMSIG(status));
+                foyer_err("worker %d (pid %d) killed by signal %d; restarting", w,
+                          (int)pid, WTERMSIG(status));
             else
                 foyer_err("worker %d (pid %d) exited with %d; restarting", w, (int)pid,
                           WEXITSTATUS(status));
-            if (time(NULL) - slots[w].started < 1) sleep(1); /* no crash loop at full speed */
+            if (time(NULL) - slots[w].started < 1)
+                sleep(1); /* no crash loop at full speed */
             spawn(current, w, old);
         }
     }
@@ -229,7 +231,8 @@ static void reload(void)
         return;
     }
     if (check_new_listeners(c, err, sizeof err) != 0) {
-        foyer_err("reload refused, the running configuration stays: %s: %s", c->file, err);
+        foyer_err("reload refused, the running configuration stays: %s: %s", c->file,
+                  err);
         foyer_config_unref(c);
         return;
     }
@@ -280,12 +283,16 @@ int foyer_master_run(struct foyer_config *c, const char *pid_file)
             return 1;
         }
     write_pid_file(pid_file);
-    foyer_info("foyer %s started: %d worker(s), config %s", PACKAGE_VERSION, nworkers, c->file);
+    foyer_info("foyer %s started: %d worker(s), config %s", PACKAGE_VERSION, nworkers,
+               c->file);
     for (;;) {
         int sig = sigwaitinfo(&set, NULL);
-        if (sig == SIGCHLD) reap(c, 0, &old);
-        else if (sig == SIGHUP) reload();
-        else if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) break;
+        if (sig == SIGCHLD)
+            reap(c, 0, &old);
+        else if (sig == SIGHUP)
+            reload();
+        else if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT)
+            break;
     }
     stop_workers(current, &old);
     foyer_config_unref(current);

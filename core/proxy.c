@@ -38,7 +38,8 @@ static void up_timeout(struct foyer_deadline *d);
 void foyer_x_free(struct foyer_exchange *x)
 {
     struct foyer_config *cfg = x->cfg;
-    if (x->route.plugins_ref > 0) luaL_unref(cfg->L, LUA_REGISTRYINDEX, x->route.plugins_ref);
+    if (x->route.plugins_ref > 0)
+        luaL_unref(cfg->L, LUA_REGISTRYINDEX, x->route.plugins_ref);
     foyer_pool_release(x->pool); /* x itself lives in the pool */
     foyer_config_unref(cfg);
 }
@@ -112,8 +113,10 @@ static int pick_endpoint(struct foyer_exchange *x)
         unsigned chosen = 0;
         int r = foyer_hooks_upstream_select(x, &chosen);
         if (r == FOYER_RESPOND && x->route.respond) return 1;
-        if (r == FOYER_SELECTED && chosen < s->nendpoints) idx = chosen;
-        else if (r != FOYER_CONTINUE && r != FOYER_SELECTED) return -2; /* plugin failed */
+        if (r == FOYER_SELECTED && chosen < s->nendpoints)
+            idx = chosen;
+        else if (r != FOYER_CONTINUE && r != FOYER_SELECTED)
+            return -2; /* plugin failed */
     }
     x->ep = &s->endpoints[idx];
     if (x->ntried < sizeof x->tried / sizeof x->tried[0]) x->tried[x->ntried++] = idx;
@@ -138,7 +141,8 @@ static int connect_next(struct foyer_exchange *x)
             return 0;
         }
         int e = errno;
-        foyer_warn("upstream %s (service %s): connect: %s", x->ep->name, s->name, strerror(e));
+        foyer_warn("upstream %s (service %s): connect: %s", x->ep->name, s->name,
+                   strerror(e));
         foyer_hooks_upstream_result(x, e, 0, 0);
     }
     return -1;
@@ -150,9 +154,11 @@ static int connect_next(struct foyer_exchange *x)
  * again when repeating it changes nothing. */
 static int idempotent(const struct foyer_http_head *h)
 {
-    static const char *const methods[] = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"};
+    static const char *const methods[] = {"GET",    "HEAD",    "PUT",
+                                          "DELETE", "OPTIONS", "TRACE"};
     for (size_t i = 0; i < sizeof methods / sizeof *methods; i++)
-        if (h->method.len == strlen(methods[i]) && memcmp(h->method.p, methods[i], h->method.len) == 0)
+        if (h->method.len == strlen(methods[i]) &&
+            memcmp(h->method.p, methods[i], h->method.len) == 0)
             return 1;
     return 0;
 }
@@ -173,9 +179,10 @@ int foyer_x_retry_or_fail(struct foyer_exchange *x, int status, const char *why)
     report_failed_attempt(x, 1);
     foyer_x_drop_upstream(x, 0);
     x->req_sent = 0; /* sent again below: the new upstream gets its own read timeout */
-    x->up_eof = 0; /* the state of the connection just dropped */
+    x->up_eof = 0;   /* the state of the connection just dropped */
     foyer_head_scan_init(&x->rscan, 0);
-    if (was_reused && replayable) x->tries--; /* a stale pooled connection is no real try */
+    if (was_reused && replayable)
+        x->tries--; /* a stale pooled connection is no real try */
     if ((untouched || replayable) && connect_next(x) == 0) {
         if (!untouched) send_head(x); /* untouched: the queue still holds it all */
         x->up_wrote = 0;
@@ -199,11 +206,13 @@ static int parse_response_head(struct foyer_exchange *x, size_t head_len)
  * bytes needed, -1 = the exchange has failed. */
 static int response_head(struct foyer_exchange *x)
 {
-    struct foyer_head_limits lim = {settings(x)->max_header_bytes, settings(x)->max_headers};
+    struct foyer_head_limits lim = {settings(x)->max_header_bytes,
+                                    settings(x)->max_headers};
     for (;;) {
         struct foyer_buf *in = x->u->in;
         size_t head_len;
-        int r = foyer_head_scan(&x->rscan, foyer_buf_pos(in), foyer_buf_len(in), &lim, &head_len);
+        int r = foyer_head_scan(&x->rscan, foyer_buf_pos(in), foyer_buf_len(in), &lim,
+                                &head_len);
         if (r == FOYER_HTTP_AGAIN) return 0;
         if (r != 0 || parse_response_head(x, head_len) != 0) {
             foyer_x_fail(x, 502, "invalid response head");
@@ -274,14 +283,17 @@ static void on_up_readable(struct foyer_exchange *x)
     }
     if (!x->resp_started) {
         if (x->up_eof && (x->u->in == NULL || foyer_buf_len(x->u->in) == 0)) {
-            foyer_x_retry_or_fail(x, 502, "upstream closed the connection before answering");
+            foyer_x_retry_or_fail(x, 502,
+                                  "upstream closed the connection before answering");
             return;
         }
         int r = response_head(x);
         if (r < 0) return;
         if (r == 0) {
-            if (x->up_eof) foyer_x_fail(x, 502, "upstream closed the connection mid-head");
-            else if (!foyer_outq_empty(&x->to_client)) foyer_x_pump_client(x); /* a 1xx */
+            if (x->up_eof)
+                foyer_x_fail(x, 502, "upstream closed the connection mid-head");
+            else if (!foyer_outq_empty(&x->to_client))
+                foyer_x_pump_client(x); /* a 1xx */
             return;
         }
         if (start_response(x) != 0) return;
@@ -312,8 +324,10 @@ static void up_io(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct foyer_upstream *u = w->data;
     struct foyer_exchange *x = u->x;
-    if (w == &u->wio) on_up_writable(x);
-    else on_up_readable(x);
+    if (w == &u->wio)
+        on_up_writable(x);
+    else
+        on_up_readable(x);
 }
 
 static void up_timeout(struct foyer_deadline *d)
@@ -358,7 +372,8 @@ void foyer_proxy_client_timeout(struct foyer_exchange *x)
         return;
     }
     if (!foyer_outq_empty(&x->to_client)) {
-        foyer_info("client send timed out after %.0f s", settings(x)->client_send_timeout);
+        foyer_info("client send timed out after %.0f s",
+                   settings(x)->client_send_timeout);
         foyer_conn_close(x->c);
         return;
     }
@@ -390,8 +405,8 @@ void foyer_x_fail(struct foyer_exchange *x, int status, const char *why)
     struct foyer_conn *c = x->c;
     if (status >= 500 && x->ep != NULL) /* routing errors are logged by the router */
         foyer_warn("%.*s %.*s -> %s: %s (%d)", (int)x->req.head.method.len,
-                   x->req.head.method.p, (int)x->req.head.target.len, x->req.head.target.p,
-                   x->ep ? x->ep->name : "-", why, status);
+                   x->req.head.method.p, (int)x->req.head.target.len,
+                   x->req.head.target.p, x->ep ? x->ep->name : "-", why, status);
     foyer_x_drop_upstream(x, 0);
     if (x->resp_started) {
         foyer_conn_close(c);
@@ -462,8 +477,10 @@ static void mirror(struct foyer_exchange *x)
     if (x->route.mirror == NULL || ri->is_upgrade) return;
     struct foyer_buf *in = x->c->in;
     size_t have = in ? foyer_buf_len(in) : 0;
-    if (ri->body == FOYER_BODY_CHUNKED || (ri->body == FOYER_BODY_LENGTH && have < ri->content_length)) {
-        foyer_debug("mirror to %s skipped: the request body is streamed", x->route.mirror->name);
+    if (ri->body == FOYER_BODY_CHUNKED ||
+        (ri->body == FOYER_BODY_LENGTH && have < ri->content_length)) {
+        foyer_debug("mirror to %s skipped: the request body is streamed",
+                    x->route.mirror->name);
         return;
     }
     size_t body_len = ri->body == FOYER_BODY_LENGTH ? (size_t)ri->content_length : 0;
@@ -543,9 +560,12 @@ static void proceed(struct foyer_exchange *x)
     mirror(x);
     int rc = connect_next(x);
     if (rc != 0) {
-        if (rc > 0) foyer_x_answer_locally(x); /* a plugin answered (e.g. no healthy endpoint) */
-        else if (rc == -2) foyer_x_fail(x, 500, "a plugin failed to select an endpoint");
-        else foyer_x_fail(x, 502, "no endpoint reachable");
+        if (rc > 0)
+            foyer_x_answer_locally(x); /* a plugin answered (e.g. no healthy endpoint) */
+        else if (rc == -2)
+            foyer_x_fail(x, 500, "a plugin failed to select an endpoint");
+        else
+            foyer_x_fail(x, 502, "no endpoint reachable");
         return;
     }
     send_head(x);
@@ -584,14 +604,16 @@ static int hook_stopped(struct foyer_exchange *x, int result, int phase)
 static void run_phases(struct foyer_exchange *x, int phase, unsigned from)
 {
     if (phase == PHASE_HEADERS) {
-        if (x->cfg->nplugins && hook_stopped(x, foyer_hooks_request_headers(x, from), phase))
+        if (x->cfg->nplugins &&
+            hook_stopped(x, foyer_hooks_request_headers(x, from), phase))
             return;
         foyer_lua_route(x->cfg, &x->req, &x->route);
         foyer_request_host(&x->req); /* for the access log */
         phase = PHASE_ROUTE;
         from = 0;
     }
-    if (x->cfg->nplugins && hook_stopped(x, foyer_hooks_route(x, from), PHASE_ROUTE)) return;
+    if (x->cfg->nplugins && hook_stopped(x, foyer_hooks_route(x, from), PHASE_ROUTE))
+        return;
     proceed(x);
 }
 

@@ -13,10 +13,14 @@
 static int is_forwarded_field(struct foyer_str n)
 {
     switch (n.len) {
-    case 4: return FOYER_STR_EQ_CI(n, "host");
-    case 15: return FOYER_STR_EQ_CI(n, "x-forwarded-for");
-    case 16: return FOYER_STR_EQ_CI(n, "x-forwarded-host");
-    case 17: return FOYER_STR_EQ_CI(n, "x-forwarded-proto");
+    case 4:
+        return FOYER_STR_EQ_CI(n, "host");
+    case 15:
+        return FOYER_STR_EQ_CI(n, "x-forwarded-for");
+    case 16:
+        return FOYER_STR_EQ_CI(n, "x-forwarded-host");
+    case 17:
+        return FOYER_STR_EQ_CI(n, "x-forwarded-proto");
     }
     return 0;
 }
@@ -61,7 +65,8 @@ static char *put_forwarded(struct foyer_exchange *x, char *p, struct foyer_str h
         p = foyer_put(p, x->req.scheme, strlen(x->req.scheme));
         p = FOYER_PUT_LIT(p, "\r\n");
     }
-    if (host.len > 0 && !foyer_edits_touch(e, (struct foyer_str){"x-forwarded-host", 16})) {
+    if (host.len > 0 &&
+        !foyer_edits_touch(e, (struct foyer_str){"x-forwarded-host", 16})) {
         p = FOYER_PUT_LIT(p, "X-Forwarded-Host: ");
         p = foyer_put(p, host.p, host.len);
         p = FOYER_PUT_LIT(p, "\r\n");
@@ -70,13 +75,13 @@ static char *put_forwarded(struct foyer_exchange *x, char *p, struct foyer_str h
 }
 
 /* The route's edits followed by the plugins' ones. */
-static const struct foyer_header_edits *merged_edits(struct foyer_exchange *x,
-                                                      const struct foyer_header_edits *route,
-                                                      const struct foyer_header_edit_list *plug,
-                                                      struct foyer_header_edits *out)
+static const struct foyer_header_edits *
+merged_edits(struct foyer_exchange *x, const struct foyer_header_edits *route,
+             const struct foyer_header_edit_list *plug, struct foyer_header_edits *out)
 {
     if (plug->n == 0) return route;
-    struct foyer_header_edit *v = foyer_pool_alloc(x->pool, (route->n + plug->n) * sizeof *v);
+    struct foyer_header_edit *v =
+        foyer_pool_alloc(x->pool, (route->n + plug->n) * sizeof *v);
     if (v == NULL) return route;
     if (route->n) memcpy(v, route->v, route->n * sizeof *v);
     memcpy(v + route->n, plug->v, plug->n * sizeof *v);
@@ -107,7 +112,8 @@ static char *put_request_line(struct foyer_exchange *x, char *p)
 static char *put_framing(struct foyer_exchange *x, char *p)
 {
     struct foyer_request_info *ri = &x->req.info;
-    if (ri->body == FOYER_BODY_CHUNKED) return FOYER_PUT_LIT(p, "Transfer-Encoding: chunked\r\n");
+    if (ri->body == FOYER_BODY_CHUNKED)
+        return FOYER_PUT_LIT(p, "Transfer-Encoding: chunked\r\n");
     if (ri->has_length || ri->body == FOYER_BODY_LENGTH)
         p = put_content_length(p, ri->content_length);
     return p;
@@ -118,15 +124,16 @@ int foyer_x_build_upstream_head(struct foyer_exchange *x)
     struct foyer_http_head *h = &x->req.head;
     struct foyer_request_info *ri = &x->req.info;
     struct foyer_str host = ri->host;
-    if (host.len == 0) /* an HTTP/1.0 request without Host: name the service, as nginx does */
+    if (host.len ==
+        0) /* an HTTP/1.0 request without Host: name the service, as nginx does */
         host = (struct foyer_str){x->route.service->name, strlen(x->route.service->name)};
     struct foyer_str up_host = x->route.host.p ? x->route.host : host;
     struct foyer_header_edits merged;
     const struct foyer_header_edits *edits =
         merged_edits(x, &x->route.request_headers, &x->plugin_req_edits, &merged);
     size_t cap = h->method.len + h->target.len + x->route.path.len + 16 +
-                 foyer_fields_size(h, edits) + host.len + up_host.len +
-                 ri->upgrade.len + 320;
+                 foyer_fields_size(h, edits) + host.len + up_host.len + ri->upgrade.len +
+                 320;
     char *p = x->up_head = foyer_pool_alloc(x->pool, cap);
     if (p == NULL) return -1;
     p = put_request_line(x, p);
@@ -154,12 +161,15 @@ static void put_status_line(char **pp, int status, struct foyer_str reason)
     *p++ = (char)('0' + status / 10 % 10);
     *p++ = (char)('0' + status % 10);
     *p++ = ' ';
-    if (reason.len) p = foyer_put(p, reason.p, reason.len);
-    else p = foyer_put(p, foyer_http_reason(status), strlen(foyer_http_reason(status)));
+    if (reason.len)
+        p = foyer_put(p, reason.p, reason.len);
+    else
+        p = foyer_put(p, foyer_http_reason(status), strlen(foyer_http_reason(status)));
     *pp = FOYER_PUT_LIT(p, "\r\n");
 }
 
-static struct foyer_str find_field(struct foyer_http_head *h, const char *name, size_t len)
+static struct foyer_str find_field(struct foyer_http_head *h, const char *name,
+                                   size_t len)
 {
     for (unsigned i = 0; i < h->nheaders; i++)
         if (foyer_str_eq_ci(h->headers[i].name, name, len)) return h->headers[i].value;
@@ -215,8 +225,10 @@ int foyer_x_build_client_head(struct foyer_exchange *x)
         p = put_content_length(p, x->rinfo.content_length);
     }
     if (!x->tunnel) {
-        if (x->client_close) p = FOYER_PUT_LIT(p, "Connection: close\r\n");
-        else if (x->req.head.version < 11) p = FOYER_PUT_LIT(p, "Connection: keep-alive\r\n");
+        if (x->client_close)
+            p = FOYER_PUT_LIT(p, "Connection: close\r\n");
+        else if (x->req.head.version < 11)
+            p = FOYER_PUT_LIT(p, "Connection: keep-alive\r\n");
     }
     p = FOYER_PUT_LIT(p, "\r\n");
     foyer_outq_add(&x->to_client, head, (size_t)(p - head));
@@ -228,7 +240,8 @@ void foyer_x_interim(struct foyer_exchange *x)
 {
     if (x->rhead.status == 100 || x->req.head.version < 11) return;
     struct foyer_http_head *h = &x->rhead;
-    char *head = foyer_pool_alloc(x->pool, h->reason.len + foyer_fields_size(h, NULL) + 40);
+    char *head =
+        foyer_pool_alloc(x->pool, h->reason.len + foyer_fields_size(h, NULL) + 40);
     char *p = head;
     if (head == NULL) return;
     put_status_line(&p, h->status, h->reason);

@@ -17,9 +17,10 @@
 static int client_read(struct foyer_exchange *x)
 {
     struct foyer_conn *c = x->c;
-    size_t want = x->req.info.body == FOYER_BODY_LENGTH && x->req_left < FOYER_BUF_SMALL / 2
-                      ? FOYER_BUF_SMALL
-                      : FOYER_BUF_LARGE;
+    size_t want =
+        x->req.info.body == FOYER_BODY_LENGTH && x->req_left < FOYER_BUF_SMALL / 2
+            ? FOYER_BUF_SMALL
+            : FOYER_BUF_LARGE;
     if (x->tunnel) want = FOYER_BUF_LARGE;
     if (foyer_conn_ensure_buffer(c, want) != 0) return -1;
     ssize_t n = foyer_conn_read(c, foyer_buf_tail(c->in), foyer_buf_room(c->in));
@@ -165,7 +166,8 @@ int foyer_x_pump_up(struct foyer_exchange *x)
     struct foyer_upstream *u = x->u;
     if (u == NULL || !u->connected) return 0;
     for (;;) {
-        if (x->tunnel) tunnel_to_up(x);
+        if (x->tunnel)
+            tunnel_to_up(x);
         else if (!x->req_done) {
             int err = decode_request_body(x);
             if (err == BODY_ANSWERED) {
@@ -174,7 +176,8 @@ int foyer_x_pump_up(struct foyer_exchange *x)
                 return -1;
             }
             if (err) {
-                foyer_x_fail(x, err, err == 413 ? "request body too large" : "bad request body");
+                foyer_x_fail(x, err,
+                             err == 413 ? "request body too large" : "bad request body");
                 return -1;
             }
         }
@@ -197,8 +200,10 @@ int foyer_x_pump_up(struct foyer_exchange *x)
         break;
     }
     if (x->tunnel) {
-        if (x->client_eof) shutdown(u->fd, SHUT_WR);
-        else foyer_x_client_wants_input(x, 1);
+        if (x->client_eof)
+            shutdown(u->fd, SHUT_WR);
+        else
+            foyer_x_client_wants_input(x, 1);
         return tunnel_closed(x) ? -1 : 0;
     }
     if (!x->req_done) {
@@ -239,17 +244,22 @@ int foyer_x_up_read(struct foyer_exchange *x)
 static void decode_response_body(struct foyer_exchange *x)
 {
     struct foyer_buf *in = x->u->in;
-    while (!x->resp_done && in && foyer_buf_len(in) > 0 && foyer_outq_has_room(&x->to_client)) {
+    while (!x->resp_done && in && foyer_buf_len(in) > 0 &&
+           foyer_outq_has_room(&x->to_client)) {
         if (x->tunnel || x->rinfo.body != FOYER_BODY_CHUNKED) {
             size_t n = foyer_buf_len(in);
-            if (x->rinfo.body == FOYER_BODY_LENGTH && n > x->resp_left) n = (size_t)x->resp_left;
-            if (x->out == OUT_CHUNKED) foyer_outq_add_chunk(&x->to_client, foyer_buf_pos(in), n);
-            else foyer_outq_add(&x->to_client, foyer_buf_pos(in), n);
+            if (x->rinfo.body == FOYER_BODY_LENGTH && n > x->resp_left)
+                n = (size_t)x->resp_left;
+            if (x->out == OUT_CHUNKED)
+                foyer_outq_add_chunk(&x->to_client, foyer_buf_pos(in), n);
+            else
+                foyer_outq_add(&x->to_client, foyer_buf_pos(in), n);
             if (x->cfg->nplugins && !x->tunnel &&
                 foyer_hooks_response_body(x, foyer_buf_pos(in), n) != FOYER_CONTINUE)
                 x->plugin_abort = 1;
             in->start += n;
-            if (x->rinfo.body == FOYER_BODY_LENGTH && (x->resp_left -= n) == 0) x->resp_done = 1;
+            if (x->rinfo.body == FOYER_BODY_LENGTH && (x->resp_left -= n) == 0)
+                x->resp_done = 1;
             continue;
         }
         size_t used, dlen;
@@ -262,13 +272,17 @@ static void decode_response_body(struct foyer_exchange *x)
             x->client_close = 1;
             return;
         }
-        if (x->out == OUT_CHUNKED) foyer_outq_add_chunk(&x->to_client, data, dlen);
-        else foyer_outq_add(&x->to_client, data, dlen);
-        if (x->cfg->nplugins && dlen && foyer_hooks_response_body(x, data, dlen) != FOYER_CONTINUE)
+        if (x->out == OUT_CHUNKED)
+            foyer_outq_add_chunk(&x->to_client, data, dlen);
+        else
+            foyer_outq_add(&x->to_client, data, dlen);
+        if (x->cfg->nplugins && dlen &&
+            foyer_hooks_response_body(x, data, dlen) != FOYER_CONTINUE)
             x->plugin_abort = 1;
         if (r == 1) x->resp_done = 1;
     }
-    if (x->resp_done && x->out == OUT_CHUNKED) foyer_outq_add(&x->to_client, "0\r\n\r\n", 5);
+    if (x->resp_done && x->out == OUT_CHUNKED)
+        foyer_outq_add(&x->to_client, "0\r\n\r\n", 5);
 }
 
 /* An upstream that closed: the end of a close-delimited body, or a failure. */

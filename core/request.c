@@ -9,7 +9,8 @@ const char *foyer_request_host(struct foyer_request *r)
     struct foyer_str h = r->info.host_name;
     char *s = foyer_pool_alloc(r->pool, h.len + 1);
     if (s == NULL) return "";
-    for (size_t i = 0; i < h.len; i++) s[i] = (char)tolower((unsigned char)h.p[i]);
+    for (size_t i = 0; i < h.len; i++)
+        s[i] = (char)tolower((unsigned char)h.p[i]);
     /* a trailing dot names the same host (RFC 1034 absolute form) */
     size_t n = h.len;
     if (n > 1 && s[n - 1] == '.') n--;
@@ -86,7 +87,8 @@ const char *foyer_request_arg(struct foyer_request *r, const char *name, size_t 
     size_t i = 0;
     while (q.p != NULL && i <= q.len) {
         size_t end = i;
-        while (end < q.len && q.p[end] != '&') end++;
+        while (end < q.len && q.p[end] != '&')
+            end++;
         const char *eq = memchr(q.p + i, '=', end - i);
         size_t klen = eq ? (size_t)(eq - (q.p + i)) : end - i;
         size_t dklen;
@@ -96,7 +98,8 @@ const char *foyer_request_arg(struct foyer_request *r, const char *name, size_t 
                 *out_len = 0;
                 return "";
             }
-            return foyer_url_decode(r->pool, eq + 1, (size_t)(q.p + end - eq - 1), 1, out_len);
+            return foyer_url_decode(r->pool, eq + 1, (size_t)(q.p + end - eq - 1), 1,
+                                    out_len);
         }
         i = end + 1;
     }
@@ -111,17 +114,21 @@ const char *foyer_request_cookie(struct foyer_request *r, const char *name, size
     if (v == NULL) return NULL;
     size_t i = 0;
     while (i < vlen) {
-        while (i < vlen && (v[i] == ' ' || v[i] == ';' || v[i] == ',')) i++;
+        while (i < vlen && (v[i] == ' ' || v[i] == ';' || v[i] == ','))
+            i++;
         size_t s = i;
-        while (i < vlen && v[i] != ';' && v[i] != ',') i++;
+        while (i < vlen && v[i] != ';' && v[i] != ',')
+            i++;
         const char *eq = memchr(v + s, '=', i - s);
         if (eq == NULL) continue;
         size_t klen = (size_t)(eq - (v + s));
-        while (klen > 0 && v[s + klen - 1] == ' ') klen--;
+        while (klen > 0 && v[s + klen - 1] == ' ')
+            klen--;
         if (klen != len || memcmp(v + s, name, len) != 0) continue;
         const char *val = eq + 1;
         size_t n = (size_t)(v + i - val);
-        while (n > 0 && val[n - 1] == ' ') n--;
+        while (n > 0 && val[n - 1] == ' ')
+            n--;
         if (n >= 2 && val[0] == '"' && val[n - 1] == '"') {
             val++;
             n -= 2;

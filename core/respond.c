@@ -60,16 +60,19 @@ static unsigned default_port(struct foyer_str scheme)
     return FOYER_STR_EQ_CI(scheme, "https") ? 443 : 80;
 }
 
-struct foyer_str foyer_redirect_location(struct foyer_pool *pool, const struct foyer_redirect *rd,
+struct foyer_str foyer_redirect_location(struct foyer_pool *pool,
+                                         const struct foyer_redirect *rd,
                                          struct foyer_request *r)
 {
-    struct foyer_str scheme = rd->scheme.p ? rd->scheme
-                                           : (struct foyer_str){r->scheme, strlen(r->scheme)};
+    struct foyer_str scheme =
+        rd->scheme.p ? rd->scheme : (struct foyer_str){r->scheme, strlen(r->scheme)};
     struct foyer_str host = rd->host;
-    if (host.p == NULL) host = (struct foyer_str){foyer_request_host(r), strlen(foyer_request_host(r))};
+    if (host.p == NULL)
+        host = (struct foyer_str){foyer_request_host(r), strlen(foyer_request_host(r))};
     unsigned port = rd->port;
     if (port == 0) /* a new scheme brings its own port; else keep the request's */
-        port = rd->scheme.p ? default_port(scheme) : (r->info.port ? r->info.port : r->listen_port);
+        port = rd->scheme.p ? default_port(scheme)
+                            : (r->info.port ? r->info.port : r->listen_port);
     struct foyer_str path = rd->path.p ? rd->path : r->info.path;
     size_t cap = scheme.len + host.len + path.len + r->info.query.len + 32;
     char *out = foyer_pool_alloc(pool, cap), *p = out;

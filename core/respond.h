@@ -11,8 +11,8 @@ struct foyer_request;
 
 struct foyer_local_response {
     int status;
-    struct foyer_str location;             /* p NULL: none */
-    struct foyer_str body;                 /* p NULL: "<status> <reason>\n" */
+    struct foyer_str location;                /* p NULL: none */
+    struct foyer_str body;                    /* p NULL: "<status> <reason>\n" */
     const struct foyer_header_edits *headers; /* extra fields, may be NULL */
     int keep_alive;
     int head_only; /* HEAD request: no body bytes */
@@ -23,7 +23,8 @@ char *foyer_respond_build(struct foyer_pool *pool, const struct foyer_local_resp
                           size_t *len);
 
 /* The Location of a redirect decision for request r, in pool memory. */
-struct foyer_str foyer_redirect_location(struct foyer_pool *pool, const struct foyer_redirect *rd,
+struct foyer_str foyer_redirect_location(struct foyer_pool *pool,
+                                         const struct foyer_redirect *rd,
                                          struct foyer_request *r);
 
 #endif

@@ -47,8 +47,8 @@ struct foyer_route_decision {
     struct foyer_str host; /* Host sent upstream */
     struct foyer_header_edits request_headers, response_headers;
     double timeout; /* upstream read timeout for this request, 0 = the setting */
-    struct foyer_str hash_key; /* for hashing load balancers */
-    const char *tag;           /* shown in the access log */
+    struct foyer_str hash_key;    /* for hashing load balancers */
+    const char *tag;              /* shown in the access log */
     struct foyer_service *mirror; /* gets a fire-and-forget copy of the request */
     int plugins_ref; /* Lua registry ref of `plugins = { name = {...} }`, 0 = none */
 };

@@ -38,7 +38,8 @@ static struct foyer_upstream_pool *pool_for(struct foyer_endpoint *ep)
 static void unlink_idle(struct foyer_upstream *u)
 {
     struct foyer_upstream **pp = &u->pool->idle;
-    while (*pp != NULL && *pp != u) pp = &(*pp)->next_idle;
+    while (*pp != NULL && *pp != u)
+        pp = &(*pp)->next_idle;
     if (*pp == u) {
         *pp = u->next_idle;
         u->pool->nidle--;

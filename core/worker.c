@@ -108,8 +108,9 @@ static void apply(struct foyer_config *c)
 {
     struct foyer_config *old = foyer_worker.config;
     if (foyer_listeners_apply(&foyer_worker.listeners, c, NULL, 0) != 0) {
-        foyer_err("worker %d: reload refused (listen failed), the running configuration stays",
-                  foyer_worker.id);
+        foyer_err(
+            "worker %d: reload refused (listen failed), the running configuration stays",
+            foyer_worker.id);
         foyer_config_unref(c);
         return;
     }
@@ -165,7 +166,8 @@ static void reload(void)
         return;
     }
     char err[2048]; /* no thread: load here, blocking the loop for a moment */
-    struct foyer_config *c = foyer_config_load(foyer_worker.config->file, err, sizeof err);
+    struct foyer_config *c =
+        foyer_config_load(foyer_worker.config->file, err, sizeof err);
     if (c == NULL)
         foyer_err("worker %d: reload refused, the running configuration stays: %s",
                   foyer_worker.id, err);
@@ -210,7 +212,8 @@ int foyer_worker_run(struct foyer_config *c, struct foyer_listen_fd *inherited,
     foyer_worker.config = c;
     foyer_worker.id = id;
     if (foyer_access_open(c->settings.access_log) != 0) return 1;
-    if (foyer_listeners_apply(&foyer_worker.listeners, c, inherited, ninherited) != 0) return 1;
+    if (foyer_listeners_apply(&foyer_worker.listeners, c, inherited, ninherited) != 0)
+        return 1;
     foyer_plugins_worker_init(c);
     watch_signals(loop);
     ev_async_init(&job.done, on_loaded);
@@ -222,7 +225,8 @@ int foyer_worker_run(struct foyer_config *c, struct foyer_listen_fd *inherited,
     if (job.c != NULL) foyer_config_unref(job.c);
     foyer_access_close();
     foyer_upstream_close_idle();
-    while (foyer_worker.conns != NULL) foyer_conn_close(foyer_worker.conns);
+    while (foyer_worker.conns != NULL)
+        foyer_conn_close(foyer_worker.conns);
     close_listeners();
     foyer_config_unref(foyer_worker.config); /* plugins' fini runs here */
     foyer_worker.config = NULL;

@@ -72,13 +72,18 @@ static void apply_number(lua_State *L, const struct setting *st, char *field)
         luaL_error(L, "set: '%s' must be a number", st->key);
     double v = lua_tonumber(L, -1);
     if (!(v >= st->min && v <= st->max))
-        luaL_error(L, "set: '%s' = %g is out of range [%g, %g]", st->key, v, st->min, st->max);
+        luaL_error(L, "set: '%s' = %g is out of range [%g, %g]", st->key, v, st->min,
+                   st->max);
     if (st->type != S_SECONDS && v != floor(v))
         luaL_error(L, "set: '%s' must be a whole number", st->key);
-    if (st->type == S_SECONDS) *(double *)field = v;
-    else if (st->type == S_BYTES) *(uint64_t *)field = (uint64_t)v;
-    else if (strcmp(st->key, "workers") == 0) *(int *)field = (int)v;
-    else *(unsigned *)field = (unsigned)v;
+    if (st->type == S_SECONDS)
+        *(double *)field = v;
+    else if (st->type == S_BYTES)
+        *(uint64_t *)field = (uint64_t)v;
+    else if (strcmp(st->key, "workers") == 0)
+        *(int *)field = (int)v;
+    else
+        *(unsigned *)field = (unsigned)v;
 }
 
 static void apply_string(lua_State *L, const struct setting *st, char *field)
@@ -95,7 +100,8 @@ static void apply_string(lua_State *L, const struct setting *st, char *field)
                    st->type == S_PATH_OR_FALSE ? " or false" : "");
     if (strcmp(st->key, "log_level") == 0) {
         const char *v = lua_tostring(L, -1);
-        if (strcmp(v, "error") && strcmp(v, "warn") && strcmp(v, "info") && strcmp(v, "debug"))
+        if (strcmp(v, "error") && strcmp(v, "warn") && strcmp(v, "info") &&
+            strcmp(v, "debug"))
             luaL_error(L, "set: log_level must be error, warn, info or debug");
     }
     free(*slot);
@@ -110,7 +116,8 @@ static int l_set(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_pushnil(L);
     while (lua_next(L, 1) != 0) {
-        if (lua_type(L, -2) != LUA_TSTRING) return luaL_error(L, "set: keys must be names");
+        if (lua_type(L, -2) != LUA_TSTRING)
+            return luaL_error(L, "set: keys must be names");
         const char *key = lua_tostring(L, -2);
         const struct setting *st = find_setting(key);
         if (st == NULL) return luaL_error(L, "set: unknown setting '%s'", key);
@@ -130,10 +137,13 @@ static int l_listen(lua_State *L)
 {
     struct foyer_config *c = building(L);
     int is_table = lua_type(L, 1) == LUA_TTABLE;
-    if (is_table) lua_rawgeti(L, 1, 1);
-    else lua_pushvalue(L, 1);
+    if (is_table)
+        lua_rawgeti(L, 1, 1);
+    else
+        lua_pushvalue(L, 1);
     if (lua_type(L, -1) != LUA_TSTRING)
-        return luaL_error(L, "listen: expects \"address:port\" or { \"address:port\", ... }");
+        return luaL_error(
+            L, "listen: expects \"address:port\" or { \"address:port\", ... }");
     const char *text = lua_tostring(L, -1);
     struct foyer_listen ls;
     const char *err;
@@ -161,8 +171,8 @@ static int l_listen(lua_State *L)
 }
 
 /* An endpoint entry: "address:port" or { address = , weight = , backup = }. */
-static void parse_endpoint(lua_State *L, struct foyer_service *s, struct foyer_endpoint *e,
-                           int i)
+static void parse_endpoint(lua_State *L, struct foyer_service *s,
+                           struct foyer_endpoint *e, int i)
 {
     const char *err, *text;
     e->weight = 1;
@@ -170,7 +180,8 @@ static void parse_endpoint(lua_State *L, struct foyer_service *s, struct foyer_e
         lua_getfield(L, -1, "weight");
         if (!lua_isnil(L, -1) && (!lua_isnumber(L, -1) || lua_tonumber(L, -1) < 0 ||
                                   lua_tonumber(L, -1) > 1e6))
-            luaL_error(L, "service \"%s\": endpoint %d: weight must be 0-1000000", s->name, i);
+            luaL_error(L, "service \"%s\": endpoint %d: weight must be 0-1000000",
+                       s->name, i);
         if (!lua_isnil(L, -1)) e->weight = (unsigned)lua_tonumber(L, -1);
         lua_getfield(L, -2, "backup");
         e->backup = lua_toboolean(L, -1);
@@ -181,14 +192,17 @@ static void parse_endpoint(lua_State *L, struct foyer_service *s, struct foyer_e
         while (lua_next(L, -2) != 0) {
             const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
             if (strcmp(k, "address") && strcmp(k, "weight") && strcmp(k, "backup"))
-                luaL_error(L, "service \"%s\": endpoint %d: unknown key '%s'", s->name, i, k);
+                luaL_error(L, "service \"%s\": endpoint %d: unknown key '%s'", s->name, i,
+                           k);
             lua_pop(L, 1);
         }
     } else {
         text = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
     }
     if (text == NULL)
-        luaL_error(L, "service \"%s\": endpoint %d must be \"address:port\" or a table with address",
+        luaL_error(L,
+                   "service \"%s\": endpoint %d must be \"address:port\" or a table with "
+                   "address",
                    s->name, i);
     if (foyer_addr_parse(text, &e->addr, &e->addrlen, &err) != 0)
         luaL_error(L, "service \"%s\": endpoint \"%s\": %s", s->name, text, err);
@@ -198,7 +212,8 @@ static void parse_endpoint(lua_State *L, struct foyer_service *s, struct foyer_e
 static void parse_endpoints(lua_State *L, struct foyer_service *s)
 {
     if (lua_type(L, -1) != LUA_TTABLE)
-        luaL_error(L, "service \"%s\": endpoints must be a list of \"address:port\"", s->name);
+        luaL_error(L, "service \"%s\": endpoints must be a list of \"address:port\"",
+                   s->name);
     size_t n = lua_objlen(L, -1);
     if (n == 0) luaL_error(L, "service \"%s\": endpoints is empty", s->name);
     s->endpoints = calloc(n, sizeof *s->endpoints);
@@ -296,13 +311,14 @@ static int load_pending_plugins(struct foyer_config *c, char *err, size_t errlen
     for (unsigned i = 0; i < c->npending && rc == 0; i++) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, pending[i].conf_ref);
         foyer_plugin_set_loading(c);
-        rc = foyer_plugin_load(c, L, pending[i].name, lua_gettop(L), pending[i].where, why,
-                               sizeof why);
+        rc = foyer_plugin_load(c, L, pending[i].name, lua_gettop(L), pending[i].where,
+                               why, sizeof why);
         foyer_plugin_set_loading(NULL);
         lua_settop(L, 0);
         if (rc != 0) snprintf(err, errlen, "%s%s", pending[i].where, why);
     }
-    for (unsigned i = 0; i < c->npending; i++) luaL_unref(L, LUA_REGISTRYINDEX, pending[i].conf_ref);
+    for (unsigned i = 0; i < c->npending; i++)
+        luaL_unref(L, LUA_REGISTRYINDEX, pending[i].conf_ref);
     free(c->pending);
     c->pending = NULL;
     c->npending = 0;
@@ -313,12 +329,14 @@ static int l_plugin(lua_State *L)
 {
     struct foyer_config *c = building(L);
     const char *name = luaL_checkstring(L, 1);
-    if (strlen(name) >= sizeof c->pending->name) return luaL_error(L, "plugin: name too long");
+    if (strlen(name) >= sizeof c->pending->name)
+        return luaL_error(L, "plugin: name too long");
     for (unsigned i = 0; i < c->npending; i++)
         if (strcmp(c->pending[i].name, name) == 0)
             return luaL_error(L, "plugin \"%s\": declared twice", name);
     for (const char *p = name; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+              *p == '-'))
             return luaL_error(L, "plugin \"%s\": names use a-z, 0-9, _ and -", name);
     if (*name == '\0') return luaL_error(L, "plugin: empty name");
     lua_pushlightuserdata(L, c);
@@ -341,9 +359,11 @@ static int l_route(lua_State *L)
 
 static void register_dsl(lua_State *L, struct foyer_config *c)
 {
-    static const luaL_Reg fns[] = {
-        {"set", l_set},     {"listen", l_listen}, {"service", l_service},
-        {"route", l_route}, {"plugin", l_plugin}};
+    static const luaL_Reg fns[] = {{"set", l_set},
+                                   {"listen", l_listen},
+                                   {"service", l_service},
+                                   {"route", l_route},
+                                   {"plugin", l_plugin}};
     for (size_t i = 0; i < sizeof fns / sizeof *fns; i++) {
         lua_pushlightuserdata(L, c);
         lua_pushcclosure(L, fns[i].func, 1);
@@ -373,8 +393,8 @@ static int check_service_keys(struct foyer_config *c, char *err, size_t errlen)
         while (lua_next(L, -2) != 0) {
             const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
             if (!key_claimed(c, k)) {
-                snprintf(err, errlen, "%sservice \"%s\": unknown key '%s'%s", s->where, s->name,
-                         k, c->nplugins ? " (no loaded plugin handles it)" : "");
+                snprintf(err, errlen, "%sservice \"%s\": unknown key '%s'%s", s->where,
+                         s->name, k, c->nplugins ? " (no loaded plugin handles it)" : "");
                 lua_settop(L, 0);
                 return -1;
             }
@@ -412,9 +432,11 @@ static int check_listen_keys(struct foyer_config *c, char *err, size_t errlen)
             const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
             int owner = listen_key_owner(c, k);
             if (owner < 0 || (ls->plugin >= 0 && ls->plugin != owner)) {
-                snprintf(err, errlen, "%slisten \"%s\": '%s' %s", ls->where, ls->text, k,
-                         owner < 0 ? "needs a plugin that handles it (is plugin \"tls\" { } loaded?)"
-                                   : "belongs to another plugin than the other keys");
+                snprintf(
+                    err, errlen, "%slisten \"%s\": '%s' %s", ls->where, ls->text, k,
+                    owner < 0
+                        ? "needs a plugin that handles it (is plugin \"tls\" { } loaded?)"
+                        : "belongs to another plugin than the other keys");
                 lua_settop(L, 0);
                 return -1;
             }
@@ -454,8 +476,10 @@ static int check_parsed(struct foyer_config *c, char *err, size_t errlen)
     for (unsigned i = 0; i < c->nservices; i++) {
         struct foyer_service *s = &c->services[i];
         if (s->nendpoints > 0) continue;
-        snprintf(err, errlen, "%sservice \"%s\" has no body: write service \"%s\" { endpoints = { ... } }",
-                 s->where, s->name, s->name);
+        snprintf(
+            err, errlen,
+            "%sservice \"%s\" has no body: write service \"%s\" { endpoints = { ... } }",
+            s->where, s->name, s->name);
         return -1;
     }
     if (foyer_config_index_services(c) != 0) {

@@ -50,8 +50,8 @@ static int is_token(const char *s, size_t len)
     if (len == 0) return 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)s[i];
-        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-              (ch != 0 && strchr(extra, ch) != NULL)))
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+              (ch >= 'A' && ch <= 'Z') || (ch != 0 && strchr(extra, ch) != NULL)))
             return 0;
     }
     return 1;
@@ -115,8 +115,8 @@ static int edit_push(struct conv *cv, struct edits_builder *b, enum foyer_header
     return 0;
 }
 
-static int edits_map(struct conv *cv, struct edits_builder *b, int t, enum foyer_header_op op,
-                     const char *what)
+static int edits_map(struct conv *cv, struct edits_builder *b, int t,
+                     enum foyer_header_op op, const char *what)
 {
     lua_State *L = cv->L;
     lua_pushnil(L);
@@ -160,7 +160,8 @@ static int edits_remove(struct conv *cv, struct edits_builder *b, int t, const c
     }
 }
 
-static int header_edits(struct conv *cv, int t, const char *what, struct foyer_header_edits *out)
+static int header_edits(struct conv *cv, int t, const char *what,
+                        struct foyer_header_edits *out)
 {
     lua_State *L = cv->L;
     if (lua_type(L, t) != LUA_TTABLE) return failf(cv, "%s must be a table%s", what, "");
@@ -172,7 +173,8 @@ static int header_edits(struct conv *cv, int t, const char *what, struct foyer_h
     while (lua_next(L, t) != 0) {
         const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
         int known = 0;
-        for (int i = 0; i < 3; i++) known |= strcmp(k, parts[i]) == 0;
+        for (int i = 0; i < 3; i++)
+            known |= strcmp(k, parts[i]) == 0;
         lua_pop(L, 1);
         if (!known) {
             lua_pop(L, 1);
@@ -200,19 +202,22 @@ static int header_edits(struct conv *cv, int t, const char *what, struct foyer_h
 static int pick_backend(struct conv *cv, int t)
 {
     lua_State *L = cv->L;
-    if (lua_type(L, t) != LUA_TTABLE) return failf(cv, "backends must be a list%s%s", "", "");
+    if (lua_type(L, t) != LUA_TTABLE)
+        return failf(cv, "backends must be a list%s%s", "", "");
     double total = 0;
     int n = (int)lua_objlen(L, t);
     for (int pass = 0; pass < 2; pass++) {
-        double target = pass ? (double)(foyer_random() >> 11) / 9007199254740992.0 * total : 0;
+        double target =
+            pass ? (double)(foyer_random() >> 11) / 9007199254740992.0 * total : 0;
         double acc = 0;
         for (int i = 1; i <= n; i++) {
             lua_rawgeti(L, t, i);
             int e = lua_gettop(L);
             if (!lua_istable(L, e)) {
                 lua_pop(L, 1);
-                return failf(cv, "backends[%s] must be a table {service = ..., weight = ...}%s",
-                             "", "");
+                return failf(
+                    cv, "backends[%s] must be a table {service = ..., weight = ...}%s",
+                    "", "");
             }
             lua_getfield(L, e, "weight");
             double w = lua_isnil(L, -1) ? 1 : lua_tonumber(L, -1);
@@ -230,7 +235,9 @@ static int pick_backend(struct conv *cv, int t)
             }
         }
         total = acc;
-        if (total <= 0) return failf(cv, "backends: no valid backend with a weight above 0%s%s", "", "");
+        if (total <= 0)
+            return failf(cv, "backends: no valid backend with a weight above 0%s%s", "",
+                         "");
     }
     return failf(cv, "backends: no backend chosen%s%s", "", "");
 }
@@ -258,19 +265,21 @@ static int string_field(struct conv *cv, int t, const char *key, struct foyer_st
 
 static int redirect(struct conv *cv, int t)
 {
-    if (lua_type(cv->L, t) != LUA_TTABLE) return failf(cv, "redirect must be a table%s%s", "", "");
+    if (lua_type(cv->L, t) != LUA_TTABLE)
+        return failf(cv, "redirect must be a table%s%s", "", "");
     struct foyer_redirect *rd = foyer_pool_alloc(cv->r->pool, sizeof *rd);
     if (rd == NULL) return failf(cv, "out of memory%s%s", "", "");
     memset(rd, 0, sizeof *rd);
     double status = 302, port = 0;
     if (number_field(cv, t, "status", &status) || number_field(cv, t, "port", &port) ||
-        string_field(cv, t, "scheme", &rd->scheme) || string_field(cv, t, "host", &rd->host) ||
-        string_field(cv, t, "path", &rd->path))
+        string_field(cv, t, "scheme", &rd->scheme) ||
+        string_field(cv, t, "host", &rd->host) || string_field(cv, t, "path", &rd->path))
         return -1;
     int st = (int)status;
     if (st != 301 && st != 302 && st != 303 && st != 307 && st != 308)
         return failf(cv, "redirect.status must be 301, 302, 303, 307 or 308%s%s", "", "");
-    if (port < 0 || port > 65535) return failf(cv, "redirect.port is out of range%s%s", "", "");
+    if (port < 0 || port > 65535)
+        return failf(cv, "redirect.port is out of range%s%s", "", "");
     if (rd->scheme.p && !FOYER_STR_EQ_CI(rd->scheme, "http") &&
         !FOYER_STR_EQ_CI(rd->scheme, "https"))
         return failf(cv, "redirect.scheme must be http or https%s%s", "", "");
@@ -285,7 +294,8 @@ static int redirect(struct conv *cv, int t)
 
 static int respond(struct conv *cv, int t)
 {
-    if (lua_type(cv->L, t) != LUA_TTABLE) return failf(cv, "respond must be a table%s%s", "", "");
+    if (lua_type(cv->L, t) != LUA_TTABLE)
+        return failf(cv, "respond must be a table%s%s", "", "");
     struct foyer_respond *rs = foyer_pool_alloc(cv->r->pool, sizeof *rs);
     if (rs == NULL) return failf(cv, "out of memory%s%s", "", "");
     memset(rs, 0, sizeof *rs);
@@ -319,8 +329,10 @@ static int path_value(struct conv *cv, int idx)
         memchr(cv->d->path.p, '?', cv->d->path.len) != NULL ||
         !is_field_value(cv->d->path.p, cv->d->path.len) ||
         memchr(cv->d->path.p, ' ', cv->d->path.len) != NULL)
-        return failf(cv, "path must start with '/' and hold no query, space or control character%s%s",
-                     "", "");
+        return failf(
+            cv,
+            "path must start with '/' and hold no query, space or control character%s%s",
+            "", "");
     return 0;
 }
 
@@ -338,7 +350,8 @@ static int apply_key(struct conv *cv, const char *k, int v)
 {
     lua_State *L = cv->L;
     struct foyer_route_decision *d = cv->d;
-    if (strcmp(k, "service") == 0) return (d->service = service_named(cv, v, "service")) ? 0 : -1;
+    if (strcmp(k, "service") == 0)
+        return (d->service = service_named(cv, v, "service")) ? 0 : -1;
     if (strcmp(k, "backends") == 0) return pick_backend(cv, v);
     if (strcmp(k, "path") == 0) return path_value(cv, v);
     if (strcmp(k, "host") == 0) return host_value(cv, v);
@@ -349,9 +362,11 @@ static int apply_key(struct conv *cv, const char *k, int v)
     if (strcmp(k, "redirect") == 0) return redirect(cv, v);
     if (strcmp(k, "respond") == 0) return respond(cv, v);
     if (strcmp(k, "hash_key") == 0) return pool_string(cv, v, "hash_key", &d->hash_key);
-    if (strcmp(k, "mirror") == 0) return (d->mirror = service_named(cv, v, "mirror")) ? 0 : -1;
+    if (strcmp(k, "mirror") == 0)
+        return (d->mirror = service_named(cv, v, "mirror")) ? 0 : -1;
     if (strcmp(k, "plugins") == 0) { /* per-route plugin settings, read by plugins */
-        if (lua_type(L, v) != LUA_TTABLE) return failf(cv, "plugins must be a table%s%s", "", "");
+        if (lua_type(L, v) != LUA_TTABLE)
+            return failf(cv, "plugins must be a table%s%s", "", "");
         lua_pushvalue(L, v);
         d->plugins_ref = luaL_ref(L, LUA_REGISTRYINDEX);
         return 0;
@@ -363,14 +378,17 @@ static int apply_key(struct conv *cv, const char *k, int v)
         return 0;
     }
     if (strcmp(k, "timeout") == 0 || strcmp(k, "status") == 0) {
-        if (lua_type(L, v) != LUA_TNUMBER) return failf(cv, "'%s' must be a number%s", k, "");
+        if (lua_type(L, v) != LUA_TNUMBER)
+            return failf(cv, "'%s' must be a number%s", k, "");
         double n = lua_tonumber(L, v);
         if (k[0] == 't' && !(n > 0 && n <= 86400))
             return failf(cv, "timeout must be in (0, 86400] seconds%s%s", "", "");
         if (k[0] == 's' && !(n >= 400 && n <= 599))
             return failf(cv, "status must be an error status (400-599)%s%s", "", "");
-        if (k[0] == 't') d->timeout = n;
-        else d->status = (int)n;
+        if (k[0] == 't')
+            d->timeout = n;
+        else
+            d->status = (int)n;
         return 0;
     }
     return failf(cv, "unknown key '%s' in the route decision%s", k, "");
@@ -397,8 +415,9 @@ static int from_table(struct conv *cv, int t)
     return 0;
 }
 
-int foyer_lua_decision(lua_State *L, int idx, struct foyer_config *c, struct foyer_request *r,
-                       struct foyer_route_decision *d, char *err, size_t errlen)
+int foyer_lua_decision(lua_State *L, int idx, struct foyer_config *c,
+                       struct foyer_request *r, struct foyer_route_decision *d, char *err,
+                       size_t errlen)
 {
     struct conv cv = {L, c, r, d, err, errlen};
     int t = lua_gettop(L);

@@ -16,7 +16,8 @@
 /* Functions a routing script must not reach: they end or block the worker. */
 static void remove_unsafe(lua_State *L)
 {
-    static const char *const os_fns[] = {"exit", "execute", "remove", "rename", "tmpname"};
+    static const char *const os_fns[] = {"exit", "execute", "remove", "rename",
+                                         "tmpname"};
     static const char *const io_fns[] = {"popen", "read", "stdin", "lines"};
     lua_getglobal(L, "os");
     for (size_t i = 0; i < sizeof os_fns / sizeof *os_fns; i++) {
@@ -91,7 +92,8 @@ static void limits_hook(lua_State *L, lua_Debug *ar)
     if (budget_left == 0) return; /* no limit, or outside a route call */
     if (--budget_left == 0) {
         budget_left = 1; /* keep failing if the script catches the error */
-        raise_here(L, "instruction limit exceeded (lua_instruction_limit): runaway script?");
+        raise_here(L,
+                   "instruction limit exceeded (lua_instruction_limit): runaway script?");
     }
 }
 

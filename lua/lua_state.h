@@ -13,7 +13,8 @@ struct lua_State *foyer_lua_state_new(const char *config_file);
 void foyer_lua_state_apply_path(struct lua_State *L, const char *path);
 
 /* Limits for one route call (0 = none); end re-checks memory after it. */
-void foyer_lua_limits_begin(struct lua_State *L, unsigned instructions, unsigned memory_bytes);
+void foyer_lua_limits_begin(struct lua_State *L, unsigned instructions,
+                            unsigned memory_bytes);
 void foyer_lua_limits_end(struct lua_State *L);
 
 /* service_health(name) for scripts (health_lua.c). */

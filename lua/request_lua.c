@@ -29,8 +29,10 @@ static struct foyer_request *check_req(lua_State *L)
 
 static void push_str(lua_State *L, struct foyer_str s)
 {
-    if (s.p == NULL) lua_pushnil(L);
-    else lua_pushlstring(L, s.p, s.len);
+    if (s.p == NULL)
+        lua_pushnil(L);
+    else
+        lua_pushlstring(L, s.p, s.len);
 }
 
 /* req:headers(): a new table, lower-cased name -> value (repeats joined with ", "). */
@@ -41,7 +43,8 @@ static int req_headers(lua_State *L)
     lua_createtable(L, 0, (int)h->nheaders);
     for (unsigned i = 0; i < h->nheaders; i++) {
         char name[256];
-        size_t n = h->headers[i].name.len < sizeof name ? h->headers[i].name.len : sizeof name;
+        size_t n =
+            h->headers[i].name.len < sizeof name ? h->headers[i].name.len : sizeof name;
         for (size_t j = 0; j < n; j++) {
             char ch = h->headers[i].name.p[j];
             name[j] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
@@ -62,15 +65,17 @@ static int req_headers(lua_State *L)
     return 1;
 }
 
-static int push_lookup(lua_State *L, const char *(*fn)(struct foyer_request *, const char *,
-                                                        size_t, size_t *))
+static int push_lookup(lua_State *L, const char *(*fn)(struct foyer_request *,
+                                                       const char *, size_t, size_t *))
 {
     struct foyer_request *r = check_req(L);
     size_t len, vlen;
     const char *name = luaL_checklstring(L, 2, &len);
     const char *v = fn(r, name, len, &vlen);
-    if (v == NULL) lua_pushnil(L);
-    else lua_pushlstring(L, v, vlen);
+    if (v == NULL)
+        lua_pushnil(L);
+    else
+        lua_pushlstring(L, v, vlen);
     return 1;
 }
 
@@ -93,10 +98,19 @@ static int req_cookie(lua_State *L)
  * it stays safe if a script keeps it), or nil on plain HTTP. */
 static int push_tls(lua_State *L, struct foyer_request *r)
 {
-    static const char *const keys[] = {
-        "sni",            "alpn",          "version",       "cipher",
-        "client_subject", "client_issuer", "client_san",    "client_serial",
-        "client_verify",  "client_fingerprint", "client_cert", "reused", NULL};
+    static const char *const keys[] = {"sni",
+                                       "alpn",
+                                       "version",
+                                       "cipher",
+                                       "client_subject",
+                                       "client_issuer",
+                                       "client_san",
+                                       "client_serial",
+                                       "client_verify",
+                                       "client_fingerprint",
+                                       "client_cert",
+                                       "reused",
+                                       NULL};
     if (r->tp == NULL || r->tp->info == NULL) {
         lua_pushnil(L);
         return 1;
@@ -284,7 +298,8 @@ void foyer_lua_route(struct foyer_config *c, struct foyer_request *r,
     lua_pushvalue(L, fn_index);
     struct req_box *b = get_box(L);
     b->r = r;
-    foyer_lua_limits_begin(L, c->settings.lua_instruction_limit, c->settings.lua_memory_limit);
+    foyer_lua_limits_begin(L, c->settings.lua_instruction_limit,
+                           c->settings.lua_memory_limit);
     int rc = lua_pcall(L, 1, 1, 0);
     foyer_lua_limits_end(L);
     if (rc != 0) {

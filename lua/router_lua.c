@@ -203,7 +203,6 @@ static int l_load(lua_State *L)
 
 /* ---- methods ---------------------------------------------------------------------- */
 
-
 static struct foyer_router *check_router(lua_State *L, int idx)
 {
     struct foyer_router *rt = foyer_router_check(L, idx);

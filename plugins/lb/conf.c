@@ -42,26 +42,32 @@ void lb_settings_default(struct lb_settings *s)
     s->tuning.hash_balance = 0;
     s->tuning.ewma_decay = 10; /* Linkerd's default */
     s->passive = (struct lb_passive_conf){.failures = 5, .eject = 10, .max_eject = 300};
-    s->check = (struct lb_check_conf){.path = "/", .interval = 2, .timeout = 1, .rise = 2,
-                                      .fall = 3, .expect_lo = 200, .expect_hi = 399};
+    s->check = (struct lb_check_conf){.path = "/",
+                                      .interval = 2,
+                                      .timeout = 1,
+                                      .rise = 2,
+                                      .fall = 3,
+                                      .expect_lo = 200,
+                                      .expect_hi = 399};
     s->retries = -1;
 }
 
 /* ---- typed reads: a present key of the wrong type is an error ---- */
 
-static int number(struct parse *p, const foyer_conf_t *t, const char *where, const char *key,
-                  double min, double max, double *out)
+static int number(struct parse *p, const foyer_conf_t *t, const char *where,
+                  const char *key, double min, double max, double *out)
 {
     double d;
     if (p->api->conf_number(t, key, &d) != 0 || !isfinite(d))
         return FAIL(p, "%s%s must be a number", where, key);
-    if (d < min || d > max) return FAIL(p, "%s%s must be between %g and %g", where, key, min, max);
+    if (d < min || d > max)
+        return FAIL(p, "%s%s must be between %g and %g", where, key, min, max);
     *out = d;
     return 0;
 }
 
-static int integer(struct parse *p, const foyer_conf_t *t, const char *where, const char *key,
-                   int min, int max, int *out)
+static int integer(struct parse *p, const foyer_conf_t *t, const char *where,
+                   const char *key, int min, int max, int *out)
 {
     double d;
     if (number(p, t, where, key, min, max, &d) != 0) return -1;
@@ -70,10 +76,11 @@ static int integer(struct parse *p, const foyer_conf_t *t, const char *where, co
     return 0;
 }
 
-static int boolean(struct parse *p, const foyer_conf_t *t, const char *where, const char *key,
-                   int *out)
+static int boolean(struct parse *p, const foyer_conf_t *t, const char *where,
+                   const char *key, int *out)
 {
-    if (p->api->conf_bool(t, key, out) != 0) return FAIL(p, "%s%s must be true or false", where, key);
+    if (p->api->conf_bool(t, key, out) != 0)
+        return FAIL(p, "%s%s must be true or false", where, key);
     return 0;
 }
 
@@ -97,9 +104,11 @@ static int switch_or_table(struct parse *p, const foyer_conf_t *t, const char *k
         return 2;
     }
     if (p->handles && *p->handles >= FOYER_CONF_HANDLES - 1)
-        return FAIL(p, "%s: foyer gave the plugin no handle for it: its %d configuration "
-                       "handles per call are used up (too many services with lb tables; "
-                       "put common settings in plugin \"lb\" { })", key, FOYER_CONF_HANDLES);
+        return FAIL(p,
+                    "%s: foyer gave the plugin no handle for it: its %d configuration "
+                    "handles per call are used up (too many services with lb tables; "
+                    "put common settings in plugin \"lb\" { })",
+                    key, FOYER_CONF_HANDLES);
     return FAIL(p, "%s must be a table, true or false", key);
 }
 
@@ -110,7 +119,8 @@ static int parse_lb(struct parse *p, const foyer_conf_t *t)
     const char *v = string(p, t, "", "lb");
     if (v == NULL) return -1;
     const struct lb_policy *pol = lb_policy_find(v);
-    if (pol == NULL) return FAIL(p, "lb: unknown policy '%s' (one of %s)", v, lb_policy_names());
+    if (pol == NULL)
+        return FAIL(p, "lb: unknown policy '%s' (one of %s)", v, lb_policy_names());
     p->s->policy = pol;
     return 0;
 }
@@ -126,10 +136,14 @@ static int parse_hash(struct parse *p, const foyer_conf_t *t)
     const char *v = string(p, t, "", "hash");
     if (v == NULL) return -1;
     const char *name = NULL;
-    if (strcmp(v, "client_ip") == 0) p->s->hash_from = LB_HASH_CLIENT_IP;
-    else if (strcmp(v, "key") == 0) p->s->hash_from = LB_HASH_KEY;
-    else if (strncmp(v, "header:", 7) == 0) p->s->hash_from = LB_HASH_HEADER, name = v + 7;
-    else if (strncmp(v, "cookie:", 7) == 0) p->s->hash_from = LB_HASH_COOKIE, name = v + 7;
+    if (strcmp(v, "client_ip") == 0)
+        p->s->hash_from = LB_HASH_CLIENT_IP;
+    else if (strcmp(v, "key") == 0)
+        p->s->hash_from = LB_HASH_KEY;
+    else if (strncmp(v, "header:", 7) == 0)
+        p->s->hash_from = LB_HASH_HEADER, name = v + 7;
+    else if (strncmp(v, "cookie:", 7) == 0)
+        p->s->hash_from = LB_HASH_COOKIE, name = v + 7;
     else
         return FAIL(p, "hash: '%s' is not client_ip, key, header:NAME or cookie:NAME", v);
     if (name != NULL) {
@@ -138,7 +152,8 @@ static int parse_hash(struct parse *p, const foyer_conf_t *t)
             return FAIL(p, "hash: '%s' needs a name of 1 to %zu characters", v,
                         sizeof p->s->hash_name - 1);
         for (const char *c = name; *c; c++)
-            if (!token_char(*c)) return FAIL(p, "hash: '%s': invalid character in the name", v);
+            if (!token_char(*c))
+                return FAIL(p, "hash: '%s': invalid character in the name", v);
         memcpy(p->s->hash_name, name, len + 1);
     }
     return 0;
@@ -168,7 +183,9 @@ static int parse_expect(struct parse *p, const foyer_conf_t *t, struct lb_check_
     const char *v = p->api->conf_string(t, "expect");
     if (v != NULL) { /* "2xx" */
         if (strlen(v) != 3 || v[0] < '1' || v[0] > '5' || strcmp(v + 1, "xx") != 0)
-            return FAIL(p, "health_check.expect: '%s' is not a status or a class like \"2xx\"", v);
+            return FAIL(
+                p, "health_check.expect: '%s' is not a status or a class like \"2xx\"",
+                v);
         c->expect_lo = (v[0] - '0') * 100;
         c->expect_hi = c->expect_lo + 99;
         return 0;
@@ -182,21 +199,25 @@ static int parse_expect(struct parse *p, const foyer_conf_t *t, struct lb_check_
 }
 
 /* A path we can put on a request line as is. */
-static int parse_check_path(struct parse *p, const foyer_conf_t *t, struct lb_check_conf *c)
+static int parse_check_path(struct parse *p, const foyer_conf_t *t,
+                            struct lb_check_conf *c)
 {
     const char *v = string(p, t, "health_check.", "path");
     if (v == NULL) return -1;
     if (v[0] != '/' || strlen(v) >= sizeof c->path)
-        return FAIL(p, "health_check.path must start with '/' and be shorter than %zu bytes",
+        return FAIL(p,
+                    "health_check.path must start with '/' and be shorter than %zu bytes",
                     sizeof c->path);
     for (const char *s = v; *s; s++)
         if ((unsigned char)*s <= ' ' || *s == 0x7f)
-            return FAIL(p, "health_check.path: spaces and control characters must be %%-encoded");
+            return FAIL(
+                p, "health_check.path: spaces and control characters must be %%-encoded");
     snprintf(c->path, sizeof c->path, "%s", v);
     return 0;
 }
 
-static int parse_check_host(struct parse *p, const foyer_conf_t *t, struct lb_check_conf *c)
+static int parse_check_host(struct parse *p, const foyer_conf_t *t,
+                            struct lb_check_conf *c)
 {
     const char *v = string(p, t, "health_check.", "host");
     if (v == NULL) return -1;
@@ -221,8 +242,11 @@ static int check_key(struct parse *p, const foyer_conf_t *t, const char *k,
         *(k[0] == 'r' ? &c->rise : &c->fall) = (unsigned)n;
         return 0;
     }
-    return FAIL(p, "health_check: unknown key '%s' (path, host, interval, timeout, rise, fall, "
-                   "expect)", k);
+    return FAIL(
+        p,
+        "health_check: unknown key '%s' (path, host, interval, timeout, rise, fall, "
+        "expect)",
+        k);
 }
 
 static int parse_check(struct parse *p, const foyer_conf_t *t)
@@ -232,7 +256,8 @@ static int parse_check(struct parse *p, const foyer_conf_t *t)
     if (kind < 0) return -1;
     p->s->check.enabled = kind != 0;
     if (kind != 2) return 0;
-    for (const char *k = p->api->conf_next_key(tab, NULL); k; k = p->api->conf_next_key(tab, k))
+    for (const char *k = p->api->conf_next_key(tab, NULL); k;
+         k = p->api->conf_next_key(tab, k))
         if (check_key(p, tab, k, &p->s->check) != 0) return -1;
     return 0;
 }
@@ -250,7 +275,8 @@ static int passive_key(struct parse *p, const foyer_conf_t *t, const char *k,
         return 0;
     }
     if (strcmp(k, "eject") == 0) return number(p, t, w, k, 0.001, 86400, &c->eject);
-    if (strcmp(k, "max_eject") == 0) return number(p, t, w, k, 0.001, 86400, &c->max_eject);
+    if (strcmp(k, "max_eject") == 0)
+        return number(p, t, w, k, 0.001, 86400, &c->max_eject);
     if (strcmp(k, "on_5xx") == 0) return boolean(p, t, w, k, &c->on_5xx);
     return FAIL(p, "passive: unknown key '%s' (failures, eject, max_eject, on_5xx)", k);
 }
@@ -267,11 +293,12 @@ static int parse_passive(struct parse *p, const foyer_conf_t *t)
     }
     if (c->failures == 0) c->failures = 5; /* switched off by the defaults, on here */
     if (kind == 1) return 0;
-    for (const char *k = p->api->conf_next_key(tab, NULL); k; k = p->api->conf_next_key(tab, k))
+    for (const char *k = p->api->conf_next_key(tab, NULL); k;
+         k = p->api->conf_next_key(tab, k))
         if (passive_key(p, tab, k, c) != 0) return -1;
     if (c->max_eject < c->eject)
-        return FAIL(p, "passive.max_eject (%g) is shorter than passive.eject (%g)", c->max_eject,
-                    c->eject);
+        return FAIL(p, "passive.max_eject (%g) is shorter than passive.eject (%g)",
+                    c->max_eject, c->eject);
     return 0;
 }
 
@@ -282,15 +309,16 @@ static int parse_key(struct parse *p, const foyer_conf_t *t, const char *k)
 {
     if (strcmp(k, "lb") == 0) return parse_lb(p, t);
     if (strcmp(k, "hash") == 0) return p->s->explicit_hash = 1, parse_hash(p, t);
-    if (strcmp(k, "hash_balance") == 0) return p->s->explicit_balance = 1, parse_balance(p, t);
+    if (strcmp(k, "hash_balance") == 0)
+        return p->s->explicit_balance = 1, parse_balance(p, t);
     if (strcmp(k, "retries") == 0) return parse_retries(p, t);
     if (strcmp(k, "health_check") == 0) return parse_check(p, t);
     if (strcmp(k, "passive") == 0) return parse_passive(p, t);
     return 1;
 }
 
-int lb_settings_plugin(const struct foyer_api *api, const foyer_conf_t *t, struct lb_settings *s,
-                       char *err, size_t errlen)
+int lb_settings_plugin(const struct foyer_api *api, const foyer_conf_t *t,
+                       struct lb_settings *s, char *err, size_t errlen)
 {
     struct parse p = {api, s, err, errlen, NULL};
     for (const char *k = api->conf_next_key(t, NULL); k; k = api->conf_next_key(t, k)) {
@@ -298,24 +326,30 @@ int lb_settings_plugin(const struct foyer_api *api, const foyer_conf_t *t, struc
         int r = parse_key(&p, t, k);
         if (r < 0) return -1;
         if (r > 0)
-            return FAIL(&p, "unknown setting '%s' (path, lb, hash, hash_balance, retries, "
-                            "health_check, passive)", k);
+            return FAIL(&p,
+                        "unknown setting '%s' (path, lb, hash, hash_balance, retries, "
+                        "health_check, passive)",
+                        k);
     }
     s->explicit_hash = s->explicit_balance = 0; /* defaults, not a service's choice */
     return 0;
 }
 
 int lb_settings_service(const struct foyer_api *api, const foyer_conf_t *t,
-                        struct lb_settings *s, unsigned *handles, char *err, size_t errlen)
+                        struct lb_settings *s, unsigned *handles, char *err,
+                        size_t errlen)
 {
     struct parse p = {api, s, err, errlen, handles};
     for (const char *k = api->conf_next_key(t, NULL); k; k = api->conf_next_key(t, k))
         if (parse_key(&p, t, k) < 0) return -1;
     if (s->explicit_hash && !s->policy->hashing)
-        return FAIL(&p, "hash is only used by lb = \"maglev\" or \"ring_hash\" (lb is \"%s\")",
-                    s->policy->name);
+        return FAIL(
+            &p, "hash is only used by lb = \"maglev\" or \"ring_hash\" (lb is \"%s\")",
+            s->policy->name);
     if (s->explicit_balance && !s->policy->hashing)
-        return FAIL(&p, "hash_balance is only used by lb = \"maglev\" or \"ring_hash\" (lb is \"%s\")",
+        return FAIL(&p,
+                    "hash_balance is only used by lb = \"maglev\" or \"ring_hash\" (lb "
+                    "is \"%s\")",
                     s->policy->name);
     return 0;
 }

@@ -40,8 +40,9 @@ int lb_passive_picked(struct lb_passive *s, double now);
 /* The trial ended without a verdict (client gone, no upstream result). */
 void lb_passive_abandon(struct lb_passive *s);
 /* A failed attempt; `trial`: it was the trial request. */
-enum lb_passive_event lb_passive_failure(struct lb_passive *s, const struct lb_passive_conf *c,
-                                         double now, int trial);
+enum lb_passive_event lb_passive_failure(struct lb_passive *s,
+                                         const struct lb_passive_conf *c, double now,
+                                         int trial);
 /* A good answer. */
 enum lb_passive_event lb_passive_success(struct lb_passive *s, double now, int trial);
 /* The current ejection's length, for the log. */
@@ -51,8 +52,8 @@ double lb_passive_interval(const struct lb_passive *s, const struct lb_passive_c
 
 /* An endpoint's health as the checking worker publishes it. */
 struct lb_shared_slot {
-    uint64_t key;        /* hash of service and endpoint; 0: free. Atomic access only. */
-    uint32_t down;       /* 1: the active check says down. Atomic access only. */
+    uint64_t key;  /* hash of service and endpoint; 0: free. Atomic access only. */
+    uint32_t down; /* 1: the active check says down. Atomic access only. */
     uint32_t changes;
     uint64_t checked_ms; /* when a check last ended (wall clock, ms): the other
                             workers take over when it gets old. Atomic. */
@@ -91,12 +92,13 @@ struct lb_check_count {
 enum lb_check_event { LB_CHECK_SAME, LB_CHECK_DOWN, LB_CHECK_UP };
 
 /* Counts one check outcome for an endpoint currently `down` or not. */
-enum lb_check_event lb_check_count(struct lb_check_count *c, const struct lb_check_conf *conf,
-                                   int down, int ok);
+enum lb_check_event lb_check_count(struct lb_check_count *c,
+                                   const struct lb_check_conf *conf, int down, int ok);
 /* The status of a response beginning in buf: >0, 0 when more bytes are
  * needed, -1 when it is not an HTTP/1.x status line. */
 int lb_check_status(const char *buf, size_t len);
 /* The check request; its length, 0 if it does not fit. */
-size_t lb_check_request(char *out, size_t cap, const struct lb_check_conf *c, const char *host);
+size_t lb_check_request(char *out, size_t cap, const struct lb_check_conf *c,
+                        const char *host);
 
 #endif /* LB_HEALTH_H */

@@ -25,8 +25,8 @@
 
 /* ---- the pure parts ---- */
 
-enum lb_check_event lb_check_count(struct lb_check_count *c, const struct lb_check_conf *conf,
-                                   int down, int ok)
+enum lb_check_event lb_check_count(struct lb_check_count *c,
+                                   const struct lb_check_conf *conf, int down, int ok)
 {
     if (ok) {
         c->fail_run = 0;
@@ -54,7 +54,8 @@ int lb_check_status(const char *buf, size_t len)
     return st >= 100 ? st : -1;
 }
 
-size_t lb_check_request(char *out, size_t cap, const struct lb_check_conf *c, const char *host)
+size_t lb_check_request(char *out, size_t cap, const struct lb_check_conf *c,
+                        const char *host)
 {
     int n = snprintf(out, cap,
                      "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: foyer-lb-check\r\n"
@@ -90,8 +91,10 @@ static void schedule(struct lb_probe *p, double after)
 {
     p->next = p->api->timer_start(after, 0, run, p);
     if (p->next == NULL)
-        p->api->log(LB_NAME, FOYER_LOG_ERROR, "service %s: endpoint %s: cannot start a timer; "
-                    "its health checks stop", p->svc->name, p->ep->name);
+        p->api->log(LB_NAME, FOYER_LOG_ERROR,
+                    "service %s: endpoint %s: cannot start a timer; "
+                    "its health checks stop",
+                    p->svc->name, p->ep->name);
 }
 
 static double jittered(struct lb_probe *p, double t)
@@ -115,13 +118,15 @@ static void publish(struct lb_probe *p, enum lb_check_event ev, const char *why)
     if (ev == LB_CHECK_SAME) return;
     lb_slot_set_down(p->ep->health, ev == LB_CHECK_DOWN);
     if (ev == LB_CHECK_DOWN)
-        p->api->log(LB_NAME, FOYER_LOG_WARNING,
-                    "service %s: endpoint %s is down (health check: %s; %u failure%s in a row)",
-                    p->svc->name, p->ep->name, why, c->fall, c->fall > 1 ? "s" : "");
+        p->api->log(
+            LB_NAME, FOYER_LOG_WARNING,
+            "service %s: endpoint %s is down (health check: %s; %u failure%s in a row)",
+            p->svc->name, p->ep->name, why, c->fall, c->fall > 1 ? "s" : "");
     else
-        p->api->log(LB_NAME, FOYER_LOG_NOTICE,
-                    "service %s: endpoint %s is up (health check passed %u time%s in a row)",
-                    p->svc->name, p->ep->name, c->rise, c->rise > 1 ? "s" : "");
+        p->api->log(
+            LB_NAME, FOYER_LOG_NOTICE,
+            "service %s: endpoint %s is up (health check passed %u time%s in a row)",
+            p->svc->name, p->ep->name, c->rise, c->rise > 1 ? "s" : "");
 }
 
 /* One check is over: count it, and plan the next. */
@@ -169,10 +174,11 @@ static int take_over(struct lb_probe *p)
     double quiet = p->api->now() - lb_slot_last_check(p->ep->health);
     if (quiet < stale_after(&p->svc->set.check)) return 0;
     p->standby = 0;
-    p->api->log(LB_NAME, FOYER_LOG_WARNING,
-                "service %s: endpoint %s: no health check result for %.0f s from the checking "
-                "worker; this worker checks it from now on", p->svc->name, p->ep->name,
-                quiet > 1e6 ? stale_after(&p->svc->set.check) : quiet);
+    p->api->log(
+        LB_NAME, FOYER_LOG_WARNING,
+        "service %s: endpoint %s: no health check result for %.0f s from the checking "
+        "worker; this worker checks it from now on",
+        p->svc->name, p->ep->name, quiet > 1e6 ? stale_after(&p->svc->set.check) : quiet);
     return 1;
 }
 
@@ -205,7 +211,8 @@ static void on_writable(int fd, void *arg)
     struct lb_probe *p = arg;
     int err = 0;
     socklen_t len = sizeof err;
-    if (p->sent == 0 && (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)) {
+    if (p->sent == 0 &&
+        (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)) {
         fail_errno(p, "connect", err ? err : errno);
         return;
     }
@@ -236,8 +243,11 @@ static void on_readable(int fd, void *arg)
         finish(p, 0, st < 0 ? "not an HTTP response" : "closed before answering");
         return;
     }
-    if (c->expect_lo == c->expect_hi) snprintf(why, sizeof why, "status %d, expected %d", st, c->expect_lo);
-    else snprintf(why, sizeof why, "status %d, expected %d-%d", st, c->expect_lo, c->expect_hi);
+    if (c->expect_lo == c->expect_hi)
+        snprintf(why, sizeof why, "status %d, expected %d", st, c->expect_lo);
+    else
+        snprintf(why, sizeof why, "status %d, expected %d-%d", st, c->expect_lo,
+                 c->expect_hi);
     finish(p, st >= c->expect_lo && st <= c->expect_hi, why);
 }
 

@@ -11,7 +11,8 @@
 static double interval_for(unsigned ejections, const struct lb_passive_conf *c)
 {
     double t = c->eject;
-    for (unsigned i = 0; i < ejections && t < c->max_eject; i++) t *= 2;
+    for (unsigned i = 0; i < ejections && t < c->max_eject; i++)
+        t *= 2;
     return t < c->max_eject ? t : c->max_eject;
 }
 
@@ -47,8 +48,9 @@ static void eject(struct lb_passive *s, const struct lb_passive_conf *c, double 
     s->probing = 0;
 }
 
-enum lb_passive_event lb_passive_failure(struct lb_passive *s, const struct lb_passive_conf *c,
-                                         double now, int trial)
+enum lb_passive_event lb_passive_failure(struct lb_passive *s,
+                                         const struct lb_passive_conf *c, double now,
+                                         int trial)
 {
     if (c->failures == 0) return LB_PASSIVE_NOTHING;
     if (s->until != 0) {

@@ -34,7 +34,8 @@ int lb_shared_open(void *(*shared_memory)(const char *, const char *, size_t))
     seg = shared_memory ? shared_memory("lb", "health", sizeof *seg) : NULL;
     common = seg != NULL;
     if (seg != NULL) return 0; /* zero-filled: every slot free, every endpoint up */
-    void *p = mmap(NULL, sizeof *seg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *p = mmap(NULL, sizeof *seg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
     if (p == MAP_FAILED) return -1;
     seg = p;
     return 0;

@@ -39,9 +39,12 @@ static int lb_init(const struct foyer_api *api, const foyer_conf_t *conf, void *
         return -1;
     }
     /* In the master this happens before the workers are forked: they inherit it. */
-    if (lb_shared_open(api->size > offsetof(struct foyer_api, shared_memory) ? api->shared_memory : NULL) != 0)
-        api->log(LB_NAME, FOYER_LOG_WARNING,
-                 "cannot map the shared health segment: every worker runs its own checks");
+    if (lb_shared_open(api->size > offsetof(struct foyer_api, shared_memory)
+                           ? api->shared_memory
+                           : NULL) != 0)
+        api->log(
+            LB_NAME, FOYER_LOG_WARNING,
+            "cannot map the shared health segment: every worker runs its own checks");
     *state = st;
     return 0;
 }
@@ -85,7 +88,8 @@ static int lb_worker_init(void *state)
         if (api->worker_id() == 0) describe(st, s);
         for (unsigned j = 0; s->set.check.enabled && j < s->n; j++) {
             int standby = !checks_here(st, &s->ep[j]);
-            s->ep[j].probe = lb_probe_start(api, s, &s->ep[j], lb_rand(&st->rng), standby);
+            s->ep[j].probe =
+                lb_probe_start(api, s, &s->ep[j], lb_rand(&st->rng), standby);
             if (s->ep[j].probe == NULL) return -1;
         }
     }
@@ -104,8 +108,8 @@ static void lb_fini(void *state)
 
 /* ---- the request's record ---- */
 
-static struct lb_req *request_of(struct lb_state *st, foyer_request_t *r, const char *service,
-                                 int create)
+static struct lb_req *request_of(struct lb_state *st, foyer_request_t *r,
+                                 const char *service, int create)
 {
     void **slot = st->api->storage(r, LB_NAME);
     if (slot == NULL) return NULL;
@@ -131,7 +135,8 @@ static const char *cookie_value(const char *h, size_t hlen, const char *name, si
     size_t nlen = strlen(name);
     const char *end = h + hlen;
     for (const char *p = h; p < end;) {
-        while (p < end && (*p == ' ' || *p == '\t' || *p == ';')) p++;
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ';'))
+            p++;
         const char *semi = memchr(p, ';', (size_t)(end - p));
         const char *stop = semi ? semi : end;
         if ((size_t)(stop - p) > nlen && memcmp(p, name, nlen) == 0 && p[nlen] == '=') {
@@ -147,11 +152,11 @@ static const char *client_ip(const struct sockaddr *sa, size_t *len)
 {
     if (sa == NULL) return NULL;
     if (sa->sa_family == AF_INET) {
-        *len = sizeof ((const struct sockaddr_in *)sa)->sin_addr;
+        *len = sizeof((const struct sockaddr_in *)sa)->sin_addr;
         return (const char *)&((const struct sockaddr_in *)sa)->sin_addr;
     }
     if (sa->sa_family == AF_INET6) {
-        *len = sizeof ((const struct sockaddr_in6 *)sa)->sin6_addr;
+        *len = sizeof((const struct sockaddr_in6 *)sa)->sin6_addr;
         return (const char *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
     }
     return NULL;
@@ -167,9 +172,12 @@ static const char *hash_source(struct lb_state *st, foyer_request_t *r,
     size_t hlen;
     const char *h;
     switch (set->hash_from) {
-    case LB_HASH_CLIENT_IP: return client_ip(api->req_client(r), len);
-    case LB_HASH_KEY: return api->route_hash_key(r, len);
-    case LB_HASH_HEADER: return api->req_header(r, set->hash_name, len);
+    case LB_HASH_CLIENT_IP:
+        return client_ip(api->req_client(r), len);
+    case LB_HASH_KEY:
+        return api->route_hash_key(r, len);
+    case LB_HASH_HEADER:
+        return api->req_header(r, set->hash_name, len);
     case LB_HASH_COOKIE:
         h = api->req_header(r, "cookie", &hlen);
         return h ? cookie_value(h, hlen, set->hash_name, len) : NULL;
@@ -205,42 +213,46 @@ struct outcome {
     char why[128];
 };
 
-static void passive_outcome(struct lb_state *st, struct lb_service *s, struct lb_endpoint *e,
-                            const struct outcome *o, int trial)
+static void passive_outcome(struct lb_state *st, struct lb_service *s,
+                            struct lb_endpoint *e, const struct outcome *o, int trial)
 {
     const struct lb_passive_conf *c = &s->set.passive;
     double now = st->api->now();
     /* A lone endpoint is never ejected: there is nowhere else to go, and a
      * 503 would only hide the real error (nginx does the same). */
     if (c->failures == 0 || s->n < 2) return;
-    enum lb_passive_event ev = o->failed     ? lb_passive_failure(&e->passive, c, now, trial)
+    enum lb_passive_event ev = o->failed ? lb_passive_failure(&e->passive, c, now, trial)
                                : o->answered ? lb_passive_success(&e->passive, now, trial)
                                              : LB_PASSIVE_NOTHING;
     if (ev == LB_PASSIVE_EJECTED) {
         if (st->c_ejected) (*st->c_ejected)++;
-        st->api->log(LB_NAME, FOYER_LOG_WARNING, "service %s: endpoint %s ejected for %g s (%s%s)",
-                     s->name, e->name, lb_passive_interval(&e->passive, c),
-                     trial ? "its trial request failed: " : "consecutive failures, the last: ",
-                     o->why);
+        st->api->log(
+            LB_NAME, FOYER_LOG_WARNING, "service %s: endpoint %s ejected for %g s (%s%s)",
+            s->name, e->name, lb_passive_interval(&e->passive, c),
+            trial ? "its trial request failed: " : "consecutive failures, the last: ",
+            o->why);
     } else if (ev == LB_PASSIVE_RESTORED) {
-        st->api->log(LB_NAME, FOYER_LOG_NOTICE,
-                     "service %s: endpoint %s is back in service (its trial request succeeded)",
-                     s->name, e->name);
+        st->api->log(
+            LB_NAME, FOYER_LOG_NOTICE,
+            "service %s: endpoint %s is back in service (its trial request succeeded)",
+            s->name, e->name);
     }
 }
 
 /* Feeds latency and passive health with one attempt's outcome. */
-static void record(struct lb_state *st, struct lb_service *s, struct lb_req *q, unsigned i,
-                   const struct outcome *o)
+static void record(struct lb_state *st, struct lb_service *s, struct lb_req *q,
+                   unsigned i, const struct outcome *o)
 {
     struct lb_endpoint *e = &s->ep[i];
     int trial = q != NULL && q->pending == (int)i && q->trial;
-    lb_ewma_observe(&e->pool->m[e->member], o->rtt, st->api->now(), s->set.tuning.ewma_decay);
+    lb_ewma_observe(&e->pool->m[e->member], o->rtt, st->api->now(),
+                    s->set.tuning.ewma_decay);
     passive_outcome(st, s, e, o, trial);
     if (trial) q->trial = 0; /* judged */
 }
 
-static void lb_result(void *state, foyer_request_t *r, const struct foyer_upstream_result *res)
+static void lb_result(void *state, foyer_request_t *r,
+                      const struct foyer_upstream_result *res)
 {
     struct lb_state *st = state;
     if (res->size < sizeof *res) return; /* every field used here is in ABI 1.0 */
@@ -248,7 +260,8 @@ static void lb_result(void *state, foyer_request_t *r, const struct foyer_upstre
     if (s == NULL || res->endpoint >= s->n) return;
     struct lb_req *q = request_of(st, r, res->service, 0);
     /* a reset on a reused keep-alive connection is staleness, not the endpoint */
-    int reset = res->size >= offsetof(struct foyer_upstream_result, reused) + sizeof res->reused &&
+    int reset = res->size >=
+                    offsetof(struct foyer_upstream_result, reused) + sizeof res->reused &&
                 res->reset && !res->reused;
     int bad = res->connect_error || res->timed_out || reset || res->status >= 500;
     struct outcome o = {
@@ -257,10 +270,14 @@ static void lb_result(void *state, foyer_request_t *r, const struct foyer_upstre
         .answered = res->status > 0,
         .rtt = bad && res->latency < LB_FAILURE_RTT ? LB_FAILURE_RTT : res->latency,
     };
-    if (res->connect_error) snprintf(o.why, sizeof o.why, "connect: %s", strerror(res->connect_error));
-    else if (res->timed_out) snprintf(o.why, sizeof o.why, "timed out");
-    else if (reset) snprintf(o.why, sizeof o.why, "connection failed before an answer");
-    else snprintf(o.why, sizeof o.why, "status %d", res->status);
+    if (res->connect_error)
+        snprintf(o.why, sizeof o.why, "connect: %s", strerror(res->connect_error));
+    else if (res->timed_out)
+        snprintf(o.why, sizeof o.why, "timed out");
+    else if (reset)
+        snprintf(o.why, sizeof o.why, "connection failed before an answer");
+    else
+        snprintf(o.why, sizeof o.why, "status %d", res->status);
     record(st, s, q, res->endpoint, &o);
     if (q != NULL && q->pending == (int)res->endpoint && res->status == 0)
         lb_attempt_end(s, q); /* over: a retry may follow */
@@ -271,9 +288,11 @@ static void lb_result(void *state, foyer_request_t *r, const struct foyer_upstre
  * or refused that showed up as readable, "closed before answering"). It is
  * counted as a failure; a pooled connection the upstream had closed is the
  * rare false alarm (foyer drops idle connections as soon as they close). */
-static void unreported_failure(struct lb_state *st, struct lb_service *s, struct lb_req *q)
+static void unreported_failure(struct lb_state *st, struct lb_service *s,
+                               struct lb_req *q)
 {
-    struct outcome o = {.failed = 1, .rtt = LB_FAILURE_RTT,
+    struct outcome o = {.failed = 1,
+                        .rtt = LB_FAILURE_RTT,
                         .why = "connection closed or refused before any answer"};
     record(st, s, q, (unsigned)q->pending, &o);
 }
@@ -285,7 +304,8 @@ static void unreported_failure(struct lb_state *st, struct lb_service *s, struct
  * all been tried, or the retry budget is spent; foyer reports the failure. */
 static int refuse(struct lb_state *st, foyer_request_t *r, struct lb_req *q, double now)
 {
-    static const char none[] = "no healthy endpoint\n", spent[] = "no endpoint left to try\n";
+    static const char none[] = "no healthy endpoint\n",
+                      spent[] = "no endpoint left to try\n";
     struct lb_service *s = q->svc;
     if (q->picks > 0) {
         st->api->respond(r, 502, "text/plain", spent, sizeof spent - 1);
@@ -294,16 +314,17 @@ static int refuse(struct lb_state *st, foyer_request_t *r, struct lb_req *q, dou
     if (st->c_refused) (*st->c_refused)++;
     if (now - s->refused_logged_at >= 1.0) {
         s->refused_logged_at = now;
-        st->api->log(LB_NAME, FOYER_LOG_WARNING,
-                     "service %s: no healthy endpoint (all %u down or ejected): answering 503",
-                     s->name, s->n);
+        st->api->log(
+            LB_NAME, FOYER_LOG_WARNING,
+            "service %s: no healthy endpoint (all %u down or ejected): answering 503",
+            s->name, s->n);
     }
     st->api->respond(r, 503, "text/plain", none, sizeof none - 1);
     return FOYER_RESPOND;
 }
 
-static int lb_select(void *state, foyer_request_t *r, const char *service, const unsigned *tried,
-                     unsigned ntried, unsigned *endpoint)
+static int lb_select(void *state, foyer_request_t *r, const char *service,
+                     const unsigned *tried, unsigned ntried, unsigned *endpoint)
 {
     struct lb_state *st = state;
     struct lb_req *q = request_of(st, r, service, 1);
@@ -314,7 +335,8 @@ static int lb_select(void *state, foyer_request_t *r, const char *service, const
     lb_attempt_end(s, q);
     for (unsigned k = 0; k < ntried; k++)
         if (tried[k] < s->n) q->tried[tried[k] / 64] |= 1ull << (tried[k] % 64);
-    if (s->set.retries >= 0 && q->picks > (unsigned)s->set.retries) return refuse(st, r, q, now);
+    if (s->set.retries >= 0 && q->picks > (unsigned)s->set.retries)
+        return refuse(st, r, q, now);
     int i = lb_service_pick(s, q, now, &st->rng);
     if (i < 0) return refuse(st, r, q, now);
     if (q->picks > 0 && st->c_retried) (*st->c_retried)++;
@@ -332,8 +354,8 @@ static void lb_log(void *state, foyer_request_t *r)
 }
 
 /* service_health("x") in Lua: what this worker knows of each endpoint. */
-static int lb_service_health(void *state, const char *service, struct foyer_endpoint_state *out,
-                             size_t n)
+static int lb_service_health(void *state, const char *service,
+                             struct foyer_endpoint_state *out, size_t n)
 {
     struct lb_state *st = state;
     struct lb_service *s = lb_service_find(st, service);
@@ -356,8 +378,8 @@ static int lb_service_health(void *state, const char *service, struct foyer_endp
 
 /* ---- the descriptor ---- */
 
-static const char *const lb_service_keys[] = {"lb",      "hash",         "hash_balance",
-                                              "retries", "health_check", "passive", NULL};
+static const char *const lb_service_keys[] = {
+    "lb", "hash", "hash_balance", "retries", "health_check", "passive", NULL};
 
 static const struct foyer_plugin lb_plugin = {
     FOYER_PLUGIN_DESCRIPTOR(LB_NAME, "1.0.0"),

@@ -86,12 +86,13 @@ struct lb_req {
 
 void lb_settings_default(struct lb_settings *s);
 /* Reads the plugin's block (defaults for every service); -1 with err. */
-int lb_settings_plugin(const struct foyer_api *api, const foyer_conf_t *t, struct lb_settings *s,
-                       char *err, size_t errlen);
+int lb_settings_plugin(const struct foyer_api *api, const foyer_conf_t *t,
+                       struct lb_settings *s, char *err, size_t errlen);
 /* Reads this plugin's keys of a service block over s (a copy of the defaults);
  * *handles counts the table handles taken from foyer in this pass. */
 int lb_settings_service(const struct foyer_api *api, const foyer_conf_t *t,
-                        struct lb_settings *s, unsigned *handles, char *err, size_t errlen);
+                        struct lb_settings *s, unsigned *handles, char *err,
+                        size_t errlen);
 
 /* ---- service.c ---- */
 

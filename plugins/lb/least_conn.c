@@ -44,7 +44,8 @@ static int lc_pick(void *ps, const struct lb_pool *p, const struct lb_ask *a)
     struct lc *s = ps;
     int best = -1;
     for (unsigned i = 0; i < p->n; i++)
-        if (lb_usable(a, i) && (best < 0 || lc_cmp(&p->m[i], &p->m[best]) < 0)) best = (int)i;
+        if (lb_usable(a, i) && (best < 0 || lc_cmp(&p->m[i], &p->m[best]) < 0))
+            best = (int)i;
     if (best < 0) return -1;
     struct lc_pick k = {p, a, (unsigned)best};
     return lb_swrr_step(s->current, p, lc_tied, &k);

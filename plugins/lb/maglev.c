@@ -22,9 +22,9 @@
 #include <string.h>
 
 struct maglev {
-    uint32_t size;       /* M, prime */
+    uint32_t size; /* M, prime */
     double balance;
-    uint32_t table[];    /* member per slot */
+    uint32_t table[]; /* member per slot */
 };
 
 static int is_prime(uint32_t n)
@@ -44,7 +44,8 @@ uint32_t lb_maglev_size(unsigned n)
     for (size_t i = 0; i < sizeof ladder / sizeof *ladder; i++)
         if (ladder[i] >= 100u * n) return ladder[i];
     uint32_t m = 100u * n;
-    while (!is_prime(m)) m++;
+    while (!is_prime(m))
+        m++;
     return m;
 }
 
@@ -72,14 +73,17 @@ static int by_name(const void *a, const void *b, void *pool)
     return strcmp(p->m[*(const unsigned *)a].name, p->m[*(const unsigned *)b].name);
 }
 
-static void fill(struct maglev *t, const struct lb_pool *p, struct perm *pm, unsigned *order)
+static void fill(struct maglev *t, const struct lb_pool *p, struct perm *pm,
+                 unsigned *order)
 {
-    for (unsigned i = 0; i < p->n; i++) order[i] = i;
+    for (unsigned i = 0; i < p->n; i++)
+        order[i] = i;
     qsort_r(order, p->n, sizeof *order, by_name, (void *)p);
     unsigned wmax = 1;
     for (unsigned i = 0; i < p->n; i++)
         if (p->m[i].weight > wmax) wmax = p->m[i].weight;
-    for (uint32_t c = 0; c < t->size; c++) t->table[c] = UINT32_MAX;
+    for (uint32_t c = 0; c < t->size; c++)
+        t->table[c] = UINT32_MAX;
     uint32_t filled = 0;
     while (filled < t->size) {
         for (unsigned k = 0; k < p->n && filled < t->size; k++) {

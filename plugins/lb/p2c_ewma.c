@@ -26,15 +26,16 @@ void lb_ewma_observe(struct lb_member *m, double rtt, double now, double decay)
     double td = now > m->cost_at ? now - m->cost_at : 0;
     double w = exp(-td / decay);
     if (rtt < 0) rtt = 0;
-    if (rtt > m->cost * w) m->cost = rtt; /* the peak: react to a slowdown at once */
-    else m->cost = m->cost * w + rtt * (1 - w);
+    if (rtt > m->cost * w)
+        m->cost = rtt; /* the peak: react to a slowdown at once */
+    else
+        m->cost = m->cost * w + rtt * (1 - w);
     m->cost_at = now;
 }
 
 double lb_ewma_load(const struct lb_member *m, double now, double decay)
 {
-    if (m->cost <= 0)
-        return m->inflight ? P2C_UNKNOWN_PENALTY + m->inflight : 0;
+    if (m->cost <= 0) return m->inflight ? P2C_UNKNOWN_PENALTY + m->inflight : 0;
     double td = now > m->cost_at ? now - m->cost_at : 0;
     return m->cost * exp(-td / decay) * (m->inflight + 1) / m->weight;
 }
@@ -55,19 +56,19 @@ static int p2c_create(const struct lb_pool *p, const struct lb_tuning *t, void *
 /* A usable member drawn uniformly among n, other than `not` (-1: none):
  * a few random draws (the usual case: most members are usable), then a scan
  * from a random place so that a mostly-down pool still gets an answer. */
-static int draw(const struct lb_pool *p, const struct lb_ask *a, int not)
+static int draw(const struct lb_pool *p, const struct lb_ask *a, int not )
 {
     unsigned span = not >= 0 ? p->n - 1 : p->n;
     if (span == 0) return -1;
     for (int k = 0; k < 4; k++) {
         unsigned i = lb_rand_below(a->rng, span);
-        if (not >= 0 && i >= (unsigned)not) i++;
+        if (not >= 0 && i >= (unsigned)not ) i++;
         if (lb_usable(a, i)) return (int)i;
     }
     unsigned start = lb_rand_below(a->rng, p->n);
     for (unsigned k = 0; k < p->n; k++) {
         unsigned i = (start + k) % p->n;
-        if ((int)i != not && lb_usable(a, i)) return (int)i;
+        if ((int)i != not &&lb_usable(a, i)) return (int)i;
     }
     return -1;
 }

@@ -4,7 +4,7 @@
 #include <string.h>
 
 static const struct lb_policy *const all[] = {
-    &lb_round_robin, &lb_weighted, &lb_least_conn, &lb_p2c_ewma,
+    &lb_round_robin, &lb_weighted,  &lb_least_conn, &lb_p2c_ewma,
     &lb_maglev,      &lb_ring_hash, &lb_random,
 };
 

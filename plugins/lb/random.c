@@ -16,7 +16,8 @@ static int rnd_create(const struct lb_pool *p, const struct lb_tuning *t, void *
     if (s == NULL) return -1;
     s->n = p->n;
     uint64_t sum = 0;
-    for (unsigned i = 0; i < p->n; i++) s->cum[i] = sum += p->m[i].weight;
+    for (unsigned i = 0; i < p->n; i++)
+        s->cum[i] = sum += p->m[i].weight;
     *ps = s;
     return 0;
 }
@@ -27,8 +28,10 @@ static unsigned member_at(const struct rnd *s, unsigned n, uint64_t x)
     unsigned lo = 0, hi = n - 1;
     while (lo < hi) {
         unsigned mid = lo + (hi - lo) / 2;
-        if (s->cum[mid] <= x) lo = mid + 1;
-        else hi = mid;
+        if (s->cum[mid] <= x)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo;
 }

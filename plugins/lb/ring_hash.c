@@ -48,7 +48,8 @@ static uint32_t points_of(const struct lb_pool *p, unsigned i)
 static int ring_create(const struct lb_pool *p, const struct lb_tuning *t, void **ps)
 {
     uint64_t count = 0;
-    for (unsigned i = 0; i < p->n; i++) count += points_of(p, i);
+    for (unsigned i = 0; i < p->n; i++)
+        count += points_of(p, i);
     struct ring *r = malloc(sizeof *r + (count ? count : 1) * sizeof r->pt[0]);
     if (r == NULL) return -1;
     r->n = 0;
@@ -69,8 +70,10 @@ static uint32_t first_at(const struct ring *r, uint64_t h)
     uint32_t lo = 0, hi = r->n;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (r->pt[mid].hash < h) lo = mid + 1;
-        else hi = mid;
+        if (r->pt[mid].hash < h)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo == r->n ? 0 : lo;
 }

@@ -11,7 +11,8 @@
 
 static int by_name(const void *a, const void *b)
 {
-    return strcmp(((const struct lb_service *)a)->name, ((const struct lb_service *)b)->name);
+    return strcmp(((const struct lb_service *)a)->name,
+                  ((const struct lb_service *)b)->name);
 }
 
 static int copy_endpoint(const struct foyer_api *api, const char *svc, size_t i,
@@ -35,7 +36,8 @@ static int copy_endpoint(const struct foyer_api *api, const char *svc, size_t i,
 static int build_pool(struct lb_service *s, struct lb_pool *p, int backup)
 {
     unsigned n = 0;
-    for (unsigned i = 0; i < s->n; i++) n += s->ep[i].backup == backup;
+    for (unsigned i = 0; i < s->n; i++)
+        n += s->ep[i].backup == backup;
     p->policy = s->set.policy;
     if (n == 0) return 0;
     if ((p->m = calloc(n, sizeof *p->m)) == NULL) return -1;
@@ -44,7 +46,8 @@ static int build_pool(struct lb_service *s, struct lb_pool *p, int backup)
         if (e->backup != backup) continue;
         e->pool = p;
         e->member = p->n;
-        p->m[p->n++] = (struct lb_member){.name = e->name, .index = i, .weight = e->weight};
+        p->m[p->n++] =
+            (struct lb_member){.name = e->name, .index = i, .weight = e->weight};
         p->total_weight += e->weight;
     }
     return p->policy->create(p, &s->set.tuning, &p->ps);
@@ -64,15 +67,18 @@ static void attach_health(const struct foyer_api *api, struct lb_service *s)
     if (!s->set.check.enabled) return;
     for (unsigned i = 0; i < s->n; i++) {
         struct lb_shared_slot *slot = lb_shared_slot(s->name, s->ep[i].name);
-        if (slot != NULL) s->ep[i].health = slot;
+        if (slot != NULL)
+            s->ep[i].health = slot;
         else
             api->log(LB_NAME, FOYER_LOG_WARNING,
                      "service %s: endpoint %s: no room left to share its health checks; "
-                     "every worker checks it", s->name, s->ep[i].name);
+                     "every worker checks it",
+                     s->name, s->ep[i].name);
     }
 }
 
-static int build_service(struct lb_state *st, struct lb_service *s, char *err, size_t errlen)
+static int build_service(struct lb_state *st, struct lb_service *s, char *err,
+                         size_t errlen)
 {
     const struct foyer_api *api = st->api;
     s->n = (unsigned)api->service_endpoints(s->name);
@@ -80,11 +86,15 @@ static int build_service(struct lb_state *st, struct lb_service *s, char *err, s
     for (unsigned i = 0; i < s->n; i++)
         if (copy_endpoint(api, s->name, i, &s->ep[i]) != 0) goto oom;
     int all_backup = 1; /* then they are the primaries, as the core does it */
-    for (unsigned i = 0; i < s->n; i++) all_backup &= s->ep[i].backup;
-    for (unsigned i = 0; i < s->n && all_backup; i++) s->ep[i].backup = 0;
+    for (unsigned i = 0; i < s->n; i++)
+        all_backup &= s->ep[i].backup;
+    for (unsigned i = 0; i < s->n && all_backup; i++)
+        s->ep[i].backup = 0;
     if (s->set.policy == &lb_round_robin && weights_differ(s)) {
-        snprintf(err, errlen, "service \"%s\": lb = \"round_robin\" ignores weights, but its "
-                              "endpoints have different ones: use lb = \"weighted\"", s->name);
+        snprintf(err, errlen,
+                 "service \"%s\": lb = \"round_robin\" ignores weights, but its "
+                 "endpoints have different ones: use lb = \"weighted\"",
+                 s->name);
         return -1;
     }
     if (build_pool(s, &s->primary, 0) != 0 || build_pool(s, &s->backup, 1) != 0) goto oom;
@@ -108,8 +118,10 @@ static int read_settings(struct lb_state *st, struct lb_service *s, const char *
     s->set = st->defaults;
     const foyer_conf_t *conf = st->api->service_conf(name);
     if (conf == NULL) { /* every service has a table: foyer could not hand it over */
-        snprintf(err, errlen, "service \"%s\": foyer gave the plugin no handle for its "
-                              "settings (%u taken in this pass)", name, *handles);
+        snprintf(err, errlen,
+                 "service \"%s\": foyer gave the plugin no handle for its "
+                 "settings (%u taken in this pass)",
+                 name, *handles);
         return -1;
     }
     ++*handles;
@@ -131,7 +143,8 @@ int lb_services_build(struct lb_state *st, char *err, size_t errlen)
     for (size_t i = 0; i < n; i++) {
         const char *name = st->api->service_name(i);
         if (name == NULL) continue;
-        if (read_settings(st, &st->svc[st->nsvc++], name, &handles, err, errlen) != 0) return -1;
+        if (read_settings(st, &st->svc[st->nsvc++], name, &handles, err, errlen) != 0)
+            return -1;
     }
     qsort(st->svc, st->nsvc, sizeof *st->svc, by_name);
     for (unsigned i = 0; i < st->nsvc; i++)
@@ -151,7 +164,8 @@ void lb_services_free(struct lb_state *st)
         struct lb_service *s = &st->svc[i];
         free_pool(&s->primary);
         free_pool(&s->backup);
-        for (unsigned j = 0; s->ep && j < s->n; j++) free(s->ep[j].name);
+        for (unsigned j = 0; s->ep && j < s->n; j++)
+            free(s->ep[j].name);
         free(s->ep);
         free(s->name);
     }
@@ -198,8 +212,12 @@ static int usable(const void *ctx, unsigned member)
 int lb_service_pick(struct lb_service *s, struct lb_req *q, double now, uint64_t *rng)
 {
     struct usable_ctx c = {s, NULL, q, now};
-    struct lb_ask a = {.usable = usable, .ctx = &c, .hash = q ? q->hash : 0,
-                       .has_hash = q ? q->has_hash : 0, .now = now, .rng = rng};
+    struct lb_ask a = {.usable = usable,
+                       .ctx = &c,
+                       .hash = q ? q->hash : 0,
+                       .has_hash = q ? q->has_hash : 0,
+                       .now = now,
+                       .rng = rng};
     struct lb_pool *pools[2] = {&s->primary, &s->backup};
     for (int k = 0; k < 2; k++) {
         struct lb_pool *p = pools[k];

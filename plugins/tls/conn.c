@@ -107,7 +107,8 @@ static void log_failure(struct tls_conn *c, int fd, int sys_errno)
     if (e != 0) {
         const char *r = ERR_reason_error_string(e);
         snprintf(why, sizeof why, "%s", r ? r : "error");
-        if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED && SSL_get_verify_result(c->ssl) != X509_V_OK)
+        if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED &&
+            SSL_get_verify_result(c->ssl) != X509_V_OK)
             snprintf(why + strlen(why), sizeof why - strlen(why), " (%s)",
                      X509_verify_cert_error_string(SSL_get_verify_result(c->ssl)));
     } else if (sys_errno != 0) {
@@ -117,8 +118,8 @@ static void log_failure(struct tls_conn *c, int fd, int sys_errno)
     }
     ERR_clear_error();
     peer_text(fd, peer, sizeof peer);
-    tls_log(FOYER_LOG_TRACE, "%s from %s on %s failed: %s%s", handshake ? "handshake" : "connection",
-            peer, c->site->conf->address, why,
+    tls_log(FOYER_LOG_TRACE, "%s from %s on %s failed: %s%s",
+            handshake ? "handshake" : "connection", peer, c->site->conf->address, why,
             plaintext ? " (plain HTTP sent to a TLS port: connection closed)" : "");
 }
 
@@ -186,7 +187,8 @@ static ssize_t tls_writev(void *conn, int fd, const struct iovec *iov, int iovcn
         errno = EPIPE;
         return -1;
     }
-    while (i < iovcnt && iov[i].iov_len == 0) i++;
+    while (i < iovcnt && iov[i].iov_len == 0)
+        i++;
     while (i < iovcnt) {
         size_t want = c->retry_len ? c->retry_len : TLS_RECORD;
         size_t here = iov[i].iov_len - off, len = 0;
@@ -238,7 +240,8 @@ static ssize_t tls_writev(void *conn, int fd, const struct iovec *iov, int iovcn
                 off = 0;
             }
         }
-        while (i < iovcnt && iov[i].iov_len == 0) i++;
+        while (i < iovcnt && iov[i].iov_len == 0)
+            i++;
     }
     return (ssize_t)total;
 }
@@ -263,7 +266,8 @@ static void tls_close(void *conn, int fd)
     SSL_free(c->ssl);
     close(fd);
     if (c->info) {
-        for (int i = 0; i < INFO_N; i++) free(c->info[i]);
+        for (int i = 0; i < INFO_N; i++)
+            free(c->info[i]);
         free(c->info);
     }
     tls_site_unref(c->site);
@@ -303,7 +307,8 @@ static char *client_subject(X509 *peer)
 {
     BIO *b = BIO_new(BIO_s_mem());
     if (b == NULL) return NULL;
-    X509_NAME_print_ex(b, X509_get_subject_name(peer), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+    X509_NAME_print_ex(b, X509_get_subject_name(peer), 0,
+                       XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
     return bio_string(b);
 }
 
@@ -322,9 +327,15 @@ static char *client_san(X509 *peer)
         const char *type = NULL;
         const ASN1_STRING *s = NULL;
         switch (g->type) {
-        case GEN_DNS: type = "DNS", s = g->d.dNSName; break;
-        case GEN_EMAIL: type = "email", s = g->d.rfc822Name; break;
-        case GEN_URI: type = "URI", s = g->d.uniformResourceIdentifier; break;
+        case GEN_DNS:
+            type = "DNS", s = g->d.dNSName;
+            break;
+        case GEN_EMAIL:
+            type = "email", s = g->d.rfc822Name;
+            break;
+        case GEN_URI:
+            type = "URI", s = g->d.uniformResourceIdentifier;
+            break;
         case GEN_IPADD: {
             char ip[INET6_ADDRSTRLEN];
             int len = ASN1_STRING_length(g->d.iPAddress);
@@ -334,7 +345,8 @@ static char *client_san(X509 *peer)
                 BIO_printf(b, "%sIP:%s", n++ ? ", " : "", ip);
             continue;
         }
-        default: continue;
+        default:
+            continue;
         }
         BIO_printf(b, "%s%s:%.*s", n++ ? ", " : "", type, ASN1_STRING_length(s),
                    (const char *)ASN1_STRING_get0_data(s));
@@ -371,14 +383,23 @@ static char *alpn_text(struct tls_conn *c)
 
 static const char *cached(struct tls_conn *c, int slot)
 {
-    if (c->info == NULL && (c->info = calloc(INFO_N, sizeof *c->info)) == NULL) return NULL;
+    if (c->info == NULL && (c->info = calloc(INFO_N, sizeof *c->info)) == NULL)
+        return NULL;
     if (c->info[slot] != NULL) return c->info[slot];
     X509 *peer = slot == INFO_ALPN ? NULL : SSL_get0_peer_certificate(c->ssl);
     switch (slot) {
-    case INFO_SUBJECT: c->info[slot] = peer ? client_subject(peer) : NULL; break;
-    case INFO_SAN: c->info[slot] = peer ? client_san(peer) : NULL; break;
-    case INFO_VERIFY: c->info[slot] = client_verify(c, peer); break;
-    case INFO_ALPN: c->info[slot] = alpn_text(c); break;
+    case INFO_SUBJECT:
+        c->info[slot] = peer ? client_subject(peer) : NULL;
+        break;
+    case INFO_SAN:
+        c->info[slot] = peer ? client_san(peer) : NULL;
+        break;
+    case INFO_VERIFY:
+        c->info[slot] = client_verify(c, peer);
+        break;
+    case INFO_ALPN:
+        c->info[slot] = alpn_text(c);
+        break;
     }
     return c->info[slot];
 }
@@ -390,7 +411,8 @@ static const char *tls_info(void *conn, const char *key)
     if (!(c->flags & HS_DONE)) return NULL;
     switch (key[0]) {
     case 's':
-        if (strcmp(key, "sni") == 0) return SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
+        if (strcmp(key, "sni") == 0)
+            return SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
         break;
     case 'v':
         if (strcmp(key, "version") == 0) return SSL_get_version(c->ssl);

@@ -19,19 +19,27 @@
 #include <string.h>
 
 /* Mozilla's "intermediate" configuration (version 5.7). */
-#define FOYER_TLS12_CIPHERS                                                               \
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                           \
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                           \
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"                           \
+#define FOYER_TLS12_CIPHERS                                                              \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                         \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                         \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"                         \
     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305"
-#define FOYER_TLS13_SUITES                                                          \
+#define FOYER_TLS13_SUITES                                                               \
     "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 #define FOYER_TLS_CURVES "X25519:prime256v1:secp384r1"
 
-static const char *const listener_keys[] = {
-    "certificates", "min_version",  "max_version", "client_ca",
-    "verify_client", "verify_depth", "alpn",        "ciphers",
-    "ciphersuites", "curves",       "prefer_server_ciphers", NULL};
+static const char *const listener_keys[] = {"certificates",
+                                            "min_version",
+                                            "max_version",
+                                            "client_ca",
+                                            "verify_client",
+                                            "verify_depth",
+                                            "alpn",
+                                            "ciphers",
+                                            "ciphersuites",
+                                            "curves",
+                                            "prefer_server_ciphers",
+                                            NULL};
 
 static const char *const cert_keys[] = {"cert", "key", "ocsp", NULL};
 
@@ -54,12 +62,13 @@ static void list_keys(const char *const *keys, char *out, size_t len)
 static int check_keys(const foyer_conf_t *t, const char *const *keys, const char *what,
                       const char *addr, char *err, size_t errlen)
 {
-    for (const char *k = tls_api->conf_next_key(t, NULL); k; k = tls_api->conf_next_key(t, k)) {
+    for (const char *k = tls_api->conf_next_key(t, NULL); k;
+         k = tls_api->conf_next_key(t, k)) {
         if (known(keys, k)) continue;
         char names[256];
         list_keys(keys, names, sizeof names);
-        snprintf(err, errlen, "listen \"%s\": %s: unknown key '%s' (known: %s)", addr, what, k,
-                 names);
+        snprintf(err, errlen, "listen \"%s\": %s: unknown key '%s' (known: %s)", addr,
+                 what, k, names);
         return -1;
     }
     return 0;
@@ -86,7 +95,8 @@ static int string_key(const foyer_conf_t *t, const char *key, const char *def, c
 {
     const char *v = tls_api->conf_string(t, key);
     if ((v == NULL && present(t, key)) || (v != NULL && *v == '\0')) {
-        snprintf(err, errlen, "listen \"%s\": tls.%s must be a non-empty string", addr, key);
+        snprintf(err, errlen, "listen \"%s\": tls.%s must be a non-empty string", addr,
+                 key);
         return -1;
     }
     *out = dup_or_null(v ? v : def);
@@ -95,7 +105,8 @@ static int string_key(const foyer_conf_t *t, const char *key, const char *def, c
 
 static int present(const foyer_conf_t *t, const char *key)
 {
-    for (const char *k = tls_api->conf_next_key(t, NULL); k; k = tls_api->conf_next_key(t, k))
+    for (const char *k = tls_api->conf_next_key(t, NULL); k;
+         k = tls_api->conf_next_key(t, k))
         if (strcmp(k, key) == 0) return 1;
     return 0;
 }
@@ -112,7 +123,8 @@ static int read_cert(const foyer_conf_t *list, size_t i, struct tls_cert_conf *c
     const foyer_conf_t *e = tls_api->conf_index(list, i);
     if (e == NULL) {
         snprintf(err, errlen,
-                 "listen \"%s\": tls.certificates[%zu] must be { cert = \"file\", key = \"file\" } "
+                 "listen \"%s\": tls.certificates[%zu] must be { cert = \"file\", key = "
+                 "\"file\" } "
                  "or \"file\"",
                  addr, i);
         return -1;
@@ -124,7 +136,8 @@ static int read_cert(const foyer_conf_t *list, size_t i, struct tls_cert_conf *c
     const char *key = tls_api->conf_string(e, "key");
     const char *ocsp = tls_api->conf_string(e, "ocsp");
     if (cert == NULL || *cert == '\0') {
-        snprintf(err, errlen, "listen \"%s\": %s needs cert = \"file\" (a string)", addr, what);
+        snprintf(err, errlen, "listen \"%s\": %s needs cert = \"file\" (a string)", addr,
+                 what);
         return -1;
     }
     if ((key == NULL && present(e, "key")) || (key && *key == '\0')) {
@@ -141,13 +154,14 @@ static int read_cert(const foyer_conf_t *list, size_t i, struct tls_cert_conf *c
     return c->cert && c->key && (!ocsp || c->ocsp) ? 0 : -1;
 }
 
-static int read_certificates(const foyer_conf_t *tls, struct tls_listener_conf *lc, char *err,
-                             size_t errlen)
+static int read_certificates(const foyer_conf_t *tls, struct tls_listener_conf *lc,
+                             char *err, size_t errlen)
 {
     const foyer_conf_t *list = tls_api->conf_table(tls, "certificates");
     if (list == NULL) {
         snprintf(err, errlen,
-                 "listen \"%s\": tls needs certificates = { { cert = \"file\", key = \"file\" }, ... }",
+                 "listen \"%s\": tls needs certificates = { { cert = \"file\", key = "
+                 "\"file\" }, ... }",
                  lc->address);
         return -1;
     }
@@ -163,7 +177,8 @@ static int read_certificates(const foyer_conf_t *tls, struct tls_listener_conf *
     if (lc->certs == NULL) return -1;
     lc->ncerts = n;
     for (size_t i = 1; i <= n; i++)
-        if (read_cert(list, i, &lc->certs[i - 1], lc->address, err, errlen) != 0) return -1;
+        if (read_cert(list, i, &lc->certs[i - 1], lc->address, err, errlen) != 0)
+            return -1;
     return 0;
 }
 
@@ -179,8 +194,10 @@ static int read_versions(const foyer_conf_t *tls, struct tls_listener_conf *lc, 
         const char *v = tls_api->conf_string(tls, keys[k]);
         int ver = v ? version_of(v) : 0;
         if (ver == 0) {
-            snprintf(err, errlen, "listen \"%s\": tls.%s must be \"TLSv1.2\" or \"TLSv1.3\"%s%s%s",
-                     lc->address, keys[k], v ? " (not \"" : "", v ? v : "", v ? "\")" : "");
+            snprintf(err, errlen,
+                     "listen \"%s\": tls.%s must be \"TLSv1.2\" or \"TLSv1.3\"%s%s%s",
+                     lc->address, keys[k], v ? " (not \"" : "", v ? v : "",
+                     v ? "\")" : "");
             return -1;
         }
         *out[k] = ver;
@@ -202,9 +219,12 @@ static int read_verify(const foyer_conf_t *tls, struct tls_listener_conf *lc, ch
     lc->verify = lc->client_ca ? TLS_VERIFY_REQUIRED : TLS_VERIFY_NONE;
     if (present(tls, "verify_client")) {
         const char *v = tls_api->conf_string(tls, "verify_client");
-        if (v && strcmp(v, "none") == 0) lc->verify = TLS_VERIFY_NONE;
-        else if (v && strcmp(v, "optional") == 0) lc->verify = TLS_VERIFY_OPTIONAL;
-        else if (v && strcmp(v, "required") == 0) lc->verify = TLS_VERIFY_REQUIRED;
+        if (v && strcmp(v, "none") == 0)
+            lc->verify = TLS_VERIFY_NONE;
+        else if (v && strcmp(v, "optional") == 0)
+            lc->verify = TLS_VERIFY_OPTIONAL;
+        else if (v && strcmp(v, "required") == 0)
+            lc->verify = TLS_VERIFY_REQUIRED;
         else {
             snprintf(err, errlen,
                      "listen \"%s\": tls.verify_client must be \"none\", \"optional\" or "
@@ -215,7 +235,8 @@ static int read_verify(const foyer_conf_t *tls, struct tls_listener_conf *lc, ch
     }
     if (lc->verify != TLS_VERIFY_NONE && lc->client_ca == NULL) {
         snprintf(err, errlen,
-                 "listen \"%s\": tls.verify_client needs client_ca = \"file\" (the CA certificates "
+                 "listen \"%s\": tls.verify_client needs client_ca = \"file\" (the CA "
+                 "certificates "
                  "client certificates are checked against)",
                  lc->address);
         return -1;
@@ -225,7 +246,8 @@ static int read_verify(const foyer_conf_t *tls, struct tls_listener_conf *lc, ch
         double d;
         if (tls_api->conf_number(tls, "verify_depth", &d) != 0 || d < 1 || d > 16 ||
             d != (int)d) {
-            snprintf(err, errlen, "listen \"%s\": tls.verify_depth must be a whole number 1-16",
+            snprintf(err, errlen,
+                     "listen \"%s\": tls.verify_depth must be a whole number 1-16",
                      lc->address);
             return -1;
         }
@@ -251,7 +273,8 @@ static int read_alpn(const foyer_conf_t *tls, struct tls_listener_conf *lc, char
     if (tls_api->conf_bool(tls, "alpn", &off) == 0 && !off) return 0;
     const foyer_conf_t *list = tls_api->conf_table(tls, "alpn");
     if (list == NULL || tls_api->conf_next_key(list, NULL) != NULL) {
-        snprintf(err, errlen, "listen \"%s\": tls.alpn must be a list such as { \"http/1.1\" }",
+        snprintf(err, errlen,
+                 "listen \"%s\": tls.alpn must be a list such as { \"http/1.1\" }",
                  lc->address);
         return -1;
     }
@@ -261,11 +284,12 @@ static int read_alpn(const foyer_conf_t *tls, struct tls_listener_conf *lc, char
     for (size_t i = 1; i <= n; i++) {
         const char *p = tls_api->conf_index_string(list, i);
         if (p == NULL || !known(supported, p)) {
-            snprintf(err, errlen,
-                     "listen \"%s\": tls.alpn: %s%s%s (foyer speaks HTTP/1.x: \"http/1.1\", "
-                     "\"http/1.0\")",
-                     lc->address, p ? "unsupported protocol \"" : "entries must be strings",
-                     p ? p : "", p ? "\"" : "");
+            snprintf(
+                err, errlen,
+                "listen \"%s\": tls.alpn: %s%s%s (foyer speaks HTTP/1.x: \"http/1.1\", "
+                "\"http/1.0\")",
+                lc->address, p ? "unsupported protocol \"" : "entries must be strings",
+                p ? p : "", p ? "\"" : "");
             return -1;
         }
         lc->alpn[used++] = (unsigned char)strlen(p);
@@ -287,19 +311,22 @@ static int read_crypto(const foyer_conf_t *tls, struct tls_listener_conf *lc, ch
                    errlen) != 0 ||
         string_key(tls, "ciphersuites", FOYER_TLS13_SUITES, &lc->ciphersuites,
                    lc->address, err, errlen) != 0 ||
-        string_key(tls, "curves", FOYER_TLS_CURVES, &lc->curves, lc->address, err, errlen) !=
-            0)
+        string_key(tls, "curves", FOYER_TLS_CURVES, &lc->curves, lc->address, err,
+                   errlen) != 0)
         return -1;
     if (present(tls, "prefer_server_ciphers") &&
-        tls_api->conf_bool(tls, "prefer_server_ciphers", &lc->prefer_server_ciphers) != 0) {
-        snprintf(err, errlen, "listen \"%s\": tls.prefer_server_ciphers must be true or false",
+        tls_api->conf_bool(tls, "prefer_server_ciphers", &lc->prefer_server_ciphers) !=
+            0) {
+        snprintf(err, errlen,
+                 "listen \"%s\": tls.prefer_server_ciphers must be true or false",
                  lc->address);
         return -1;
     }
     return 0;
 }
 
-int tls_listener_conf_read(size_t i, struct tls_listener_conf **out, char *err, size_t errlen)
+int tls_listener_conf_read(size_t i, struct tls_listener_conf **out, char *err,
+                           size_t errlen)
 {
     *out = NULL;
     const foyer_conf_t *t = tls_api->listen_conf(i);
@@ -308,7 +335,8 @@ int tls_listener_conf_read(size_t i, struct tls_listener_conf **out, char *err, 
     const foyer_conf_t *tls = tls_api->conf_table(t, "tls");
     if (tls == NULL) {
         snprintf(err, errlen,
-                 "listen \"%s\": tls must be a table: tls = { certificates = { { cert = \"file\", "
+                 "listen \"%s\": tls must be a table: tls = { certificates = { { cert = "
+                 "\"file\", "
                  "key = \"file\" } } }",
                  addr);
         return -1;
@@ -321,7 +349,8 @@ int tls_listener_conf_read(size_t i, struct tls_listener_conf **out, char *err, 
         return -1;
     }
     err[0] = '\0';
-    if (read_certificates(tls, lc, err, errlen) != 0 || read_versions(tls, lc, err, errlen) != 0 ||
+    if (read_certificates(tls, lc, err, errlen) != 0 ||
+        read_versions(tls, lc, err, errlen) != 0 ||
         read_verify(tls, lc, err, errlen) != 0 || read_alpn(tls, lc, err, errlen) != 0 ||
         read_crypto(tls, lc, err, errlen) != 0) {
         if (err[0] == '\0') snprintf(err, errlen, "out of memory");

@@ -27,7 +27,8 @@ int tls_names_add(struct tls_names *t, const char *name, unsigned set)
     }
     char *copy = malloc(len + 1);
     if (copy == NULL) return -1;
-    for (size_t i = 0; i <= len; i++) copy[i] = (char)lower((unsigned char)name[i]);
+    for (size_t i = 0; i <= len; i++)
+        copy[i] = (char)lower((unsigned char)name[i]);
     if (len > 1 && copy[len - 1] == '.') copy[len - 1] = '\0'; /* absolute form */
     t->v[t->n].name = copy;
     t->v[t->n].set = set;
@@ -50,7 +51,8 @@ void tls_names_finish(struct tls_names *t)
     size_t out = 1;
     for (size_t i = 1; i < t->n; i++) {
         if (strcmp(t->v[i].name, t->v[out - 1].name) == 0) {
-            free(t->v[i].name); /* a later certificate with the same name: the first wins */
+            free(t->v[i]
+                     .name); /* a later certificate with the same name: the first wins */
             continue;
         }
         t->v[out++] = t->v[i];
@@ -65,8 +67,10 @@ static int lookup(const struct tls_names *t, const char *name)
         size_t mid = lo + (hi - lo) / 2;
         int c = strcmp(name, t->v[mid].name);
         if (c == 0) return (int)t->v[mid].set;
-        if (c < 0) hi = mid;
-        else lo = mid + 1;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
     }
     return -1;
 }
@@ -86,14 +90,16 @@ int tls_names_find(const struct tls_names *t, const char *sni)
     int set = lookup(t, name);
     if (set >= 0) return set;
     char *dot = strchr(name, '.');
-    if (dot == NULL || dot == name || dot[1] == '\0') return -1; /* no parent to wildcard */
+    if (dot == NULL || dot == name || dot[1] == '\0')
+        return -1; /* no parent to wildcard */
     dot[-1] = '*';
     return lookup(t, dot - 1);
 }
 
 void tls_names_free(struct tls_names *t)
 {
-    for (size_t i = 0; i < t->n; i++) free(t->v[i].name);
+    for (size_t i = 0; i < t->n; i++)
+        free(t->v[i].name);
     free(t->v);
     memset(t, 0, sizeof *t);
 }

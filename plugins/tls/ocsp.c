@@ -38,7 +38,9 @@ static int read_response(const char *file, X509 *cert, X509 *issuer, unsigned ch
     fclose(f);
     if (buf == NULL || n == 0 || n == OCSP_MAX_BYTES) {
         snprintf(err, errlen, "ocsp file %s: %s", file,
-                 buf == NULL ? "out of memory" : n == 0 ? "empty" : "larger than 1 MiB");
+                 buf == NULL ? "out of memory"
+                 : n == 0    ? "empty"
+                             : "larger than 1 MiB");
         free(buf);
         return -1;
     }
@@ -47,17 +49,19 @@ static int read_response(const char *file, X509 *cert, X509 *issuer, unsigned ch
     OCSP_BASICRESP *basic = resp ? OCSP_response_get1_basic(resp) : NULL;
     const char *why = NULL;
     int rc = -1;
-    if (resp == NULL) why = "not a DER OCSP response";
+    if (resp == NULL)
+        why = "not a DER OCSP response";
     else if (OCSP_response_status(resp) != OCSP_RESPONSE_STATUS_SUCCESSFUL)
         why = "the responder did not answer \"successful\"";
-    else if (basic == NULL) why = "no basic response in it";
+    else if (basic == NULL)
+        why = "no basic response in it";
     if (why == NULL && issuer != NULL) {
         rc = -2;
         OCSP_CERTID *id = OCSP_cert_to_id(NULL, cert, issuer);
         int status = -1, reason;
         ASN1_GENERALIZEDTIME *thisupd = NULL, *nextupd = NULL;
-        if (id == NULL || !OCSP_resp_find_status(basic, id, &status, &reason, NULL, &thisupd,
-                                                 &nextupd))
+        if (id == NULL ||
+            !OCSP_resp_find_status(basic, id, &status, &reason, NULL, &thisupd, &nextupd))
             why = "it is not about this certificate";
         else if (status == V_OCSP_CERTSTATUS_REVOKED)
             why = "it says the certificate is revoked";
@@ -118,7 +122,8 @@ void tls_ocsp_refresh(struct tls_ocsp *o)
     free(o->der);
     o->der = der;
     o->len = len;
-    if (tls_api->worker_id() <= 0) tls_log(FOYER_LOG_NOTICE, "ocsp file %s re-read", o->file);
+    if (tls_api->worker_id() <= 0)
+        tls_log(FOYER_LOG_NOTICE, "ocsp file %s re-read", o->file);
 }
 
 void tls_ocsp_free(struct tls_ocsp *o)
@@ -139,7 +144,8 @@ int tls_ocsp_status_cb(SSL *ssl, void *arg)
     for (int k = 0; k < TLS_MAX_KEYS; k++) {
         const struct tls_ocsp *o = s->ocsp[k];
         if (s->certs[k] != cert || o == NULL || o->der == NULL) continue;
-        unsigned char *copy = OPENSSL_memdup(o->der, (size_t)o->len); /* OpenSSL frees it */
+        unsigned char *copy =
+            OPENSSL_memdup(o->der, (size_t)o->len); /* OpenSSL frees it */
         if (copy == NULL || !SSL_set_tlsext_status_ocsp_resp(ssl, copy, o->len)) {
             OPENSSL_free(copy);
             return SSL_TLSEXT_ERR_NOACK;

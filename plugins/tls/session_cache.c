@@ -58,7 +58,8 @@ static int lock(struct sc_bucket *b)
                                         __ATOMIC_RELAXED))
             return 0;
         if (i < 64) continue;
-        if (i % 256 == 0 && expected != 0 && kill((pid_t)expected, 0) != 0 && errno == ESRCH)
+        if (i % 256 == 0 && expected != 0 && kill((pid_t)expected, 0) != 0 &&
+            errno == ESRCH)
             /* the owner died inside: take its lock over */
             if (__atomic_compare_exchange_n(&b->lock, &expected, me, 0, __ATOMIC_ACQUIRE,
                                             __ATOMIC_RELAXED))
@@ -76,7 +77,8 @@ static void unlock(struct sc_bucket *b)
 static struct sc_bucket *bucket_of(const unsigned char *id, unsigned len)
 {
     uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a: IDs are random, cheap is enough */
-    for (unsigned i = 0; i < len; i++) h = (h ^ id[i]) * 0x100000001b3ULL;
+    for (unsigned i = 0; i < len; i++)
+        h = (h ^ id[i]) * 0x100000001b3ULL;
     return &cache->buckets[h % cache->nbuckets];
 }
 
@@ -89,7 +91,8 @@ int tls_session_cache_init(long entries, char *err, size_t errlen)
     snprintf(name, sizeof name, "sessions.%ld", entries);
     struct sc_shm *m = tls_api->shared_memory(TLS_PLUGIN, name, size);
     if (m == NULL) {
-        snprintf(err, errlen, "session_cache: no shared memory for %ld sessions (%zu MiB)", entries,
+        snprintf(err, errlen,
+                 "session_cache: no shared memory for %ld sessions (%zu MiB)", entries,
                  size >> 20);
         return -1;
     }
@@ -128,8 +131,10 @@ static int new_session(SSL *ssl, SSL_SESSION *sess)
             victim = s;
             break;
         }
-        if (s->expires <= now) victim = s; /* empty or expired */
-        else if (victim->expires > now && s->expires < victim->expires) victim = s;
+        if (s->expires <= now)
+            victim = s; /* empty or expired */
+        else if (victim->expires > now && s->expires < victim->expires)
+            victim = s;
     }
     victim->expires = expires;
     victim->idlen = (uint8_t)idlen;
@@ -152,7 +157,8 @@ static SSL_SESSION *get_session(SSL *ssl, const unsigned char *id, int idlen, in
     if (lock(b) != 0) return NULL;
     for (int i = 0; i < SC_WAYS; i++) {
         struct sc_slot *s = &b->slots[i];
-        if (s->idlen != idlen || s->expires <= now || memcmp(s->id, id, (size_t)idlen) != 0)
+        if (s->idlen != idlen || s->expires <= now ||
+            memcmp(s->id, id, (size_t)idlen) != 0)
             continue;
         len = s->len;
         memcpy(der, s->der, (size_t)len);
@@ -162,8 +168,10 @@ static SSL_SESSION *get_session(SSL *ssl, const unsigned char *id, int idlen, in
     if (len == 0) return NULL;
     const unsigned char *p = der;
     SSL_SESSION *sess = d2i_SSL_SESSION(NULL, &p, len);
-    if (sess == NULL) ERR_clear_error();
-    else TLS_COUNT(cache_hits);
+    if (sess == NULL)
+        ERR_clear_error();
+    else
+        TLS_COUNT(cache_hits);
     return sess;
 }
 
@@ -173,7 +181,8 @@ void tls_session_cache_use(SSL_CTX *ctx, long entries)
         SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
         return;
     }
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL |
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER |
+                                            SSL_SESS_CACHE_NO_INTERNAL |
                                             SSL_SESS_CACHE_NO_AUTO_CLEAR);
     SSL_CTX_sess_set_new_cb(ctx, new_session);
     SSL_CTX_sess_set_get_cb(ctx, get_session);

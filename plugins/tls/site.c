@@ -21,7 +21,7 @@
 struct loaded {
     const struct tls_cert_conf *conf;
     X509 *cert;
-    STACK_OF(X509) *chain;
+    STACK_OF(X509) * chain;
     EVP_PKEY *key;
     int type;
     char **names;
@@ -34,8 +34,10 @@ const char *tls_ssl_error(char *buf, size_t len)
     buf[0] = '\0';
     if (e != 0) {
         const char *reason = ERR_reason_error_string(e);
-        if (reason) snprintf(buf, len, "%s", reason);
-        else ERR_error_string_n(e, buf, len);
+        if (reason)
+            snprintf(buf, len, "%s", reason);
+        else
+            ERR_error_string_n(e, buf, len);
     }
     ERR_clear_error();
     return buf;
@@ -44,12 +46,18 @@ const char *tls_ssl_error(char *buf, size_t len)
 static const char *key_type_name(int type)
 {
     switch (type) {
-    case EVP_PKEY_RSA: return "RSA";
-    case EVP_PKEY_RSA_PSS: return "RSA-PSS";
-    case EVP_PKEY_EC: return "ECDSA";
-    case EVP_PKEY_ED25519: return "Ed25519";
-    case EVP_PKEY_ED448: return "Ed448";
-    default: return NULL;
+    case EVP_PKEY_RSA:
+        return "RSA";
+    case EVP_PKEY_RSA_PSS:
+        return "RSA-PSS";
+    case EVP_PKEY_EC:
+        return "ECDSA";
+    case EVP_PKEY_ED25519:
+        return "Ed25519";
+    case EVP_PKEY_ED448:
+        return "Ed448";
+    default:
+        return NULL;
     }
 }
 
@@ -61,8 +69,8 @@ static BIO *open_file(const char *path, const char *what, const char *addr, char
     if (b == NULL) {
         int e = errno ? errno : EIO;
         ERR_clear_error();
-        snprintf(err, errlen, "listen \"%s\": %s file %s: cannot read: %s", addr, what, path,
-                 strerror(e));
+        snprintf(err, errlen, "listen \"%s\": %s file %s: cannot read: %s", addr, what,
+                 path, strerror(e));
     }
     return b;
 }
@@ -86,7 +94,8 @@ static int push_name(struct loaded *l, const unsigned char *p, int len)
     l->names = v;
     char *s = malloc((size_t)len + 1);
     if (s == NULL) return -1;
-    for (int i = 0; i < len; i++) s[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
+    for (int i = 0; i < len; i++)
+        s[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
     s[len] = '\0';
     l->names[l->nnames++] = s;
     return 0;
@@ -100,14 +109,17 @@ static int read_names(struct loaded *l)
     for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens) && rc == 0; i++) {
         const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
         if (g->type == GEN_DNS)
-            rc = push_name(l, ASN1_STRING_get0_data(g->d.dNSName), ASN1_STRING_length(g->d.dNSName));
+            rc = push_name(l, ASN1_STRING_get0_data(g->d.dNSName),
+                           ASN1_STRING_length(g->d.dNSName));
     }
     GENERAL_NAMES_free(gens);
     if (rc == 0 && l->nnames == 0) {
         const X509_NAME *subj = X509_get_subject_name(l->cert);
-        for (int i = -1; rc == 0 && (i = X509_NAME_get_index_by_NID(subj, NID_commonName, i)) >= 0;) {
+        for (int i = -1;
+             rc == 0 && (i = X509_NAME_get_index_by_NID(subj, NID_commonName, i)) >= 0;) {
             unsigned char *utf8 = NULL;
-            int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)));
+            int len = ASN1_STRING_to_UTF8(
+                &utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)));
             if (len > 0) rc = push_name(l, utf8, len);
             OPENSSL_free(utf8);
         }
@@ -126,13 +138,15 @@ static int load_entry(const struct tls_cert_conf *c, struct loaded *l, const cha
     l->cert = PEM_read_bio_X509_AUX(b, NULL, NULL, NULL);
     l->chain = sk_X509_new_null();
     X509 *extra;
-    while (l->cert && l->chain && (extra = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+    while (l->cert && l->chain &&
+           (extra = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
         if (!sk_X509_push(l->chain, extra)) X509_free(extra);
     BIO_free(b);
     ERR_clear_error(); /* the end of the file reads as "no start line" */
     if (l->cert == NULL) {
-        snprintf(err, errlen, "listen \"%s\": certificate file %s: no PEM certificate in it",
-                 addr, c->cert);
+        snprintf(err, errlen,
+                 "listen \"%s\": certificate file %s: no PEM certificate in it", addr,
+                 c->cert);
         return -1;
     }
     if ((b = open_file(c->key, "key", addr, err, errlen)) == NULL) return -1;
@@ -148,13 +162,15 @@ static int load_entry(const struct tls_cert_conf *c, struct loaded *l, const cha
     }
     l->type = EVP_PKEY_get_base_id(l->key);
     if (key_type_name(l->type) == NULL) {
-        snprintf(err, errlen, "listen \"%s\": key file %s: unsupported key type", addr, c->key);
+        snprintf(err, errlen, "listen \"%s\": key file %s: unsupported key type", addr,
+                 c->key);
         return -1;
     }
     if (X509_check_private_key(l->cert, l->key) != 1) {
         ERR_clear_error();
-        snprintf(err, errlen, "listen \"%s\": key file %s does not match certificate file %s",
-                 addr, c->key, c->cert);
+        snprintf(err, errlen,
+                 "listen \"%s\": key file %s does not match certificate file %s", addr,
+                 c->key, c->cert);
         return -1;
     }
     if (read_names(l) != 0) {
@@ -163,13 +179,14 @@ static int load_entry(const struct tls_cert_conf *c, struct loaded *l, const cha
     }
     if (tls_api->worker_id() < 0) { /* warnings once, from the master */
         if (X509_cmp_current_time(X509_get0_notAfter(l->cert)) < 0)
-            tls_log(FOYER_LOG_WARNING, "listen \"%s\": certificate file %s has expired", addr,
-                    c->cert);
-        if (l->nnames == 0)
-            tls_log(FOYER_LOG_WARNING,
-                    "listen \"%s\": certificate file %s names no host (no DNS SAN, no CN): "
-                    "only chosen as the default",
+            tls_log(FOYER_LOG_WARNING, "listen \"%s\": certificate file %s has expired",
                     addr, c->cert);
+        if (l->nnames == 0)
+            tls_log(
+                FOYER_LOG_WARNING,
+                "listen \"%s\": certificate file %s names no host (no DNS SAN, no CN): "
+                "only chosen as the default",
+                addr, c->cert);
     }
     return 0;
 }
@@ -179,7 +196,8 @@ static void loaded_free(struct loaded *l)
     X509_free(l->cert);
     sk_X509_pop_free(l->chain, X509_free);
     EVP_PKEY_free(l->key);
-    for (size_t i = 0; i < l->nnames; i++) free(l->names[i]);
+    for (size_t i = 0; i < l->nnames; i++)
+        free(l->names[i]);
     free(l->names);
 }
 
@@ -214,7 +232,8 @@ static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
     struct tls_site *site = tls_conn_site(ssl);
     if (site == NULL || site->conf->alpn == NULL) return SSL_TLSEXT_ERR_NOACK;
     unsigned char *sel;
-    if (SSL_select_next_proto(&sel, outlen, site->conf->alpn, (unsigned)site->conf->alpn_len, in,
+    if (SSL_select_next_proto(&sel, outlen, site->conf->alpn,
+                              (unsigned)site->conf->alpn_len, in,
                               inlen) != OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_ALERT_FATAL;
     *out = sel;
@@ -237,8 +256,8 @@ static int set_sid_ctx(SSL_CTX *ctx, const struct tls_listener_conf *lc)
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     char text[1024];
-    int n = snprintf(text, sizeof text, "foyer-tls|%s|%d|%s", lc->address, (int)lc->verify,
-                     lc->client_ca ? lc->client_ca : "");
+    int n = snprintf(text, sizeof text, "foyer-tls|%s|%d|%s", lc->address,
+                     (int)lc->verify, lc->client_ca ? lc->client_ca : "");
     if (!EVP_Digest(text, (size_t)n, md, &mdlen, EVP_sha256(), NULL)) return 0;
     if (mdlen > SSL_MAX_SID_CTX_LENGTH) mdlen = SSL_MAX_SID_CTX_LENGTH;
     return SSL_CTX_set_session_id_context(ctx, md, mdlen);
@@ -246,11 +265,11 @@ static int set_sid_ctx(SSL_CTX *ctx, const struct tls_listener_conf *lc)
 
 struct client_ca {
     X509_STORE *store;
-    STACK_OF(X509_NAME) *names;
+    STACK_OF(X509_NAME) * names;
 };
 
-static int load_client_ca(const struct tls_listener_conf *lc, struct client_ca *ca, char *err,
-                          size_t errlen)
+static int load_client_ca(const struct tls_listener_conf *lc, struct client_ca *ca,
+                          char *err, size_t errlen)
 {
     BIO *b = open_file(lc->client_ca, "client_ca", lc->address, err, errlen);
     if (b == NULL) return -1;
@@ -261,15 +280,17 @@ static int load_client_ca(const struct tls_listener_conf *lc, struct client_ca *
         ca->names == NULL || sk_X509_NAME_num(ca->names) == 0) {
         char why[256];
         tls_ssl_error(why, sizeof why);
-        snprintf(err, errlen, "listen \"%s\": client_ca file %s: no PEM certificate in it%s%s%s",
+        snprintf(err, errlen,
+                 "listen \"%s\": client_ca file %s: no PEM certificate in it%s%s%s",
                  lc->address, lc->client_ca, why[0] ? " (" : "", why, why[0] ? ")" : "");
         return -1;
     }
     return 0;
 }
 
-static SSL_CTX *make_ctx(const struct tls_listener_conf *lc, const struct tls_settings *set,
-                         const struct client_ca *ca, char *err, size_t errlen)
+static SSL_CTX *make_ctx(const struct tls_listener_conf *lc,
+                         const struct tls_settings *set, const struct client_ca *ca,
+                         char *err, size_t errlen)
 {
     char why[256];
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -278,8 +299,8 @@ static SSL_CTX *make_ctx(const struct tls_listener_conf *lc, const struct tls_se
                  tls_ssl_error(why, sizeof why));
         return NULL;
     }
-    uint64_t opts = SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF |
-                    SSL_OP_NO_COMPRESSION;
+    uint64_t opts =
+        SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION;
     if (lc->prefer_server_ciphers) opts |= SSL_OP_CIPHER_SERVER_PREFERENCE;
     if (!set->tickets) opts |= SSL_OP_NO_TICKET;
     SSL_CTX_set_options(ctx, opts);
@@ -315,7 +336,8 @@ static SSL_CTX *make_ctx(const struct tls_listener_conf *lc, const struct tls_se
     if (lc->verify != TLS_VERIFY_NONE) {
         int mode = SSL_VERIFY_PEER;
         if (lc->verify == TLS_VERIFY_REQUIRED) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-        SSL_CTX_set_verify(ctx, mode, lc->verify == TLS_VERIFY_OPTIONAL ? verify_optional : NULL);
+        SSL_CTX_set_verify(ctx, mode,
+                           lc->verify == TLS_VERIFY_OPTIONAL ? verify_optional : NULL);
         SSL_CTX_set_verify_depth(ctx, lc->verify_depth);
         SSL_CTX_set1_cert_store(ctx, ca->store);
         STACK_OF(X509_NAME) *names = SSL_dup_CA_list(ca->names);
@@ -330,7 +352,7 @@ static SSL_CTX *make_ctx(const struct tls_listener_conf *lc, const struct tls_se
     return ctx;
 }
 
-static X509 *issuer_in(STACK_OF(X509) *chain, X509 *cert)
+static X509 *issuer_in(STACK_OF(X509) * chain, X509 *cert)
 {
     for (int i = 0; i < sk_X509_num(chain); i++)
         if (X509_check_issued(sk_X509_value(chain, i), cert) == X509_V_OK)
@@ -339,20 +361,23 @@ static X509 *issuer_in(STACK_OF(X509) *chain, X509 *cert)
 }
 
 /* Puts entry l into set s (a key type it lacks). */
-static int add_to_set(struct tls_certset *s, struct loaded *l, const char *addr, char *err,
-                      size_t errlen)
+static int add_to_set(struct tls_certset *s, struct loaded *l, const char *addr,
+                      char *err, size_t errlen)
 {
     int k = 0;
-    while (k < TLS_MAX_KEYS && s->key_types[k] != 0) k++;
+    while (k < TLS_MAX_KEYS && s->key_types[k] != 0)
+        k++;
     if (k == TLS_MAX_KEYS) {
-        snprintf(err, errlen, "listen \"%s\": certificate file %s: too many keys for one name set",
+        snprintf(err, errlen,
+                 "listen \"%s\": certificate file %s: too many keys for one name set",
                  addr, l->conf->cert);
         return -1;
     }
     char why[256];
-    if (!SSL_CTX_use_certificate(s->ctx, l->cert) || !SSL_CTX_use_PrivateKey(s->ctx, l->key)) {
-        snprintf(err, errlen, "listen \"%s\": certificate file %s: %s", addr, l->conf->cert,
-                 tls_ssl_error(why, sizeof why));
+    if (!SSL_CTX_use_certificate(s->ctx, l->cert) ||
+        !SSL_CTX_use_PrivateKey(s->ctx, l->key)) {
+        snprintf(err, errlen, "listen \"%s\": certificate file %s: %s", addr,
+                 l->conf->cert, tls_ssl_error(why, sizeof why));
         return -1;
     }
     /* the chain goes with the key just set (SSL_CTX_use_certificate made it current) */
@@ -363,8 +388,8 @@ static int add_to_set(struct tls_certset *s, struct loaded *l, const char *addr,
             return -1;
         }
     if (l->conf->ocsp) {
-        s->ocsp[k] = tls_ocsp_load(l->conf->ocsp, l->cert, issuer_in(l->chain, l->cert), err,
-                                   errlen);
+        s->ocsp[k] = tls_ocsp_load(l->conf->ocsp, l->cert, issuer_in(l->chain, l->cert),
+                                   err, errlen);
         if (s->ocsp[k] == NULL) {
             char inner[512];
             snprintf(inner, sizeof inner, "%s", err);
@@ -391,10 +416,12 @@ static int place(struct tls_site *site, struct loaded *l, size_t idx,
         struct tls_certset *s = &site->sets[i];
         if (!same_names(l, s)) continue;
         int clash = 0;
-        for (int k = 0; k < TLS_MAX_KEYS; k++) clash |= s->key_types[k] == l->type;
+        for (int k = 0; k < TLS_MAX_KEYS; k++)
+            clash |= s->key_types[k] == l->type;
         if (clash) {
             snprintf(err, errlen,
-                     "listen \"%s\": certificates %s and %s have the same names and both %s keys: "
+                     "listen \"%s\": certificates %s and %s have the same names and both "
+                     "%s keys: "
                      "only one of them could ever be chosen",
                      lc->address, s->first_file, l->conf->cert, key_type_name(l->type));
             return -1;
@@ -423,7 +450,8 @@ static void site_free(struct tls_site *site)
             X509_free(s->certs[k]);
             tls_ocsp_free(s->ocsp[k]);
         }
-        for (size_t j = 0; j < s->nnames; j++) free(s->names[j]);
+        for (size_t j = 0; j < s->nnames; j++)
+            free(s->names[j]);
         free(s->names);
     }
     free(site->sets);
@@ -432,14 +460,15 @@ static void site_free(struct tls_site *site)
     free(site);
 }
 
-struct tls_site *tls_site_new(struct tls_listener_conf *lc, const struct tls_settings *set,
-                              char *err, size_t errlen)
+struct tls_site *tls_site_new(struct tls_listener_conf *lc,
+                              const struct tls_settings *set, char *err, size_t errlen)
 {
     struct tls_site *site = calloc(1, sizeof *site);
     struct loaded *l = calloc(lc->ncerts, sizeof *l);
     struct client_ca ca = {NULL, NULL};
     int rc = -1;
-    if (site == NULL || l == NULL || (site->sets = calloc(lc->ncerts, sizeof *site->sets)) == NULL) {
+    if (site == NULL || l == NULL ||
+        (site->sets = calloc(lc->ncerts, sizeof *site->sets)) == NULL) {
         snprintf(err, errlen, "out of memory");
         free(site ? site->sets : NULL);
         free(site);
@@ -463,7 +492,8 @@ struct tls_site *tls_site_new(struct tls_listener_conf *lc, const struct tls_set
     tls_names_finish(&site->names);
     rc = 0;
 out:
-    for (size_t i = 0; i < lc->ncerts; i++) loaded_free(&l[i]);
+    for (size_t i = 0; i < lc->ncerts; i++)
+        loaded_free(&l[i]);
     free(l);
     X509_STORE_free(ca.store);
     sk_X509_NAME_pop_free(ca.names, X509_NAME_free);

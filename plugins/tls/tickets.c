@@ -59,7 +59,8 @@ static int64_t wall_now(void)
 /* A fresh key; -1 when the random generator fails (then no key is made). */
 static int make_key(struct ticket_key *k)
 {
-    if (RAND_bytes(k->name, sizeof k->name) != 1 || RAND_priv_bytes(k->aes, sizeof k->aes) != 1 ||
+    if (RAND_bytes(k->name, sizeof k->name) != 1 ||
+        RAND_priv_bytes(k->aes, sizeof k->aes) != 1 ||
         RAND_priv_bytes(k->hmac, sizeof k->hmac) != 1) {
         ERR_clear_error();
         tls_log(FOYER_LOG_ERROR, "session ticket key: the random generator failed");
@@ -82,7 +83,8 @@ static void write_end(void)
 
 int tls_tickets_init(char *err, size_t errlen)
 {
-    if (aes256cbc == NULL && (aes256cbc = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL)) == NULL) {
+    if (aes256cbc == NULL &&
+        (aes256cbc = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL)) == NULL) {
         snprintf(err, errlen, "tickets: AES-256-CBC unavailable");
         ERR_clear_error();
         return -1;
@@ -110,7 +112,8 @@ int tls_tickets_init(char *err, size_t errlen)
         return 0;
     }
     /* another process is making it: a few microseconds */
-    for (int i = 0; i < 100000 && __atomic_load_n(&shm->magic, __ATOMIC_ACQUIRE) != TICKET_MAGIC;
+    for (int i = 0;
+         i < 100000 && __atomic_load_n(&shm->magic, __ATOMIC_ACQUIRE) != TICKET_MAGIC;
          i++)
         sched_yield();
     return 0;
@@ -130,7 +133,8 @@ void tls_tickets_configure(double rot, double life)
 
 void tls_tickets_maybe_rotate(void)
 {
-    if (shm == NULL || __atomic_load_n(&shm->magic, __ATOMIC_ACQUIRE) != TICKET_MAGIC) return;
+    if (shm == NULL || __atomic_load_n(&shm->magic, __ATOMIC_ACQUIRE) != TICKET_MAGIC)
+        return;
     int64_t now = wall_now();
     uint32_t c = __atomic_load_n(&shm->current, __ATOMIC_ACQUIRE) % TICKET_KEYS;
     if ((double)(now - shm->keys[c].created) < rotation) return;
@@ -158,7 +162,8 @@ static int current_key(struct ticket_key *out)
             *out = cur;
             return 0;
         }
-        struct ticket_key k = shm->keys[__atomic_load_n(&shm->current, __ATOMIC_RELAXED) % TICKET_KEYS];
+        struct ticket_key k =
+            shm->keys[__atomic_load_n(&shm->current, __ATOMIC_RELAXED) % TICKET_KEYS];
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         if (__atomic_load_n(&shm->seq, __ATOMIC_RELAXED) != s1) continue;
         if (k.created == 0) return -1; /* not made yet */
@@ -209,15 +214,17 @@ static int mac_init(EVP_MAC_CTX *hctx, unsigned char *key)
     return EVP_MAC_CTX_set_params(hctx, params);
 }
 
-static int ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
-                     EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+static int ticket_cb(SSL *ssl, unsigned char key_name[16],
+                     unsigned char iv[EVP_MAX_IV_LENGTH], EVP_CIPHER_CTX *cctx,
+                     EVP_MAC_CTX *hctx, int enc)
 {
     struct ticket_key k;
     if (shm == NULL || aes256cbc == NULL) return 0; /* released: no ticket */
     if (enc) { /* 0: no ticket this time, the handshake goes on */
         if (current_key(&k) != 0 || RAND_bytes(iv, 16) != 1) return 0;
         memcpy(key_name, k.name, 16);
-        if (!EVP_EncryptInit_ex2(cctx, aes256cbc, k.aes, iv, NULL) || !mac_init(hctx, k.hmac))
+        if (!EVP_EncryptInit_ex2(cctx, aes256cbc, k.aes, iv, NULL) ||
+            !mac_init(hctx, k.hmac))
             return -1;
         return 1;
     }

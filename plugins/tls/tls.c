@@ -34,13 +34,14 @@ struct tls_state {
     foyer_timer_t *rotate_timer, *ocsp_timer;
 };
 
-static const char *const settings_keys[] = {"path",           "tickets",       "ticket_key_rotation",
-                                            "session_timeout", "session_cache", "ocsp_refresh",
-                                            NULL};
+static const char *const settings_keys[] = {
+    "path",         "tickets", "ticket_key_rotation", "session_timeout", "session_cache",
+    "ocsp_refresh", NULL};
 
 static int has_key(const foyer_conf_t *conf, const char *key)
 {
-    for (const char *k = tls_api->conf_next_key(conf, NULL); k; k = tls_api->conf_next_key(conf, k))
+    for (const char *k = tls_api->conf_next_key(conf, NULL); k;
+         k = tls_api->conf_next_key(conf, k))
         if (strcmp(k, key) == 0) return 1;
     return 0;
 }
@@ -54,7 +55,8 @@ static int number_setting(const foyer_conf_t *conf, const char *key, double lo, 
         *out = v;
         return 0;
     }
-    snprintf(err, errlen, "%s must be a number of seconds between %g and %g", key, lo, hi);
+    snprintf(err, errlen, "%s must be a number of seconds between %g and %g", key, lo,
+             hi);
     return -1;
 }
 
@@ -70,26 +72,30 @@ static int read_settings(const foyer_conf_t *conf, struct tls_settings *s, char 
     for (const char *k = tls_api->conf_next_key(conf, NULL); k;
          k = tls_api->conf_next_key(conf, k)) {
         int ok = 0;
-        for (const char *const *p = settings_keys; *p; p++) ok |= strcmp(*p, k) == 0;
+        for (const char *const *p = settings_keys; *p; p++)
+            ok |= strcmp(*p, k) == 0;
         if (!ok) {
             snprintf(err, errlen,
-                     "unknown setting '%s' (known: tickets, ticket_key_rotation, session_timeout, "
+                     "unknown setting '%s' (known: tickets, ticket_key_rotation, "
+                     "session_timeout, "
                      "session_cache, ocsp_refresh)",
                      k);
             return -1;
         }
     }
     int b;
-    if (tls_api->conf_bool(conf, "tickets", &b) == 0) s->tickets = b;
+    if (tls_api->conf_bool(conf, "tickets", &b) == 0)
+        s->tickets = b;
     else if (has_key(conf, "tickets")) {
         snprintf(err, errlen, "tickets must be true or false");
         return -1;
     }
-    if (number_setting(conf, "ticket_key_rotation", 1, 7 * 86400, &s->ticket_key_rotation, err,
+    if (number_setting(conf, "ticket_key_rotation", 1, 7 * 86400, &s->ticket_key_rotation,
+                       err, errlen) != 0 ||
+        number_setting(conf, "session_timeout", 1, 7 * 86400, &s->session_timeout, err,
                        errlen) != 0 ||
-        number_setting(conf, "session_timeout", 1, 7 * 86400, &s->session_timeout, err, errlen) !=
-            0 ||
-        number_setting(conf, "ocsp_refresh", 1, 7 * 86400, &s->ocsp_refresh, err, errlen) != 0)
+        number_setting(conf, "ocsp_refresh", 1, 7 * 86400, &s->ocsp_refresh, err,
+                       errlen) != 0)
         return -1;
     double entries;
     if (tls_api->conf_bool(conf, "session_cache", &b) == 0) {
@@ -100,7 +106,8 @@ static int read_settings(const foyer_conf_t *conf, struct tls_settings *s, char 
         s->session_cache = 0;
     } else if (tls_api->conf_number(conf, "session_cache", &entries) == 0) {
         if (entries < 0 || entries > 4000000 || entries != floor(entries)) {
-            snprintf(err, errlen, "session_cache must be a number of sessions (0-4000000), or false");
+            snprintf(err, errlen,
+                     "session_cache must be a number of sessions (0-4000000), or false");
             return -1;
         }
         s->session_cache = (long)entries;
@@ -125,7 +132,8 @@ static void count_init(void)
 static void state_free(struct tls_state *st)
 {
     if (st == NULL) return;
-    for (size_t i = 0; i < st->nsites; i++) tls_site_unref(st->sites[i]);
+    for (size_t i = 0; i < st->nsites; i++)
+        tls_site_unref(st->sites[i]);
     free(st->sites);
     free(st);
 }
@@ -138,7 +146,8 @@ static void pin_library(void)
 {
     static int pinned;
     Dl_info info;
-    if (pinned || !dladdr((void *)foyer_plugin_entry, &info) || info.dli_fname == NULL) return;
+    if (pinned || !dladdr((void *)foyer_plugin_entry, &info) || info.dli_fname == NULL)
+        return;
     void *self = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
     if (self != NULL) {
         pinned = 1;
@@ -167,10 +176,11 @@ static int tls_init(const struct foyer_api *api, const foyer_conf_t *conf, void 
     live_states++;
     if (st->set.tickets && st->set.session_timeout > 7 * st->set.ticket_key_rotation &&
         api->worker_id() < 0)
-        tls_log(FOYER_LOG_WARNING,
-                "session_timeout (%g s) is longer than 7 ticket key rotations (%g s each): "
-                "older tickets cannot be decrypted",
-                st->set.session_timeout, st->set.ticket_key_rotation);
+        tls_log(
+            FOYER_LOG_WARNING,
+            "session_timeout (%g s) is longer than 7 ticket key rotations (%g s each): "
+            "older tickets cannot be decrypted",
+            st->set.session_timeout, st->set.ticket_key_rotation);
     *state = st;
     return 0;
 }

@@ -40,19 +40,19 @@ extern const struct foyer_api *tls_api;
 
 /* Per-worker counters (api->counter), NULL until init. */
 struct tls_counters {
-    uint64_t *handshakes;       /* completed handshakes */
-    uint64_t *resumed;          /* of which resumed (ticket or session cache) */
-    uint64_t *failed;           /* handshakes that failed (bad client, garbage) */
-    uint64_t *plaintext;        /* of which plain HTTP on the TLS port */
-    uint64_t *cache_stored;     /* sessions stored in the shared cache */
-    uint64_t *cache_hits;       /* sessions found there */
-    uint64_t *cache_too_big;    /* sessions too large for a cache slot */
+    uint64_t *handshakes;    /* completed handshakes */
+    uint64_t *resumed;       /* of which resumed (ticket or session cache) */
+    uint64_t *failed;        /* handshakes that failed (bad client, garbage) */
+    uint64_t *plaintext;     /* of which plain HTTP on the TLS port */
+    uint64_t *cache_stored;  /* sessions stored in the shared cache */
+    uint64_t *cache_hits;    /* sessions found there */
+    uint64_t *cache_too_big; /* sessions too large for a cache slot */
 };
 extern struct tls_counters tls_counters;
 
-#define TLS_COUNT(name)                                                                   \
-    do {                                                                                  \
-        if (tls_counters.name) ++*tls_counters.name;                                      \
+#define TLS_COUNT(name)                                                                  \
+    do {                                                                                 \
+        if (tls_counters.name) ++*tls_counters.name;                                     \
     } while (0)
 
 /* ---- `plugin "tls" { }` (tls.c) ---- */
@@ -91,7 +91,8 @@ struct tls_listener_conf {
 
 /* Reads listener i's `tls` table; 0 and *out filled (NULL when the listener
  * has no tls key), or -1 with a message naming the listener and the key. */
-int tls_listener_conf_read(size_t i, struct tls_listener_conf **out, char *err, size_t errlen);
+int tls_listener_conf_read(size_t i, struct tls_listener_conf **out, char *err,
+                           size_t errlen);
 void tls_listener_conf_free(struct tls_listener_conf *lc);
 
 /* ---- the SNI table (names.c) ---- */
@@ -121,7 +122,7 @@ struct tls_ocsp {
     char *file;
     unsigned char *der; /* the response as stapled; NULL when unusable */
     long len;
-    int64_t mtime_ns;   /* of the file when read */
+    int64_t mtime_ns;    /* of the file when read */
     X509 *cert, *issuer; /* to check a re-read response (refs held) */
 };
 
@@ -138,7 +139,8 @@ int tls_ocsp_status_cb(SSL *ssl, void *arg);
 
 /* ---- a listener's runtime (site.c) ---- */
 
-#define TLS_MAX_KEYS 4 /* key types side by side in one set: RSA, ECDSA, Ed25519, Ed448 */
+#define TLS_MAX_KEYS 4 /* key types side by side in one set: RSA, ECDSA, Ed25519, Ed448  \
+                        */
 
 struct tls_certset {
     SSL_CTX *ctx;
@@ -161,8 +163,8 @@ struct tls_site {
 /* Builds the site of a listener: reads every certificate and key, groups
  * them, makes one SSL_CTX per set. Takes lc (freed with the site, or at
  * once on failure). NULL with a message on error. */
-struct tls_site *tls_site_new(struct tls_listener_conf *lc, const struct tls_settings *set,
-                              char *err, size_t errlen);
+struct tls_site *tls_site_new(struct tls_listener_conf *lc,
+                              const struct tls_settings *set, char *err, size_t errlen);
 void tls_site_ref(struct tls_site *s);
 void tls_site_unref(struct tls_site *s);
 /* Re-reads changed OCSP files. */

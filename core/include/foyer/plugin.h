@@ -50,10 +50,10 @@ extern "C" {
 #define FOYER_PLUGIN_ENTRY_SYMBOL "foyer_plugin_entry"
 
 /* Opaque handles. */
-typedef struct foyer_request foyer_request_t;   /* one request/response exchange */
-typedef struct foyer_conf foyer_conf_t;         /* a configuration table (read-only) */
-typedef struct foyer_timer foyer_timer_t;       /* a timer on the worker's loop */
-typedef struct foyer_io foyer_io_t;             /* an fd watcher on the worker's loop */
+typedef struct foyer_request foyer_request_t; /* one request/response exchange */
+typedef struct foyer_conf foyer_conf_t;       /* a configuration table (read-only) */
+typedef struct foyer_timer foyer_timer_t;     /* a timer on the worker's loop */
+typedef struct foyer_io foyer_io_t;           /* an fd watcher on the worker's loop */
 
 /* What a hook tells foyer. Append-only. */
 enum foyer_hook_result {
@@ -65,28 +65,32 @@ enum foyer_hook_result {
 };
 
 /* Log levels for api->log. */
-enum foyer_log_level_public { FOYER_LOG_ERROR = 0, FOYER_LOG_WARNING = 1, FOYER_LOG_NOTICE = 2,
-                              FOYER_LOG_TRACE = 3 };
+enum foyer_log_level_public {
+    FOYER_LOG_ERROR = 0,
+    FOYER_LOG_WARNING = 1,
+    FOYER_LOG_NOTICE = 2,
+    FOYER_LOG_TRACE = 3
+};
 
 /* The result of one upstream attempt, for on_upstream_result. */
 struct foyer_upstream_result {
-    uint32_t size;          /* sizeof this struct as foyer knows it */
-    const char *service;    /* service name */
-    unsigned endpoint;      /* index into the service's endpoints */
-    const char *address;    /* "host:port" of that endpoint */
-    int connect_error;      /* errno of a failed connect, 0 when connected */
-    int status;             /* response status, 0 when none arrived */
-    double latency;         /* seconds from sending the request to the response head */
-    int timed_out;          /* 1 when the upstream timed out */
-    int reset;              /* 1 when the connection failed after connecting (closed,
-                             * reset, invalid answer) before a response head */
-    int reused;             /* 1 when the attempt used a pooled keep-alive connection:
-                             * its failure may be staleness, not the endpoint's fault */
+    uint32_t size;       /* sizeof this struct as foyer knows it */
+    const char *service; /* service name */
+    unsigned endpoint;   /* index into the service's endpoints */
+    const char *address; /* "host:port" of that endpoint */
+    int connect_error;   /* errno of a failed connect, 0 when connected */
+    int status;          /* response status, 0 when none arrived */
+    double latency;      /* seconds from sending the request to the response head */
+    int timed_out;       /* 1 when the upstream timed out */
+    int reset;           /* 1 when the connection failed after connecting (closed,
+                          * reset, invalid answer) before a response head */
+    int reused;          /* 1 when the attempt used a pooled keep-alive connection:
+                          * its failure may be staleness, not the endpoint's fault */
 };
 
 /* The functions a plugin may call. Valid from init until fini. Append-only. */
 struct foyer_api {
-    uint32_t size;      /* sizeof(struct foyer_api) of the running foyer */
+    uint32_t size;        /* sizeof(struct foyer_api) of the running foyer */
     uint32_t abi_version; /* FOYER_PLUGIN_ABI_VERSION of the running foyer */
     const char *foyer_version;
 
@@ -95,7 +99,8 @@ struct foyer_api {
         __attribute__((format(printf, 3, 4)));
 
     /* --- configuration tables (valid during init only; copy what you keep) --- */
-    /* A string/number/boolean field of a table; NULL/-1 when absent or of another type. */
+    /* A string/number/boolean field of a table; NULL/-1 when absent or of another type.
+     */
     const char *(*conf_string)(const foyer_conf_t *t, const char *key);
     int (*conf_number)(const foyer_conf_t *t, const char *key, double *out);
     int (*conf_bool)(const foyer_conf_t *t, const char *key, int *out);
@@ -104,7 +109,8 @@ struct foyer_api {
     size_t (*conf_len)(const foyer_conf_t *t);
     const foyer_conf_t *(*conf_index)(const foyer_conf_t *t, size_t i);
     const char *(*conf_index_string)(const foyer_conf_t *t, size_t i);
-    /* Iterates the string keys of a table: returns the next key after prev (NULL to start). */
+    /* Iterates the string keys of a table: returns the next key after prev (NULL to
+     * start). */
     const char *(*conf_next_key)(const foyer_conf_t *t, const char *prev);
 
     /* --- the request (valid inside hooks for r) --- */
@@ -126,8 +132,8 @@ struct foyer_api {
     /* The route's settings for this plugin: `plugins = { name = { ... } }`, or NULL. */
     const foyer_conf_t *(*route_plugin_conf)(foyer_request_t *r, const char *plugin);
     /* Answers the request from the plugin; the hook then returns FOYER_RESPOND. */
-    int (*respond)(foyer_request_t *r, int status, const char *content_type, const char *body,
-                   size_t len);
+    int (*respond)(foyer_request_t *r, int status, const char *content_type,
+                   const char *body, size_t len);
     /* Memory freed with the request. */
     void *(*alloc)(foyer_request_t *r, size_t n);
     /* One pointer of per-request storage per plugin. */
@@ -137,9 +143,11 @@ struct foyer_api {
 
     /* --- the worker's event loop (timer_stop and io_stop may be called from the
      * watcher's own callback) --- */
-    foyer_timer_t *(*timer_start)(double after, double repeat, void (*cb)(void *arg), void *arg);
+    foyer_timer_t *(*timer_start)(double after, double repeat, void (*cb)(void *arg),
+                                  void *arg);
     void (*timer_stop)(foyer_timer_t *t); /* also frees it */
-    foyer_io_t *(*io_watch)(int fd, int writable, void (*cb)(int fd, void *arg), void *arg);
+    foyer_io_t *(*io_watch)(int fd, int writable, void (*cb)(int fd, void *arg),
+                            void *arg);
     void (*io_stop)(foyer_io_t *io); /* also frees it; does not close fd */
     double (*now)(void);             /* the loop's cached time, seconds */
     int (*worker_id)(void);          /* 0..workers-1; -1 in the master */
@@ -215,12 +223,12 @@ struct foyer_endpoint_state {
 
 /* The descriptor a plugin returns. Append-only; unused hooks are NULL. */
 struct foyer_plugin {
-    uint32_t magic;       /* FOYER_PLUGIN_MAGIC */
-    uint16_t abi_major;   /* FOYER_PLUGIN_ABI_MAJOR the plugin was built with */
-    uint16_t abi_minor;   /* FOYER_PLUGIN_ABI_MINOR the plugin was built with */
-    uint32_t size;        /* sizeof(struct foyer_plugin) the plugin was built with */
-    const char *name;     /* must equal the name in `plugin "name"` */
-    const char *version;  /* the plugin's own version, for logs */
+    uint32_t magic;      /* FOYER_PLUGIN_MAGIC */
+    uint16_t abi_major;  /* FOYER_PLUGIN_ABI_MAJOR the plugin was built with */
+    uint16_t abi_minor;  /* FOYER_PLUGIN_ABI_MINOR the plugin was built with */
+    uint32_t size;       /* sizeof(struct foyer_plugin) the plugin was built with */
+    const char *name;    /* must equal the name in `plugin "name"` */
+    const char *version; /* the plugin's own version, for logs */
 
     /* --- lifecycle --- */
     /* Called when a configuration that names the plugin is loaded (at start in the
@@ -255,14 +263,15 @@ struct foyer_plugin {
     void (*on_upstream_result)(void *state, foyer_request_t *r,
                                const struct foyer_upstream_result *res);
     int (*on_response_headers)(void *state, foyer_request_t *r);
-    int (*on_response_body)(void *state, foyer_request_t *r, const char *data, size_t len);
+    int (*on_response_body)(void *state, foyer_request_t *r, const char *data,
+                            size_t len);
     void (*on_log)(void *state, foyer_request_t *r);
 
     /* Endpoint states of a service this plugin balances, for `service_health()`
      * in Lua: fills up to n entries, returns the endpoint count, or -1 when the
      * service is not this plugin's. */
-    int (*service_health)(void *state, const char *service, struct foyer_endpoint_state *out,
-                          size_t n);
+    int (*service_health)(void *state, const char *service,
+                          struct foyer_endpoint_state *out, size_t n);
 
     /* Keys this plugin handles in `listen { "addr:port", key = ... }` tables
      * (NULL-terminated), e.g. "tls". A listener naming one gets its connections
@@ -287,8 +296,8 @@ typedef const struct foyer_plugin *(*foyer_plugin_entry_fn)(void);
 
 /* Fills the version fields of a descriptor: FOYER_PLUGIN_DESCRIPTOR("hello", "1.0"). */
 #define FOYER_PLUGIN_DESCRIPTOR(plugin_name, plugin_version)                             \
-    .magic = FOYER_PLUGIN_MAGIC, .abi_major = FOYER_PLUGIN_ABI_MAJOR,                     \
-    .abi_minor = FOYER_PLUGIN_ABI_MINOR, .size = sizeof(struct foyer_plugin),             \
+    .magic = FOYER_PLUGIN_MAGIC, .abi_major = FOYER_PLUGIN_ABI_MAJOR,                    \
+    .abi_minor = FOYER_PLUGIN_ABI_MINOR, .size = sizeof(struct foyer_plugin),            \
     .name = (plugin_name), .version = (plugin_version)
 
 #ifdef __cplusplus
