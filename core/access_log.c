@@ -33,14 +33,14 @@ void foyer_access_log_exchange(struct foyer_conn *c, struct foyer_request *r, in
     format_time(when, sizeof when);
     struct foyer_http_head *h = &r->head;
     double secs = ev_now(foyer_worker.loop) - start;
-    int n = snprintf(line, sizeof line,
-                     "%s [%s] \"%.*s %.*s HTTP/1.%d\" %d %zu %.3f \"%s\" %s %s %s\n", ip,
-                     when, (int)(h->method.len > 64 ? 64 : h->method.len),
-                     h->method.p ? h->method.p : "-",
-                     (int)(h->target.len > 2048 ? 2048 : h->target.len),
-                     h->target.p ? h->target.p : "-", h->version >= 11 ? 1 : 0, status,
-                     bytes, secs < 0 ? 0 : secs, r->host_lc ? r->host_lc : "-",
-                     service ? service : "-", endpoint ? endpoint : "-", tag ? tag : "-");
+    int n = snprintf(
+        line, sizeof line,
+        "%s [%s] \"%.*s %.*s HTTP/1.%d\" %d %zu %.3f \"%s\" %s %s %s\n", ip, when,
+        (int)(h->method.len > 64 ? 64 : h->method.len), h->method.p ? h->method.p : "-",
+        (int)(h->target.len > 2048 ? 2048 : h->target.len),
+        h->target.p ? h->target.p : "-", h->version >= 11 ? 1 : 0, status, bytes,
+        secs < 0 ? 0 : secs, r->head.method.p ? foyer_request_host(r) : "-",
+        service ? service : "-", endpoint ? endpoint : "-", tag ? tag : "-");
     if (n < 0) return;
     if ((size_t)n >= sizeof line) {
         n = sizeof line - 1;

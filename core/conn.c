@@ -5,7 +5,9 @@
 #include "buf.h"
 #include "config.h"
 #include "log.h"
+#include "pool.h"
 #include "proxy.h"
+#include "respond.h"
 #include "transport.h"
 #include "worker.h"
 
@@ -162,18 +164,15 @@ static void linger_read(struct foyer_conn *c)
 
 void foyer_conn_respond_error(struct foyer_conn *c, int status, int keep_alive)
 {
-    char resp[512];
-    const char *reason = foyer_http_reason(status);
     if (foyer_worker.stopping) keep_alive = 0;
-    int n =
-        snprintf(resp, sizeof resp,
-                 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-                 "Connection: %s\r\n\r\n%d %s\n",
-                 status, reason, strlen(reason) + 5, keep_alive ? "keep-alive" : "close",
-                 status, reason);
-    struct iovec iov = {resp, (size_t)n};
-    ssize_t w = c->tp->writev(c->tp_ctx, c->fd, &iov, 1);
-    if (w != n) {
+    struct foyer_pool *pool = foyer_pool_get(1024);
+    struct foyer_local_response lr = {.status = status, .keep_alive = keep_alive};
+    size_t len = 0;
+    char *resp = pool ? foyer_respond_build(pool, &lr, &len) : NULL;
+    struct iovec iov = {resp, len};
+    ssize_t w = resp ? c->tp->writev(c->tp_ctx, c->fd, &iov, 1) : -1;
+    foyer_pool_release(pool);
+    if (w != (ssize_t)len || resp == NULL) {
         /* the socket is full or gone: an error page is not worth a queue */
         foyer_conn_close(c);
         return;

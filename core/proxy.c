@@ -608,7 +608,6 @@ static void run_phases(struct foyer_exchange *x, int phase, unsigned from)
             hook_stopped(x, foyer_hooks_request_headers(x, from), phase))
             return;
         foyer_lua_route(x->cfg, &x->req, &x->route);
-        foyer_request_host(&x->req); /* for the access log */
         phase = PHASE_ROUTE;
         from = 0;
     }
