@@ -47,7 +47,9 @@ struct foyer_endpoint {
     char name[64];
     unsigned weight;                  /* for load-balancing plugins; default 1 */
     int backup;                       /* used only when no primary is left */
-    struct foyer_upstream_pool *pool; /* per worker, found by address */
+    int tls;                          /* "https://": a plugin's transport (TLS) */
+    struct foyer_upstream_pool *pool; /* per worker, found by address (and service
+                                       * for TLS) */
 };
 
 struct foyer_service {
@@ -55,8 +57,9 @@ struct foyer_service {
     char *where; /* "file:line:" of the declaration */
     struct foyer_endpoint *endpoints;
     unsigned nendpoints;
-    unsigned rr;  /* round-robin cursor (per worker: each has its own copy) */
-    int conf_ref; /* the service's Lua table, for plugins */
+    unsigned rr;    /* round-robin cursor (per worker: each has its own copy) */
+    int conf_ref;   /* the service's Lua table, for plugins */
+    int tls_plugin; /* plugin making its https:// connections, -1 when none */
 };
 
 /* A plugin as one configuration generation uses it. */

@@ -120,6 +120,10 @@ void foyer_x_drop_upstream(struct foyer_exchange *x, int reusable);
 /* A redirect, a `respond` decision or a plugin's answer, sent like a response. */
 void foyer_x_answer_locally(struct foyer_exchange *x);
 
+/* "upstream <what> failed", with the transport's reason when it has one
+ * (a TLS verification failure); the text lives until the next call. */
+const char *foyer_x_upstream_error(struct foyer_exchange *x, const char *what);
+
 /* proxy_head.c */
 int foyer_x_build_upstream_head(struct foyer_exchange *x);
 void foyer_x_choose_out_mode(struct foyer_exchange *x);

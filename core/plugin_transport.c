@@ -77,6 +77,22 @@ static const struct foyer_transport plugin_transport = {
     .info = p_info,
 };
 
+/* Takes the transport a plugin gave (or refused: -1, fd closed). */
+static int wrap(struct foyer_plugin_slot *s, int rc, struct wrapped *w, int fd,
+                const struct foyer_transport **tp, void **ctx)
+{
+    if (rc != 0 || w->ops == NULL || w->ops->read == NULL || w->ops->writev == NULL ||
+        w->ops->close == NULL) {
+        free(w);
+        close(fd);
+        return -1;
+    }
+    w->library = dlopen(s->path, RTLD_NOW | RTLD_NOLOAD); /* one more reference */
+    *tp = &plugin_transport;
+    *ctx = w;
+    return 0;
+}
+
 int foyer_plugin_transport(struct foyer_config *c, unsigned listener, int fd,
                            const struct foyer_transport **tp, void **ctx)
 {
@@ -86,19 +102,26 @@ int foyer_plugin_transport(struct foyer_config *c, unsigned listener, int fd,
     struct foyer_plugin_slot *s = &c->plugins[c->listens[listener].plugin];
     int (*fn)(void *, unsigned, int, const struct foyer_transport_ops **, void **) =
         FOYER_PLUGIN_HOOK(s->desc, on_connection);
-    struct wrapped *w = malloc(sizeof *w);
-    if (fn == NULL || w == NULL || fn(s->state, listener, fd, &w->ops, &w->conn) != 0 ||
-        w->ops == NULL || w->ops->read == NULL || w->ops->writev == NULL ||
-        w->ops->close == NULL) {
-        if (fn == NULL)
-            foyer_err("plugin %s: no on_connection for listener %s", s->name,
-                      c->listens[listener].text);
-        free(w);
+    struct wrapped *w = calloc(1, sizeof *w);
+    if (fn == NULL)
+        foyer_err("plugin %s: no on_connection for listener %s", s->name,
+                  c->listens[listener].text);
+    int rc = fn && w ? fn(s->state, listener, fd, &w->ops, &w->conn) : -1;
+    return wrap(s, rc, w, fd, tp, ctx);
+}
+
+int foyer_plugin_upstream_transport(struct foyer_config *c, struct foyer_service *svc,
+                                    unsigned endpoint, int fd,
+                                    const struct foyer_transport **tp, void **ctx)
+{
+    if (svc->tls_plugin < 0 || (unsigned)svc->tls_plugin >= c->nplugins) {
         close(fd);
         return -1;
     }
-    w->library = dlopen(s->path, RTLD_NOW | RTLD_NOLOAD); /* one more reference */
-    *tp = &plugin_transport;
-    *ctx = w;
-    return 0;
+    struct foyer_plugin_slot *s = &c->plugins[svc->tls_plugin];
+    int (*fn)(void *, const char *, unsigned, int, const struct foyer_transport_ops **,
+              void **) = FOYER_PLUGIN_HOOK(s->desc, on_upstream_connection);
+    struct wrapped *w = calloc(1, sizeof *w);
+    int rc = fn && w ? fn(s->state, svc->name, endpoint, fd, &w->ops, &w->conn) : -1;
+    return wrap(s, rc, w, fd, tp, ctx);
 }

@@ -11,4 +11,12 @@ struct foyer_transport;
 int foyer_plugin_transport(struct foyer_config *c, unsigned listener, int fd,
                            const struct foyer_transport **tp, void **ctx);
 
+/* The transport of a new connection to https:// endpoint `endpoint` of svc,
+ * from the plugin the configuration bound to it. -1 when the plugin refused
+ * (fd is closed then). */
+struct foyer_service;
+int foyer_plugin_upstream_transport(struct foyer_config *c, struct foyer_service *svc,
+                                    unsigned endpoint, int fd,
+                                    const struct foyer_transport **tp, void **ctx);
+
 #endif

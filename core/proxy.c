@@ -16,6 +16,7 @@
 #include "lua_state.h"
 #include "outq.h"
 #include "plugin_hooks.h"
+#include "plugin_transport.h"
 #include "pool.h"
 #include "request.h"
 #include "respond.h"
@@ -123,6 +124,28 @@ static int pick_endpoint(struct foyer_exchange *x)
     return 0;
 }
 
+/* A new connection to an https:// endpoint gets its transport from the
+ * plugin the configuration bound to the service. */
+static int tls_transport(struct foyer_exchange *x, struct foyer_upstream *u)
+{
+    struct foyer_service *s = x->route.service;
+    const struct foyer_transport *tp;
+    void *ctx;
+    int rc = foyer_plugin_upstream_transport(x->cfg, s, (unsigned)(x->ep - s->endpoints),
+                                             u->fd, &tp, &ctx);
+    return foyer_upstream_set_transport(u, rc, tp, ctx);
+}
+
+const char *foyer_x_upstream_error(struct foyer_exchange *x, const char *what)
+{
+    static char text[256];
+    const char *why =
+        x->u && x->u->tp->info ? x->u->tp->info(x->u->tp_ctx, "error") : NULL;
+    snprintf(text, sizeof text, "upstream %s failed%s%s", what, why ? ": " : "",
+             why ? why : "");
+    return text;
+}
+
 static int connect_next(struct foyer_exchange *x)
 {
     struct foyer_service *s = x->route.service;
@@ -130,7 +153,13 @@ static int connect_next(struct foyer_exchange *x)
         int rc = pick_endpoint(x);
         if (rc != 0) return rc;
         x->tries++;
-        struct foyer_upstream *u = foyer_upstream_get(x->ep);
+        struct foyer_upstream *u = foyer_upstream_get(x->ep, x->ep->tls ? s->name : NULL);
+        if (u != NULL && x->ep->tls && !u->reused && tls_transport(x, u) != 0) {
+            foyer_warn("upstream https://%s (service %s): no TLS connection", x->ep->name,
+                       s->name);
+            foyer_hooks_upstream_result(x, EPROTO, 0, 0);
+            continue;
+        }
         if (u != NULL) {
             up_bind(x, u);
             watch(&u->rio, 1);
@@ -273,6 +302,10 @@ static void on_up_readable(struct foyer_exchange *x)
         on_up_writable(x);
         return;
     }
+    if (x->u->write_wants_read) { /* the transport (TLS) can write on now */
+        x->u->write_wants_read = 0;
+        if (foyer_x_pump_up(x) < 0 || x->u == NULL) return;
+    }
     if (!foyer_outq_empty(&x->to_client)) { /* the client is slow: stop until it drains */
         watch(&x->u->rio, 0);
         return;
@@ -283,8 +316,11 @@ static void on_up_readable(struct foyer_exchange *x)
     }
     if (!x->resp_started) {
         if (x->up_eof && (x->u->in == NULL || foyer_buf_len(x->u->in) == 0)) {
+            int tls_error = x->u->tp->info && x->u->tp->info(x->u->tp_ctx, "error");
             foyer_x_retry_or_fail(x, 502,
-                                  "upstream closed the connection before answering");
+                                  tls_error ? foyer_x_upstream_error(x, "read")
+                                            : "upstream closed the connection before "
+                                              "answering");
             return;
         }
         int r = response_head(x);
@@ -316,6 +352,12 @@ static void on_up_writable(struct foyer_exchange *x)
         }
         u->connected = 1;
         foyer_deadline_clear(&u->timer);
+    }
+    if (u->read_wants_write) { /* the transport (TLS) can read on now */
+        u->read_wants_write = 0;
+        if (foyer_outq_empty(&x->to_up)) watch(&u->wio, 0);
+        on_up_readable(x);
+        return;
     }
     foyer_x_pump_up(x);
 }

@@ -182,14 +182,20 @@ int foyer_x_pump_up(struct foyer_exchange *x)
             }
         }
         size_t before = x->to_up.bytes;
-        int r = foyer_outq_flush(&x->to_up, &foyer_transport_tcp, NULL, u->fd, NULL);
+        int r = foyer_outq_flush(&x->to_up, u->tp, u->tp_ctx, u->fd, NULL);
         if ((x->to_up.bytes < before || r == 0) && !x->up_wrote) {
             x->up_wrote = 1;
             x->up_sent_at = ev_now(loop_());
         }
-        if (r < 0) return foyer_x_retry_or_fail(x, 502, "upstream write failed");
+        if (r < 0)
+            return foyer_x_retry_or_fail(x, 502, foyer_x_upstream_error(x, "write"));
         if (r == 1) {
-            watch(&u->wio, 1);
+            if (u->tp->want != NULL && u->tp->want(u->tp_ctx) == FOYER_WANT_READ) {
+                u->write_wants_read = 1; /* a TLS handshake waits for the server */
+                watch(&u->rio, 1);
+            } else {
+                watch(&u->wio, 1);
+            }
             foyer_x_client_wants_input(x, 0);
             arm(&u->timer, settings(x)->upstream_send_timeout);
             return 0;
@@ -201,7 +207,7 @@ int foyer_x_pump_up(struct foyer_exchange *x)
     }
     if (x->tunnel) {
         if (x->client_eof)
-            shutdown(u->fd, SHUT_WR);
+            u->tp->shutdown(u->tp_ctx, u->fd);
         else
             foyer_x_client_wants_input(x, 1);
         return tunnel_closed(x) ? -1 : 0;
@@ -228,7 +234,7 @@ int foyer_x_up_read(struct foyer_exchange *x)
     if (u->in == NULL && (u->in = foyer_buf_get(FOYER_BUF_LARGE)) == NULL) return -1;
     if (foyer_buf_len(u->in) == 0) u->in->start = u->in->end = 0;
     if (foyer_buf_room(u->in) == 0) foyer_buf_compact(u->in);
-    ssize_t n = read(u->fd, foyer_buf_tail(u->in), foyer_buf_room(u->in));
+    ssize_t n = foyer_upstream_read(u, foyer_buf_tail(u->in), foyer_buf_room(u->in));
     if (n > 0) {
         u->in->end += (size_t)n;
         return 1;

@@ -119,6 +119,7 @@ static void apply(struct foyer_config *c)
         foyer_err("worker %d: access log not reopened", foyer_worker.id);
     foyer_worker.config = c;
     foyer_plugins_worker_init(c);
+    foyer_upstream_close_idle_tls(); /* made under the old TLS settings */
     foyer_config_unref(old);
     foyer_info("worker %d: configuration reloaded", foyer_worker.id);
 }

@@ -170,11 +170,45 @@ static int l_listen(lua_State *L)
     return 0;
 }
 
+/* "address:port", "http://address:port" or "https://address[:port]" (TLS
+ * through a plugin, port 443 by default). */
+static void parse_endpoint_url(lua_State *L, struct foyer_service *s,
+                               struct foyer_endpoint *e, const char *text)
+{
+    const char *err, *addr = text;
+    char withport[80];
+    if (strncmp(text, "https://", 8) == 0) {
+        e->tls = 1;
+        addr = text + 8;
+    } else if (strncmp(text, "http://", 7) == 0) {
+        addr = text + 7;
+    } else if (strstr(text, "://") != NULL) {
+        luaL_error(L, "service \"%s\": endpoint \"%s\": the scheme must be http or https",
+                   s->name, text);
+    }
+    size_t len = strlen(addr);
+    if (len > 0 && addr[len - 1] == '/') len--; /* "https://10.0.0.5:443/" */
+    int has_port =
+        len > 0 && (addr[0] == '[' ? memchr(addr, ']', len) != NULL &&
+                                         ((const char *)memchr(addr, ']', len))[1] == ':'
+                                   : memchr(addr, ':', len) != NULL);
+    if (len + 8 > sizeof withport)
+        luaL_error(L, "service \"%s\": endpoint \"%s\": too long", s->name, text);
+    snprintf(withport, sizeof withport, "%.*s%s", (int)len, addr,
+             has_port ? ""
+             : e->tls ? ":443"
+                      : ":80");
+    if (addr == text) snprintf(withport, sizeof withport, "%s", text); /* port required */
+    if (foyer_addr_parse(withport, &e->addr, &e->addrlen, &err) != 0)
+        luaL_error(L, "service \"%s\": endpoint \"%s\": %s", s->name, text, err);
+    foyer_addr_format(&e->addr, e->name, sizeof e->name);
+}
+
 /* An endpoint entry: "address:port" or { address = , weight = , backup = }. */
 static void parse_endpoint(lua_State *L, struct foyer_service *s,
                            struct foyer_endpoint *e, int i)
 {
-    const char *err, *text;
+    const char *text;
     e->weight = 1;
     if (lua_type(L, -1) == LUA_TTABLE) {
         lua_getfield(L, -1, "weight");
@@ -204,9 +238,7 @@ static void parse_endpoint(lua_State *L, struct foyer_service *s,
                    "service \"%s\": endpoint %d must be \"address:port\" or a table with "
                    "address",
                    s->name, i);
-    if (foyer_addr_parse(text, &e->addr, &e->addrlen, &err) != 0)
-        luaL_error(L, "service \"%s\": endpoint \"%s\": %s", s->name, text, err);
-    foyer_addr_format(&e->addr, e->name, sizeof e->name);
+    parse_endpoint_url(L, s, e, text);
 }
 
 static void parse_endpoints(lua_State *L, struct foyer_service *s)
@@ -490,11 +522,39 @@ static int check_parsed(struct foyer_config *c, char *err, size_t errlen)
     return 0;
 }
 
+/* https:// endpoints need a plugin making TLS connections to upstreams (the
+ * first loaded one with on_upstream_connection). */
+static int bind_upstream_tls(struct foyer_config *c, char *err, size_t errlen)
+{
+    int owner = -1;
+    for (unsigned i = 0; i < c->nplugins && owner < 0; i++)
+        if (FOYER_PLUGIN_HOOK(c->plugins[i].desc, on_upstream_connection) != NULL)
+            owner = (int)i;
+    for (unsigned i = 0; i < c->nservices; i++) {
+        struct foyer_service *s = &c->services[i];
+        s->tls_plugin = -1;
+        for (unsigned j = 0; j < s->nendpoints; j++) {
+            if (!s->endpoints[j].tls) continue;
+            if (owner < 0) {
+                snprintf(
+                    err, errlen,
+                    "%sservice \"%s\": endpoint https://%s needs a plugin making TLS "
+                    "connections (is plugin \"tls\" { } loaded?)",
+                    s->where, s->name, s->endpoints[j].name);
+                return -1;
+            }
+            s->tls_plugin = owner;
+        }
+    }
+    return 0;
+}
+
 int foyer_config_finish(struct foyer_config *c, char *err, size_t errlen)
 {
     if (load_pending_plugins(c, err, errlen) != 0) return -1;
     if (check_service_keys(c, err, errlen) != 0) return -1; /* errors with a line first */
     if (check_listen_keys(c, err, errlen) != 0) return -1;
+    if (bind_upstream_tls(c, err, errlen) != 0) return -1;
     if (c->nlistens == 0) {
         snprintf(err, errlen, "%s: no listen declared", c->file);
         return -1;

@@ -35,10 +35,13 @@ enum { INFO_SUBJECT, INFO_SAN, INFO_VERIFY, INFO_ALPN, INFO_N };
 
 struct tls_conn {
     SSL *ssl;
-    struct tls_site *site;
-    char **info;        /* INFO_N strings made on demand, freed at close */
-    uint16_t retry_len; /* a write to repeat with exactly this many bytes */
-    uint8_t want;       /* FOYER_WANT_READ / FOYER_WANT_WRITE */
+    struct tls_site *site;   /* a client's connection to a listener, or */
+    struct tls_upstream *up; /* foyer's connection to an upstream */
+    unsigned endpoint;       /* (upstream) the endpoint index, for its sessions */
+    char *error;             /* why the connection failed, once it did */
+    char **info;             /* INFO_N strings made on demand, freed at close */
+    uint16_t retry_len;      /* a write to repeat with exactly this many bytes */
+    uint8_t want;            /* FOYER_WANT_READ / FOYER_WANT_WRITE */
     uint8_t flags;
 };
 
@@ -65,10 +68,41 @@ void *tls_conn_new(struct tls_site *site, int fd)
     return c;
 }
 
+void *tls_conn_new_upstream(struct tls_upstream *up, unsigned endpoint, int fd)
+{
+    struct tls_conn *c = calloc(1, sizeof *c);
+    SSL *ssl = c ? SSL_new(up->ctx) : NULL;
+    if (ssl == NULL || !SSL_set_fd(ssl, fd) ||
+        tls_upstream_prepare(up, endpoint, ssl) != 0) {
+        char why[256];
+        tls_log(FOYER_LOG_ERROR, "service \"%s\": cannot make a TLS connection: %s",
+                up->service, tls_ssl_error(why, sizeof why));
+        SSL_free(ssl);
+        free(c);
+        return NULL;
+    }
+    SSL_set_connect_state(ssl);
+    SSL_set_app_data(ssl, c);
+    c->ssl = ssl;
+    c->up = up;
+    c->endpoint = endpoint;
+    c->want = FOYER_WANT_WRITE; /* the client speaks first */
+    tls_upstream_ref(up);
+    return c;
+}
+
 struct tls_site *tls_conn_site(SSL *ssl)
 {
     struct tls_conn *c = SSL_get_app_data(ssl);
     return c ? c->site : NULL;
+}
+
+struct tls_upstream *tls_conn_upstream(SSL *ssl, unsigned *endpoint)
+{
+    struct tls_conn *c = SSL_get_app_data(ssl);
+    if (c == NULL) return NULL;
+    *endpoint = c->endpoint;
+    return c->up;
 }
 
 static void peer_text(int fd, char *out, size_t len)
@@ -91,6 +125,22 @@ static void peer_text(int fd, char *out, size_t len)
     snprintf(out, len, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", ip, port);
 }
 
+/* An upstream's failure is the operator's business: a warning naming the
+ * service and the endpoint, and the reason kept for the core's 502. */
+static void upstream_failure(struct tls_conn *c, int fd, const char *why, int handshake)
+{
+    char peer[64];
+    peer_text(fd, peer, sizeof peer);
+    TLS_COUNT(upstream_failed);
+    free(c->error);
+    size_t len = strlen(why) + 32;
+    if ((c->error = malloc(len)) != NULL)
+        snprintf(c->error, len, "TLS %s: %s", handshake ? "handshake" : "connection",
+                 why);
+    tls_log(FOYER_LOG_WARNING, "upstream %s (service \"%s\"): TLS %s failed: %s", peer,
+            c->up->service, handshake ? "handshake" : "connection", why);
+}
+
 /* A fatal error: counted, logged at debug level with the peer and the reason. */
 static void log_failure(struct tls_conn *c, int fd, int sys_errno)
 {
@@ -99,7 +149,7 @@ static void log_failure(struct tls_conn *c, int fd, int sys_errno)
     int plaintext = e != 0 && ERR_GET_LIB(e) == ERR_LIB_SSL &&
                     (reason == SSL_R_HTTP_REQUEST || reason == SSL_R_HTTPS_PROXY_REQUEST);
     int handshake = !(c->flags & HS_DONE);
-    if (handshake) {
+    if (handshake && c->site) {
         TLS_COUNT(failed);
         if (plaintext) TLS_COUNT(plaintext);
     }
@@ -117,6 +167,10 @@ static void log_failure(struct tls_conn *c, int fd, int sys_errno)
         snprintf(why, sizeof why, "connection closed");
     }
     ERR_clear_error();
+    if (c->up != NULL) {
+        upstream_failure(c, fd, why, handshake);
+        return;
+    }
     peer_text(fd, peer, sizeof peer);
     tls_log(FOYER_LOG_TRACE, "%s from %s on %s failed: %s%s",
             handshake ? "handshake" : "connection", peer, c->site->conf->address, why,
@@ -126,6 +180,11 @@ static void log_failure(struct tls_conn *c, int fd, int sys_errno)
 static void handshake_done(struct tls_conn *c)
 {
     c->flags |= HS_DONE;
+    if (c->up != NULL) {
+        TLS_COUNT(upstream_handshakes);
+        if (SSL_session_reused(c->ssl)) TLS_COUNT(upstream_resumed);
+        return;
+    }
     TLS_COUNT(handshakes);
     if (SSL_session_reused(c->ssl)) TLS_COUNT(resumed);
 }
@@ -227,6 +286,7 @@ static ssize_t tls_writev(void *conn, int fd, const struct iovec *iov, int iovcn
             return io_result(c, fd, r) == 0 ? (errno = EPIPE, -1) : -1;
         }
         c->retry_len = 0;
+        if (!(c->flags & HS_DONE)) handshake_done(c); /* a client's handshake */
         total += w;
         /* advance over w bytes */
         while (w > 0 && i < iovcnt) {
@@ -263,6 +323,10 @@ static void tls_close(void *conn, int fd)
     if ((c->flags & (HS_DONE | FATAL | SHUT_SENT | PEER_EOF)) == HS_DONE &&
         SSL_shutdown(c->ssl) < 0)
         ERR_clear_error();
+    /* OpenSSL spoils the session of a connection that did not shut down
+     * cleanly; an upstream closing an idle connection is no reason */
+    if (c->up != NULL && (c->flags & (HS_DONE | FATAL)) == HS_DONE)
+        SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     SSL_free(c->ssl);
     close(fd);
     if (c->info) {
@@ -270,7 +334,9 @@ static void tls_close(void *conn, int fd)
             free(c->info[i]);
         free(c->info);
     }
-    tls_site_unref(c->site);
+    free(c->error);
+    if (c->site) tls_site_unref(c->site);
+    if (c->up) tls_upstream_unref(c->up);
     free(c);
 }
 
@@ -408,6 +474,7 @@ static const char *tls_info(void *conn, const char *key)
 {
     struct tls_conn *c = conn;
     if (strcmp(key, "scheme") == 0) return "https";
+    if (strcmp(key, "error") == 0) return c->error;
     if (!(c->flags & HS_DONE)) return NULL;
     switch (key[0]) {
     case 's':

@@ -14,7 +14,8 @@ plugins_tls_tls_la_SOURCES = \
 	plugins/tls/conn.c \
 	plugins/tls/tickets.c \
 	plugins/tls/session_cache.c \
-	plugins/tls/ocsp.c
+	plugins/tls/ocsp.c \
+	plugins/tls/upstream.c
 plugins_tls_tls_la_CPPFLAGS = -I$(top_srcdir)/core/include
 plugins_tls_tls_la_CFLAGS = $(FOYER_CFLAGS) $(OPENSSL_CFLAGS)
 plugins_tls_tls_la_LDFLAGS = -module -avoid-version -shared \

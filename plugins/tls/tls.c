@@ -9,11 +9,12 @@
  *   }
  *
  * init reads these; config_ready reads every listener's `tls` table and
- * builds its site (certificates, SSL_CTXs): a bad table or an unreadable or
- * mismatched certificate refuses the configuration, naming the listener and
- * the file. worker_init starts the timers: ticket-key rotation in worker 0,
- * OCSP file checks in every worker. fini drops the state's sites (a site
- * lives on while a connection made under it does). */
+ * builds its site (certificates, SSL_CTXs), and every service's `tls` table
+ * (upstream.c): a bad table or an unreadable or mismatched certificate
+ * refuses the configuration, naming the listener or service and the file. worker_init
+ * starts the timers: ticket-key rotation in worker 0, OCSP file checks in every worker.
+ * fini drops the state's sites (a site lives on while a connection made under it does).
+ */
 #include "tls.h"
 
 #include <dlfcn.h>
@@ -31,6 +32,9 @@ struct tls_state {
     struct tls_settings set;
     struct tls_site **sites; /* by listener index; NULL: not a TLS listener */
     size_t nsites;
+    struct tls_upstream **ups; /* services with a `tls` table, or made on first
+                                * use with the defaults */
+    size_t nups;
     foyer_timer_t *rotate_timer, *ocsp_timer;
 };
 
@@ -127,6 +131,10 @@ static void count_init(void)
     tls_counters.cache_stored = tls_api->counter(TLS_PLUGIN, "cache_stored");
     tls_counters.cache_hits = tls_api->counter(TLS_PLUGIN, "cache_hits");
     tls_counters.cache_too_big = tls_api->counter(TLS_PLUGIN, "cache_too_big");
+    tls_counters.upstream_handshakes =
+        tls_api->counter(TLS_PLUGIN, "upstream_handshakes");
+    tls_counters.upstream_resumed = tls_api->counter(TLS_PLUGIN, "upstream_resumed");
+    tls_counters.upstream_failed = tls_api->counter(TLS_PLUGIN, "upstream_failed");
 }
 
 static void state_free(struct tls_state *st)
@@ -135,6 +143,9 @@ static void state_free(struct tls_state *st)
     for (size_t i = 0; i < st->nsites; i++)
         tls_site_unref(st->sites[i]);
     free(st->sites);
+    for (size_t i = 0; i < st->nups; i++)
+        tls_upstream_unref(st->ups[i]);
+    free(st->ups);
     free(st);
 }
 
@@ -185,9 +196,47 @@ static int tls_init(const struct foyer_api *api, const foyer_conf_t *conf, void 
     return 0;
 }
 
+static int add_upstream(struct tls_state *st, struct tls_upstream *u)
+{
+    struct tls_upstream **v = realloc(st->ups, (st->nups + 1) * sizeof *v);
+    if (v == NULL) {
+        tls_upstream_unref(u);
+        return -1;
+    }
+    st->ups = v;
+    st->ups[st->nups++] = u;
+    return 0;
+}
+
+/* Every service's `tls = { }` table: an upstream each (files read now). */
+static int read_upstreams(struct tls_state *st, char *err, size_t errlen)
+{
+    for (size_t i = 0, n = tls_api->service_count(); i < n; i++) {
+        const char *name = tls_api->service_name(i);
+        const foyer_conf_t *svc = tls_api->service_conf(name);
+        const foyer_conf_t *t = svc ? tls_api->conf_table(svc, "tls") : NULL;
+        if (t == NULL) {
+            if (svc && tls_api->conf_string(svc, "tls")) {
+                snprintf(err, errlen, "service \"%s\": tls must be a table { ca = ..., }",
+                         name);
+                return -1;
+            }
+            continue;
+        }
+        struct tls_upstream *u = tls_upstream_new(name, t, err, errlen);
+        if (u == NULL) return -1;
+        if (add_upstream(st, u) != 0) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int tls_config_ready(void *state, char *err, size_t errlen)
 {
     struct tls_state *st = state;
+    if (read_upstreams(st, err, errlen) != 0) return -1;
     size_t n = tls_api->listen_count();
     st->sites = calloc(n ? n : 1, sizeof *st->sites);
     if (st->sites == NULL) {
@@ -204,7 +253,8 @@ static int tls_config_ready(void *state, char *err, size_t errlen)
         ntls++;
     }
     if (ntls == 0 && tls_api->worker_id() < 0)
-        tls_log(FOYER_LOG_NOTICE, "loaded, but no listener has tls = { ... }");
+        tls_log(FOYER_LOG_NOTICE,
+                "no listener has tls = { ... }: TLS to https:// endpoints only");
     return 0;
 }
 
@@ -268,7 +318,35 @@ static int tls_on_connection(void *state, unsigned listener, int fd,
     return 0;
 }
 
+/* A service's upstream: its own, or one with the defaults made now (verify
+ * against the system's trust store). */
+static struct tls_upstream *upstream_of(struct tls_state *st, const char *service)
+{
+    for (size_t i = 0; i < st->nups; i++)
+        if (strcmp(st->ups[i]->service, service) == 0) return st->ups[i];
+    char err[512];
+    struct tls_upstream *u = tls_upstream_new(service, NULL, err, sizeof err);
+    if (u == NULL) {
+        tls_log(FOYER_LOG_ERROR, "%s", err);
+        return NULL;
+    }
+    return add_upstream(st, u) == 0 ? u : NULL;
+}
+
+static int tls_on_upstream_connection(void *state, const char *service, unsigned endpoint,
+                                      int fd, const struct foyer_transport_ops **ops,
+                                      void **conn)
+{
+    struct tls_upstream *u = upstream_of(state, service);
+    void *c = u ? tls_conn_new_upstream(u, endpoint, fd) : NULL;
+    if (c == NULL) return -1;
+    *ops = &tls_transport_ops;
+    *conn = c;
+    return 0;
+}
+
 static const char *const tls_listen_keys[] = {"tls", NULL};
+static const char *const tls_service_keys[] = {"tls", NULL};
 
 static const struct foyer_plugin descriptor = {
     FOYER_PLUGIN_DESCRIPTOR(TLS_PLUGIN, "1.0"),
@@ -278,6 +356,8 @@ static const struct foyer_plugin descriptor = {
     .config_ready = tls_config_ready,
     .listen_keys = tls_listen_keys,
     .on_connection = tls_on_connection,
+    .service_keys = tls_service_keys,
+    .on_upstream_connection = tls_on_upstream_connection,
 };
 
 const struct foyer_plugin *foyer_plugin_entry(void)

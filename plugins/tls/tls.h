@@ -11,6 +11,8 @@
  *   tickets.c        session-ticket keys in shared memory, rotated by worker 0
  *   session_cache.c  the shared session-ID cache (clients without tickets)
  *   ocsp.c           OCSP stapling from response files, re-read when changed
+ *   upstream.c       TLS to upstreams: a service's `tls = { }`, one client
+ *                    SSL_CTX per service, verification, session reuse
  *
  * Lifetimes. A configuration's state (struct tls_state) owns one site per TLS
  * listener. A connection holds a reference to its site, so a reload frees the
@@ -40,13 +42,16 @@ extern const struct foyer_api *tls_api;
 
 /* Per-worker counters (api->counter), NULL until init. */
 struct tls_counters {
-    uint64_t *handshakes;    /* completed handshakes */
-    uint64_t *resumed;       /* of which resumed (ticket or session cache) */
-    uint64_t *failed;        /* handshakes that failed (bad client, garbage) */
-    uint64_t *plaintext;     /* of which plain HTTP on the TLS port */
-    uint64_t *cache_stored;  /* sessions stored in the shared cache */
-    uint64_t *cache_hits;    /* sessions found there */
-    uint64_t *cache_too_big; /* sessions too large for a cache slot */
+    uint64_t *handshakes;          /* completed handshakes */
+    uint64_t *resumed;             /* of which resumed (ticket or session cache) */
+    uint64_t *failed;              /* handshakes that failed (bad client, garbage) */
+    uint64_t *plaintext;           /* of which plain HTTP on the TLS port */
+    uint64_t *cache_stored;        /* sessions stored in the shared cache */
+    uint64_t *cache_hits;          /* sessions found there */
+    uint64_t *cache_too_big;       /* sessions too large for a cache slot */
+    uint64_t *upstream_handshakes; /* TLS connections made to upstreams */
+    uint64_t *upstream_resumed;    /* of which resumed a session */
+    uint64_t *upstream_failed;     /* that failed (verification, protocol) */
 };
 extern struct tls_counters tls_counters;
 
@@ -139,8 +144,9 @@ int tls_ocsp_status_cb(SSL *ssl, void *arg);
 
 /* ---- a listener's runtime (site.c) ---- */
 
-#define TLS_MAX_KEYS 4 /* key types side by side in one set: RSA, ECDSA, Ed25519, Ed448  \
-                        */
+#define TLS_MAX_KEYS                                                                     \
+    4 /* key types side by side in one set: RSA, ECDSA, Ed25519, Ed448                   \
+       */
 
 struct tls_certset {
     SSL_CTX *ctx;
@@ -170,13 +176,44 @@ void tls_site_unref(struct tls_site *s);
 /* Re-reads changed OCSP files. */
 void tls_site_refresh_ocsp(struct tls_site *s);
 
+/* ---- TLS to upstreams (upstream.c) ---- */
+
+/* What connections to one service's https:// endpoints share: its client
+ * SSL_CTX, the names to send and verify, and the last session of each
+ * endpoint (resumed by the next connection). Reference-counted like a site. */
+struct tls_upstream {
+    int refs;
+    char *service;
+    SSL_CTX *ctx;
+    char *sni;         /* server name sent, NULL: none */
+    char *verify_name; /* name the certificate must hold; NULL: sni, else the IP */
+    int verify;        /* verify the server's certificate (default) */
+    int session_reuse;
+    SSL_SESSION **sessions; /* by endpoint index */
+    char **hosts;           /* by endpoint index: its IP, for IP verification */
+    size_t nendpoints;
+};
+
+/* Reads service `name`'s `tls` table (NULL: defaults) and builds its
+ * upstream. NULL with a message naming the key or the file. */
+struct tls_upstream *tls_upstream_new(const char *name, const foyer_conf_t *conf,
+                                      char *err, size_t errlen);
+void tls_upstream_ref(struct tls_upstream *u);
+void tls_upstream_unref(struct tls_upstream *u);
+/* Sets SNI, the name to verify and a session to resume on a new SSL. */
+int tls_upstream_prepare(struct tls_upstream *u, unsigned endpoint, SSL *ssl);
+
 /* ---- the transport (conn.c) ---- */
 
 extern const struct foyer_transport_ops tls_transport_ops;
 /* A new server-side connection on fd; NULL on failure (fd untouched). */
 void *tls_conn_new(struct tls_site *site, int fd);
+/* A new connection to endpoint `endpoint` of up's service; NULL on failure. */
+void *tls_conn_new_upstream(struct tls_upstream *up, unsigned endpoint, int fd);
 /* The site of an SSL made by tls_conn_new (for callbacks). */
 struct tls_site *tls_conn_site(SSL *ssl);
+/* The upstream (and endpoint) of an SSL made by tls_conn_new_upstream. */
+struct tls_upstream *tls_conn_upstream(SSL *ssl, unsigned *endpoint);
 
 /* ---- ticket keys (tickets.c) ---- */
 

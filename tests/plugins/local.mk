@@ -150,8 +150,10 @@ tests_plugins_test_lb_e2e_LDADD = $(CUNIT_LIBS) -lm
 # real foyer with the built tls.so, certificates made at test time by
 # tls_certs.sh with the openssl command, TLS clients from OpenSSL's API,
 # `openssl s_client` and curl; tls.so is found beside $FOYER_BIN as
-# plugins/tls/.libs/tls.so.
-TLS_TESTS = tests/plugins/test_tls_names tests/plugins/test_tls_e2e
+# plugins/tls/.libs/tls.so. test_tls_upstream: https:// endpoints, a foyer
+# proxying to another foyer terminating TLS.
+TLS_TESTS = tests/plugins/test_tls_names tests/plugins/test_tls_e2e \
+	tests/plugins/test_tls_upstream
 check_PROGRAMS += $(TLS_TESTS)
 TESTS += $(TLS_TESTS)
 EXTRA_DIST += tests/plugins/tls_certs.sh
@@ -164,3 +166,6 @@ tests_plugins_test_tls_names_LDADD = $(CUNIT_LIBS)
 tests_plugins_test_tls_e2e_SOURCES = tests/plugins/test_tls_e2e.c $(E2E_HARNESS)
 tests_plugins_test_tls_e2e_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_plugins_test_tls_e2e_LDADD = $(CUNIT_LIBS) $(OPENSSL_LIBS) -lm
+
+tests_plugins_test_tls_upstream_SOURCES = tests/plugins/test_tls_upstream.c $(E2E_HARNESS)
+tests_plugins_test_tls_upstream_LDADD = $(CUNIT_LIBS) -lm

@@ -11,6 +11,8 @@
 #   client        client one (DNS + email SAN)         ECDSA, clientAuth
 #   otherca, stranger   another CA and a client certificate it signed
 #   www-ec.ocsp   an OCSP response for www-ec (DER), from `openssl ocsp`
+#   upstream      upstream.test and IP 127.0.0.1        ECDSA  (test_tls_upstream)
+#   expired       the same names, expired yesterday     ECDSA
 set -eu
 dir=$1
 mkdir -p "$dir"
@@ -31,7 +33,7 @@ ca() { # NAME SUBJECT
 		-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
 }
 
-cert() { # NAME rsa|ec SUBJECT SAN|- CA
+cert() { # NAME rsa|ec SUBJECT SAN|- CA [DAYS]
 	key "$1" "$2"
 	openssl req -new -key "$1.key" -subj "$3" -out "$1.csr" 2>/dev/null
 	{
@@ -39,7 +41,7 @@ cert() { # NAME rsa|ec SUBJECT SAN|- CA
 		echo "extendedKeyUsage=serverAuth,clientAuth"
 		[ "$4" = - ] || echo "subjectAltName=$4"
 	} >"$1.ext"
-	openssl x509 -req -in "$1.csr" -CA "$5.pem" -CAkey "$5.key" -CAcreateserial -days 30 \
+	openssl x509 -req -in "$1.csr" -CA "$5.pem" -CAkey "$5.key" -CAcreateserial -days "${6:-30}" \
 		-out "$1.pem" -extfile "$1.ext" 2>/dev/null
 	rm -f "$1.csr" "$1.ext"
 }
@@ -52,6 +54,8 @@ cert www-v2 ec "/O=v2/CN=www.example.test" "DNS:www.example.test,DNS:example.tes
 cert wild ec "/CN=*.wild.test" "DNS:*.wild.test" ca
 cert cnonly ec "/CN=cnonly.test" - ca
 cert client ec "/O=foyer tests/CN=client one" "DNS:client.example.test,email:client@example.test" ca
+cert upstream ec "/CN=upstream.test" "DNS:upstream.test,IP:127.0.0.1" ca
+cert expired ec "/CN=upstream.test" "DNS:upstream.test,IP:127.0.0.1" ca -1
 ca otherca "/CN=another CA"
 cert stranger ec "/CN=stranger" "DNS:stranger.test" otherca
 # combined PEM: certificate and key in one file

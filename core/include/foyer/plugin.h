@@ -43,7 +43,7 @@ extern "C" {
 
 #define FOYER_PLUGIN_MAGIC 0x52594f46u /* "FOYR" in memory on little-endian */
 #define FOYER_PLUGIN_ABI_MAJOR 1
-#define FOYER_PLUGIN_ABI_MINOR 0
+#define FOYER_PLUGIN_ABI_MINOR 1
 #define FOYER_PLUGIN_ABI_VERSION ((FOYER_PLUGIN_ABI_MAJOR << 16) | FOYER_PLUGIN_ABI_MINOR)
 
 /* The symbol every plugin exports. */
@@ -205,7 +205,8 @@ struct foyer_transport_ops {
     size_t (*pending)(void *conn);
     /* Facts for routing, `req.tls.<key>` in Lua: "sni", "alpn", "version",
      * "cipher", "client_subject", "client_san", "client_verify", "reused"...
-     * NULL when unknown. "scheme" names the request scheme ("https"). */
+     * NULL when unknown. "scheme" names the request scheme ("https"); "error"
+     * the reason of a failure (upstream connections). */
     const char *(*info)(void *conn, const char *key);
 };
 
@@ -286,6 +287,18 @@ struct foyer_plugin {
      * that state. */
     int (*on_connection)(void *state, unsigned listener, int fd,
                          const struct foyer_transport_ops **ops, void **conn);
+
+    /* --- ABI 1.1 --- */
+    /* A new connection to an `https://` endpoint (index into the service's
+     * endpoints), connected or still connecting: give it a transport as
+     * on_connection does; foyer then reads and writes the upstream through
+     * it, and keeps it in its keep-alive pool like a plain one. The first
+     * loaded plugin with this hook serves every https:// endpoint. When a
+     * call fails before the connection is usable, ops->info(conn, "error")
+     * may say why (logged with the 502 it causes). */
+    int (*on_upstream_connection)(void *state, const char *service, unsigned endpoint,
+                                  int fd, const struct foyer_transport_ops **ops,
+                                  void **conn);
 };
 
 /* The entry point every plugin defines. */
