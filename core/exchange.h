@@ -79,6 +79,16 @@ struct foyer_exchange {
     ev_tstamp up_sent_at; /* request head written upstream (for latency) */
     unsigned tried[8];    /* endpoint indexes tried, for plugins choosing retries */
     unsigned ntried;
+
+    /* a body held for plugins to inspect first (proxy_hold.c) */
+    size_t hold_max;            /* bytes asked for (api->req_hold_body), 0: none */
+    struct foyer_buf *head_buf; /* the head's buffer, kept when the body moved */
+    char *held;                 /* a chunked body decoded, hold_max bytes at most */
+    size_t held_len;
+    size_t hold_scan; /* raw bytes of the client buffer decoded into held */
+    struct foyer_chunked hold_chunk;
+    unsigned holding : 1;       /* reading it */
+    unsigned hold_complete : 1; /* what plugins see is the whole body */
 };
 
 /* ---- shared by proxy.c, proxy_head.c and proxy_relay.c ---- */
@@ -123,6 +133,16 @@ void foyer_x_answer_locally(struct foyer_exchange *x);
 /* "upstream <what> failed", with the transport's reason when it has one
  * (a TLS verification failure); the text lives until the next call. */
 const char *foyer_x_upstream_error(struct foyer_exchange *x, const char *what);
+
+/* proxy.c: after routing (and a held body), the upstream request. */
+void foyer_x_go_upstream(struct foyer_exchange *x);
+/* "100 Continue" to a client waiting for it before sending its body. */
+void foyer_x_send_continue(struct foyer_exchange *x);
+
+/* proxy_hold.c */
+int foyer_x_hold_wanted(const struct foyer_exchange *x);
+void foyer_x_hold_start(struct foyer_exchange *x);
+void foyer_x_hold_readable(struct foyer_exchange *x);
 
 /* proxy_head.c */
 int foyer_x_build_upstream_head(struct foyer_exchange *x);

@@ -28,6 +28,7 @@ core_libfoyercore_a_SOURCES = \
 	core/proxy.c core/proxy.h \
 	core/proxy_head.c \
 	core/proxy_relay.c \
+	core/proxy_hold.c \
 	core/request.c core/request.h \
 	core/respond.c core/respond.h \
 	core/route.h \

@@ -125,6 +125,16 @@ static const char *conf_index_string(const foyer_conf_t *t, size_t i)
     return s;
 }
 
+static int conf_index_number(const foyer_conf_t *t, size_t i, double *out)
+{
+    if (t == NULL || !lua_checkstack(t->L, 2)) return -1;
+    lua_rawgeti(t->L, t->idx, (int)i);
+    int ok = lua_type(t->L, -1) == LUA_TNUMBER;
+    if (ok) *out = lua_tonumber(t->L, -1);
+    lua_pop(t->L, 1);
+    return ok ? 0 : -1;
+}
+
 static const char *conf_next_key(const foyer_conf_t *t, const char *prev)
 {
     if (t == NULL || !lua_checkstack(t->L, 4)) return NULL;
@@ -197,6 +207,32 @@ static const char *req_header(foyer_request_t *r, const char *name, size_t *len)
     const char *v = foyer_request_header(&X(r)->req, name, strlen(name), &n);
     if (v && len) *len = n;
     return v;
+}
+
+static const char *req_target(foyer_request_t *r, size_t *len)
+{
+    return r ? ret_str(X(r)->req.head.target, len) : NULL;
+}
+
+static int req_header_at(foyer_request_t *r, size_t i, const char **name,
+                         size_t *name_len, const char **value, size_t *value_len)
+{
+    if (r == NULL || i >= X(r)->req.head.nheaders) return -1;
+    const struct foyer_http_header *h = &X(r)->req.head.headers[i];
+    *name = ret_str(h->name, name_len);
+    *value = ret_str(h->value, value_len);
+    return 0;
+}
+
+#define FOYER_HOLD_MAX (16u << 20)
+
+/* Too late once the upstream request is built (on_request_body_held and on). */
+static int req_hold_body(foyer_request_t *r, size_t max)
+{
+    if (r == NULL || X(r)->up_head != NULL || X(r)->holding || max == 0) return -1;
+    if (max > FOYER_HOLD_MAX) max = FOYER_HOLD_MAX; /* memory per request stays bounded */
+    if (max > X(r)->hold_max) X(r)->hold_max = max;
+    return 0;
 }
 
 static const struct sockaddr *req_client(foyer_request_t *r)
@@ -590,6 +626,10 @@ const struct foyer_api foyer_plugin_api = {
     .listen_count = listen_count,
     .listen_address = listen_address,
     .listen_conf = listen_conf,
+    .req_target = req_target,
+    .req_header_at = req_header_at,
+    .req_hold_body = req_hold_body,
+    .conf_index_number = conf_index_number,
 };
 
 int foyer_plugin_call_init(struct foyer_plugin_slot *s, lua_State *L, int conf_idx,

@@ -123,6 +123,12 @@ int foyer_hooks_request_body(struct foyer_exchange *x, const char *data, size_t 
     RUN_HOOKS(x, 0, on_request_body, data, len);
 }
 
+int foyer_hooks_request_body_held(struct foyer_exchange *x, const char *data, size_t len,
+                                  int complete)
+{
+    RUN_HOOKS(x, 0, on_request_body_held, data, len, complete);
+}
+
 int foyer_hooks_response_body(struct foyer_exchange *x, const char *data, size_t len)
 {
     RUN_HOOKS(x, 0, on_response_body, data, len);

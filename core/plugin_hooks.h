@@ -22,6 +22,8 @@ int foyer_hooks_accept(struct foyer_config *c, const struct sockaddr *peer,
 int foyer_hooks_request_headers(struct foyer_exchange *x, unsigned from);
 int foyer_hooks_route(struct foyer_exchange *x, unsigned from);
 int foyer_hooks_request_body(struct foyer_exchange *x, const char *data, size_t len);
+int foyer_hooks_request_body_held(struct foyer_exchange *x, const char *data, size_t len,
+                                  int complete);
 int foyer_hooks_upstream_select(struct foyer_exchange *x, unsigned *endpoint);
 void foyer_hooks_upstream_result(struct foyer_exchange *x, int connect_error,
                                  int timed_out, int reset);

@@ -41,6 +41,7 @@ void foyer_x_free(struct foyer_exchange *x)
     struct foyer_config *cfg = x->cfg;
     if (x->route.plugins_ref > 0)
         luaL_unref(cfg->L, LUA_REGISTRYINDEX, x->route.plugins_ref);
+    if (x->head_buf != NULL) foyer_buf_put(x->head_buf);
     foyer_pool_release(x->pool); /* x itself lives in the pool */
     foyer_config_unref(cfg);
 }
@@ -398,6 +399,10 @@ void foyer_proxy_client_io(struct foyer_exchange *x, int revents)
         foyer_x_pump_client(x);
         return;
     }
+    if (x->holding) {
+        foyer_x_hold_readable(x);
+        return;
+    }
     foyer_x_client_readable(x);
 }
 
@@ -561,7 +566,7 @@ void foyer_x_answer_locally(struct foyer_exchange *x)
 }
 
 /* The request has a body the client may be waiting to send: say go ahead. */
-static void send_continue(struct foyer_exchange *x)
+void foyer_x_send_continue(struct foyer_exchange *x)
 {
     static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
     struct foyer_conn *c = x->c;
@@ -595,8 +600,21 @@ static void proceed(struct foyer_exchange *x)
         return;
     }
     if (!x->route.status && x->route.service->nendpoints == 0) x->route.status = 503;
-    if (x->route.status || foyer_x_build_upstream_head(x) != 0) {
-        foyer_x_fail(x, x->route.status ? x->route.status : 500, "routing");
+    if (x->route.status) {
+        foyer_x_fail(x, x->route.status, "routing");
+        return;
+    }
+    if (foyer_x_hold_wanted(x)) {
+        foyer_x_hold_start(x); /* goes upstream once plugins saw the body */
+        return;
+    }
+    foyer_x_go_upstream(x);
+}
+
+void foyer_x_go_upstream(struct foyer_exchange *x)
+{
+    if (foyer_x_build_upstream_head(x) != 0) {
+        foyer_x_fail(x, 500, "out of memory");
         return;
     }
     mirror(x);
@@ -611,7 +629,7 @@ static void proceed(struct foyer_exchange *x)
         return;
     }
     send_head(x);
-    send_continue(x);
+    foyer_x_send_continue(x);
     if (x->u->connected) foyer_x_pump_up(x);
 }
 

@@ -31,6 +31,9 @@
  *   /fail/response    FOYER_ERROR from on_response_headers
  *   /answer/select    503 answered from on_upstream_select
  *   /answer/route     418 answered from on_route
+ *   X-Hold: N         on_route asks for the first N body bytes
+ *                     (api->req_hold_body); on_request_body_held answers 403
+ *                     "held body denied" when they contain DENY-ME
  *
  * Request fields sent upstream: X-All-Tag, X-All-Seen (what the request
  * getters returned), X-All-Worker, X-All-Resumed (after a park), X-All-Label,
@@ -39,7 +42,9 @@
  * X-All-Status, X-All-Result (on_upstream_result), X-All-Select,
  * X-All-Req-Bytes (on_request_body), X-All-Count (a counter), X-All-Ticks
  * (a repeating timer), X-All-Parked-Ms, X-All-Api (return codes of calls that
- * must fail); X-Backend-Secret is removed. on_log logs one line per request
+ * must fail), X-All-Held ("len=N complete=C fnv=H" of a held body, "-"),
+ * X-All-Target (req_target), X-All-Nheaders (req_header_at) and
+ * X-All-Numbers (conf_index_number over `numbers`); X-Backend-Secret is removed. on_log logs one line per request
  * with the response body bytes, fini logs "allhooks: fini tag=... worker=N".
  */
 #include <foyer/plugin.h>
@@ -75,6 +80,7 @@ struct state {
     char add_name[MAX_ADD][64], add_value[MAX_ADD][128];
     int nadd;
     char conf_summary[512];
+    char numbers[128]; /* `numbers = { ... }` read with conf_index_number */
     struct svc_pick svc[MAX_SVC];
     int nsvc;
     /* per worker */
@@ -105,6 +111,9 @@ struct req {
     int results;
     int late_resp_set; /* resp_set_header from a body hook */
     char path[128];
+    char held[96]; /* what on_request_body_held saw */
+    char target[128];
+    int nheaders;
 };
 
 static struct req *get_req(const struct foyer_api *api, foyer_request_t *r)
@@ -123,7 +132,7 @@ static int init(const struct foyer_api *api, const foyer_conf_t *conf, void **st
 {
     static const char *const known[] = {"path",         "tag", "park_ms", "verbose",
                                         "deny_path",    "deny_clients", "add",  "nested",
-                                        "extra",        NULL};
+                                        "extra",        "numbers",      NULL};
     for (const char *k = api->conf_next_key(conf, NULL); k; k = api->conf_next_key(conf, k)) {
         int ok = 0;
         for (int i = 0; known[i]; i++) ok |= strcmp(known[i], k) == 0;
@@ -212,6 +221,17 @@ static int init(const struct foyer_api *api, const foyer_conf_t *conf, void **st
     snprintf(st->conf_summary, sizeof st->conf_summary,
              "tag=%s park_ms=%g verbose=%d deny=%d add=%d deep=%s extra=%s absent=%d", st->tag,
              st->park_ms, st->verbose, st->ndeny, st->nadd, deep ? deep : "-", klist, absent_ok);
+    const foyer_conf_t *nums = api->conf_table(conf, "numbers");
+    snprintf(st->numbers, sizeof st->numbers, "-");
+    for (size_t i = 1, n = nums ? api->conf_len(nums) : 0; i <= n; i++) {
+        double d = 0;
+        int got = api->conf_index_number(nums, i, &d);
+        size_t l = i == 1 ? 0 : strlen(st->numbers);
+        snprintf(st->numbers + l, sizeof st->numbers - l, "%s%s", i > 1 ? "," : "",
+                 got == 0 ? "" : "x");
+        l = strlen(st->numbers);
+        if (got == 0) snprintf(st->numbers + l, sizeof st->numbers - l, "%g", d);
+    }
     *statep = st;
     api->log(NAME, FOYER_LOG_NOTICE, "init tag=%s worker=%d", st->tag, api->worker_id());
     return 0;
@@ -438,12 +458,45 @@ static int on_request_body(void *state, foyer_request_t *r, const char *data, si
     return FOYER_CONTINUE;
 }
 
+/* X-Hold: N asks for the body first; the target and the header count are
+ * recorded for the response. */
+static int hold_and_look(const struct foyer_api *api, foyer_request_t *r, struct req *q)
+{
+    size_t len, nlen, vlen;
+    const char *t = api->req_target(r, &len), *name, *value;
+    snprintf(q->target, sizeof q->target, "%.*s", t ? (int)len : 1, t ? t : "-");
+    while (api->req_header_at(r, (size_t)q->nheaders, &name, &nlen, &value, &vlen) == 0)
+        q->nheaders++;
+    const char *hold = api->req_header(r, "x-hold", &len);
+    if (hold == NULL) return 0;
+    return api->req_hold_body(r, (size_t)strtoul(hold, NULL, 10));
+}
+
+static int on_request_body_held(void *state, foyer_request_t *r, const char *data,
+                                size_t len, int complete)
+{
+    struct state *st = state;
+    struct req *q = get_req(st->api, r);
+    if (q == NULL) return FOYER_ERROR;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)data[i]) * 0x100000001b3ULL;
+    snprintf(q->held, sizeof q->held, "len=%zu complete=%d fnv=%016llx", len, complete,
+             (unsigned long long)h);
+    if (memmem(data, len, "DENY-ME", 7) != NULL) {
+        st->api->respond(r, 403, "text/plain", "held body denied\n", 17);
+        return FOYER_RESPOND;
+    }
+    return FOYER_CONTINUE;
+}
+
 static int on_route(void *state, foyer_request_t *r)
 {
     struct state *st = state;
     const struct foyer_api *api = st->api;
     struct req *q = get_req(api, r);
     if (q == NULL) return FOYER_ERROR;
+    if (hold_and_look(api, r, q) != 0) return FOYER_ERROR;
     if (strcmp(q->path, "/fail/route") == 0) return FOYER_ERROR;
     if (strcmp(q->path, "/answer/route") == 0) {
         api->respond(r, 418, "text/plain", "teapot\n", 7);
@@ -555,10 +608,15 @@ static int on_response_headers(void *state, foyer_request_t *r)
     snprintf(v, sizeof v, "%d", q->resumed ? (int)(q->parked_for * 1000) : -1);
     rc |= api->resp_set_header(r, "X-All-Parked-Ms", v);
     rc |= api->resp_set_header(r, "X-Backend-Secret", NULL);
+    rc |= api->resp_set_header(r, "X-All-Held", q->held[0] ? q->held : "-");
+    rc |= api->resp_set_header(r, "X-All-Target", q->target[0] ? q->target : "-");
+    snprintf(v, sizeof v, "%d", q->nheaders);
+    rc |= api->resp_set_header(r, "X-All-Nheaders", v);
+    rc |= api->resp_set_header(r, "X-All-Numbers", st->numbers);
     if (rc != 0) return FOYER_ERROR;
     /* Calls that must fail here (too late, invalid or protected) — but respond(),
      * which may still replace the upstream's answer from this hook. */
-    snprintf(v, sizeof v, "%d,%d,%d,%d,%d,%d,%d",
+    snprintf(v, sizeof v, "%d,%d,%d,%d,%d,%d,%d,%d", api->req_hold_body(r, 10),
              api->req_set_header(r, "X-Too-Late", "1"),
              api->respond(r, 200, "text/plain", "x", 1),
              api->resp_set_header(r, "Content-Length", "1"),
@@ -613,6 +671,7 @@ static const struct foyer_plugin allhooks = {
     .on_response_headers = on_response_headers,
     .on_response_body = on_response_body,
     .on_log = on_log,
+    .on_request_body_held = on_request_body_held,
 };
 
 const struct foyer_plugin *foyer_plugin_entry(void)

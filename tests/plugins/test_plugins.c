@@ -488,6 +488,7 @@ struct world {
     "  add = { { name = \"X-Added-One\", value = \"1\" }, { name = \"X-Added-Two\", value = \"2\" } },\n" \
     "  nested = { inner = { deep = \"down here\" } },\n"                                   \
     "  extra = { k1 = 1.5, k2 = true, k3 = \"three\" },\n"                                 \
+    "  numbers = { 7, 2.5, \"s\" },\n"                                                     \
     "}\n"                                                                                  \
     "route(function(req)\n"                                                               \
     "  if req.host == \"pool.test\" then\n"                                                \
@@ -573,7 +574,7 @@ E2E_TEST(allhooks_request_and_response_fields, 30)
     CHECK_STR(hdr(&r, "X-All-Parked-Ms"), "-1");
     /* req_set_header too late, respond too late, a protected, a bad name, a
      * bad value, another plugin's storage, a NULL request: all refused. */
-    CHECK_STR(hdr(&r, "X-All-Api"), "-1,0,-1,-1,-1,-1,-1");
+    CHECK_STR(hdr(&r, "X-All-Api"), "-1,-1,0,-1,-1,-1,-1,-1");
     CHECK_STR(hdr(&r, "X-Backend-Secret"), ""); /* removed by the plugin */
     CHECK_STR(hdr(&r, "X-Backend-Other"), "o");
     CHECK_STR(hdr(&r, "X-After-Head"), "");
@@ -898,6 +899,100 @@ static long answer_bytes(int fd, int timeout_ms, bool *closed)
         }
         total += n;
     }
+}
+
+/* A body held for on_request_body_held: with a length, chunked (decoded),
+ * longer than asked (a prefix), behind 100-continue; one it refuses never
+ * reaches the backend. */
+E2E_TEST(allhooks_holds_the_body, 40)
+{
+    struct world w;
+    start_world(&w, "");
+    struct e2e_resp r = {0};
+    CHECK_INT(e2e_http(w.f.port, "POST", "example.com", "/sink?a=1",
+                       "X-Hold: 100\r\nContent-Length: 11\r\n\r\nhello world", &r, T_MS),
+              1);
+    CHECK_INT(r.status, 200);
+    CHECKF(r.body && strncmp(r.body, "bytes=11 ", 9) == 0, "backend: %s", r.body);
+    char want[96];
+    snprintf(want, sizeof want, "len=11 complete=1 fnv=%016llx",
+             (unsigned long long)e2e_fnv1a(E2E_FNV_INIT, "hello world", 11));
+    CHECK_STR(hdr(&r, "X-All-Held"), want);
+    CHECK_STR(hdr(&r, "X-All-Req-Bytes"), "11");
+    CHECK_STR(hdr(&r, "X-All-Target"), "/sink?a=1");
+    CHECK_STR(hdr(&r, "X-All-Nheaders"), "3"); /* Host, X-Hold, Content-Length */
+    CHECK_STR(hdr(&r, "X-All-Numbers"), "7,2.5,x");
+    e2e_resp_free(&r);
+    /* chunked: the plugin sees data, the backend gets it all */
+    memset(&r, 0, sizeof r);
+    CHECK_INT(e2e_http(w.f.port, "POST", "example.com", "/sink",
+                       "X-Hold: 8\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "5\r\nhello\r\n1a\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\n\r\n",
+                       &r, T_MS),
+              1);
+    CHECK_INT(r.status, 200);
+    CHECKF(r.body && strncmp(r.body, "bytes=31 ", 9) == 0, "backend: %s", r.body);
+    snprintf(want, sizeof want, "len=8 complete=0 fnv=%016llx",
+             (unsigned long long)e2e_fnv1a(E2E_FNV_INIT, "helloabc", 8));
+    CHECK_STR(hdr(&r, "X-All-Held"), want);
+    e2e_resp_free(&r);
+    /* 300 KiB, 64 KiB held: a prefix, the whole body still goes through */
+    size_t n = 300 * 1024;
+    char *big = malloc(n + 256);
+    REQUIRE(big);
+    int hl = snprintf(big, 256, "X-Hold: 65536\r\nContent-Length: %zu\r\n\r\n", n);
+    memset(big + hl, 'q', n);
+    big[hl + n] = 0;
+    memset(&r, 0, sizeof r);
+    CHECK_INT(e2e_http(w.f.port, "POST", "example.com", "/sink", big, &r, T_MS), 1);
+    CHECK_INT(r.status, 200);
+    CHECKF(r.body && strncmp(r.body, "bytes=307200 ", 13) == 0, "backend: %s", r.body);
+    CHECKF(strncmp(hdr(&r, "X-All-Held"), "len=65536 complete=0 ", 21) == 0, "held: %s",
+           hdr(&r, "X-All-Held"));
+    e2e_resp_free(&r);
+    free(big);
+    /* refused from the held body: 403, the backend sees nothing */
+    long before = e2e_backend_requests(w.b[0].port);
+    memset(&r, 0, sizeof r);
+    CHECK_INT(e2e_http(w.f.port, "POST", "example.com", "/sink",
+                       "X-Hold: 100\r\nContent-Length: 14\r\n\r\nplease DENY-ME", &r,
+                       T_MS),
+              1);
+    CHECK_INT(r.status, 403);
+    CHECKF(r.body && strstr(r.body, "held body denied"), "body: %s", r.body);
+    e2e_resp_free(&r);
+    CHECK_INT(e2e_backend_requests(w.b[0].port), before);
+    /* Expect: 100-continue: foyer asks for the body it holds */
+    struct e2e_conn c;
+    REQUIRE(e2e_conn_open(&c, w.f.port));
+    REQUIRE(e2e_send_str(&c, "POST /sink HTTP/1.1\r\nHost: example.com\r\nX-Hold: 100\r\n"
+                             "Expect: 100-continue\r\nContent-Length: 5\r\n"
+                             "Connection: close\r\n\r\n",
+                         T_MS));
+    struct e2e_resp h = {0};
+    CHECK_INT(e2e_read_head(&c, &h, T_MS), 1);
+    CHECK_INT(h.status, 100);
+    e2e_resp_free(&h);
+    REQUIRE(e2e_send_str(&c, "abcde", T_MS));
+    memset(&r, 0, sizeof r);
+    CHECK_INT(e2e_read_response(&c, &r, T_MS), 1);
+    CHECK_INT(r.status, 200);
+    CHECKF(strncmp(hdr(&r, "X-All-Held"), "len=5 complete=1 ", 17) == 0, "held: %s",
+           hdr(&r, "X-All-Held"));
+    e2e_resp_free(&r);
+    e2e_conn_close(&c);
+    /* a client that leaves mid-body: nothing reaches the backend */
+    before = e2e_backend_requests(w.b[0].port);
+    REQUIRE(e2e_conn_open(&c, w.f.port));
+    REQUIRE(e2e_send_str(&c, "POST /sink HTTP/1.1\r\nHost: example.com\r\nX-Hold: 100\r\n"
+                             "Content-Length: 50\r\n\r\nonly part",
+                         T_MS));
+    e2e_sleep_ms(100);
+    e2e_conn_close(&c);
+    e2e_sleep_ms(100);
+    CHECK_INT(e2e_backend_requests(w.b[0].port), before);
+    CHECK_INT(get(w.f.port, "example.com", "/status/204", NULL, &r), 204);
+    e2e_resp_free(&r);
 }
 
 E2E_TEST(allhooks_on_accept_refuses_client, 30)
@@ -1246,6 +1341,7 @@ int main(void)
         E2E_CASE(allhooks_park_client_gone),
         E2E_CASE(allhooks_upstream_select),
         E2E_CASE(allhooks_latency_and_bytes),
+        E2E_CASE(allhooks_holds_the_body),
         E2E_CASE(allhooks_on_accept_refuses_client),
         E2E_CASE(allhooks_errors_and_answers),
         E2E_CASE(allhooks_log_sees_final_status),

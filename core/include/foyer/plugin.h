@@ -185,6 +185,23 @@ struct foyer_api {
     size_t (*listen_count)(void);
     const char *(*listen_address)(size_t i);
     const foyer_conf_t *(*listen_conf)(size_t i);
+
+    /* --- ABI 1.1 --- */
+    /* The request-target as the client sent it (path and query, undecoded). */
+    const char *(*req_target)(foyer_request_t *r, size_t *len);
+    /* The i-th header field of the request as received (0-based): 0 with
+     * name/value set, -1 past the last one. */
+    int (*req_header_at)(foyer_request_t *r, size_t i, const char **name,
+                         size_t *name_len, const char **value, size_t *value_len);
+    /* From on_request_headers or on_route: read the first `max` bytes of the
+     * request body (all of it when shorter) before anything is sent upstream,
+     * and show them to on_request_body_held. For inspection (a WAF), as
+     * nginx reads the body for ModSecurity. 0, or -1 when too late. A
+     * request without a body skips on_request_body_held. */
+    int (*req_hold_body)(foyer_request_t *r, size_t max);
+    /* A number element of a table's array part (1-based): 0, or -1 when it is
+     * not a number. */
+    int (*conf_index_number)(const foyer_conf_t *t, size_t i, double *out);
 };
 
 /* A connection transport a plugin provides, e.g. TLS. foyer calls these
@@ -299,6 +316,12 @@ struct foyer_plugin {
     int (*on_upstream_connection)(void *state, const char *service, unsigned endpoint,
                                   int fd, const struct foyer_transport_ops **ops,
                                   void **conn);
+    /* The body a plugin asked for with api->req_hold_body, decoded (no chunk
+     * framing): its first len bytes, complete = 1 when that is all of it. Runs
+     * after on_route, before the upstream is chosen; FOYER_RESPOND answers
+     * (nothing reached an upstream), FOYER_ERROR fails with 500. */
+    int (*on_request_body_held)(void *state, foyer_request_t *r, const char *data,
+                                size_t len, int complete);
 };
 
 /* The entry point every plugin defines. */
