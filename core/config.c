@@ -1,5 +1,6 @@
 #include "config.h"
 #include "log.h"
+#include "log_format.h"
 #include "plugin_loader.h"
 
 #include <lauxlib.h>
@@ -29,6 +30,7 @@ void foyer_settings_defaults(struct foyer_settings *s)
     s->upstream_keepalive = 1024;
     s->lua_instruction_limit = 10000000;
     s->lua_memory_limit = 256u << 20;
+    s->request_id = strdup("X-Request-Id"); /* NULL (off) when out of memory */
 }
 
 struct foyer_config *foyer_config_new(const char *file)
@@ -54,6 +56,9 @@ void foyer_config_ref(struct foyer_config *c)
 static void free_settings(struct foyer_settings *s)
 {
     free(s->access_log);
+    free(s->access_log_format);
+    free(s->request_id);
+    free(s->admin);
     free(s->error_log);
     free(s->lua_path);
     free(s->log_level);
@@ -78,6 +83,7 @@ void foyer_config_unref(struct foyer_config *c)
         free(c->listens[i].where);
     free(c->listens);
     free_settings(&c->settings);
+    foyer_log_format_free(c->log_format);
     free(c->file);
     free(c);
     malloc_trim(0); /* a generation is large and rare: give its pages back */

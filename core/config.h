@@ -13,6 +13,7 @@ struct lua_State;
 struct foyer_pending_plugin;
 struct foyer_router;
 struct foyer_upstream_pool;
+struct foyer_log_format;
 
 struct foyer_settings {
     int workers; /* 0 = one per CPU */
@@ -32,6 +33,9 @@ struct foyer_settings {
     unsigned keepalive_requests;
     unsigned upstream_keepalive; /* idle connections kept per endpoint */
     char *access_log;            /* NULL = off */
+    char *access_log_format;     /* "foyer", "combined", "json" or a template */
+    char *request_id;            /* the request-id header name, NULL = off */
+    char *admin;                 /* the admin listener's address, NULL = off */
     char *error_log;             /* NULL = stderr */
     char *lua_path;
     char *log_level;
@@ -99,6 +103,8 @@ struct foyer_config {
     struct lua_State *L;
     int route_ref;
     struct foyer_router *router; /* the route when it is a foyer.router: matched in C */
+    struct foyer_log_format *log_format; /* the access log's, compiled */
+    unsigned generation;                 /* 1 for the first configuration, +1 a reload */
 };
 
 void foyer_settings_defaults(struct foyer_settings *s);

@@ -55,6 +55,8 @@ struct foyer_exchange {
     struct foyer_chunked resp_chunk;
     int status;
     size_t bytes_sent;
+    size_t client_head_len;      /* of bytes_sent, the response head */
+    struct foyer_str request_id; /* the client's or a new one; {NULL,0}: off */
 
     unsigned req_done : 1;     /* whole request body read from the client */
     unsigned req_sent : 1;     /* ... and written upstream */
@@ -81,14 +83,14 @@ struct foyer_exchange {
     unsigned ntried;
 
     /* a body held for plugins to inspect first (proxy_hold.c) */
-    size_t hold_max;            /* bytes asked for (api->req_hold_body), 0: none */
-    struct foyer_buf *head_buf; /* the head's buffer, kept when the body moved */
-    char *held;                 /* a chunked body decoded, hold_max bytes at most */
+    size_t hold_max; /* bytes asked for (api->req_hold_body), 0: none */
+    char *held;      /* a chunked body decoded, hold_max bytes at most */
     size_t held_len;
     size_t hold_scan; /* raw bytes of the client buffer decoded into held */
     struct foyer_chunked hold_chunk;
-    unsigned holding : 1;       /* reading it */
-    unsigned hold_complete : 1; /* what plugins see is the whole body */
+    unsigned holding : 1;        /* reading it */
+    unsigned hold_complete : 1;  /* what plugins see is the whole body */
+    unsigned request_id_new : 1; /* made here: the upstream is told it */
 };
 
 /* ---- shared by proxy.c, proxy_head.c and proxy_relay.c ---- */

@@ -2,6 +2,8 @@
 noinst_LIBRARIES += core/libfoyercore.a
 core_libfoyercore_a_SOURCES = \
 	core/access_log.c core/access_log.h \
+	core/log_format.c core/log_format.h \
+	core/notify.c core/notify.h \
 	core/addr.c core/addr.h \
 	core/buf.c core/buf.h \
 	core/config.c core/config.h \

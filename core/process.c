@@ -3,6 +3,7 @@
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "notify.h"
 #include "plugin_api.h"
 #include "worker.h"
 
@@ -220,7 +221,7 @@ static struct foyer_config *load_for_later(const char *file, char *err, size_t e
     return ml.c;
 }
 
-static void reload(void)
+static void load_new(void)
 {
     char err[2048];
     foyer_info("reloading %s", current->file);
@@ -238,8 +239,24 @@ static void reload(void)
     }
     close_dropped_listeners(c);
     foyer_config_apply_logging(&c->settings);
+    c->generation = current->generation + 1;
     foyer_config_unref(current);
     current = c;
+}
+
+static void reload(void)
+{
+    foyer_notify_reloading();
+    load_new();
+    foyer_notify("READY=1"); /* refused or not, foyer serves */
+}
+
+/* SIGUSR1 (logrotate's postrotate): every process reopens its log files. */
+static void reopen_logs(void)
+{
+    foyer_config_apply_logging(&current->settings);
+    signal_workers(SIGUSR1);
+    foyer_info("log files reopened");
 }
 
 /* Waits for the workers to finish their grace period, then insists. */
@@ -263,6 +280,7 @@ int foyer_master_run(struct foyer_config *c, const char *pid_file)
 {
     foyer_master_pid = getpid();
     current = c; /* the master owns the caller's reference from here on */
+    if (c->generation == 0) c->generation = 1;
     nworkers = worker_count(c);
     slots = calloc((size_t)nworkers, sizeof *slots);
     if (slots == NULL) return 1;
@@ -274,6 +292,7 @@ int foyer_master_run(struct foyer_config *c, const char *pid_file)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGQUIT);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
     sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, &old);
     signal(SIGPIPE, SIG_IGN);
@@ -285,15 +304,19 @@ int foyer_master_run(struct foyer_config *c, const char *pid_file)
     write_pid_file(pid_file);
     foyer_info("foyer %s started: %d worker(s), config %s", PACKAGE_VERSION, nworkers,
                c->file);
+    foyer_notify("READY=1");
     for (;;) {
         int sig = sigwaitinfo(&set, NULL);
         if (sig == SIGCHLD)
             reap(c, 0, &old);
         else if (sig == SIGHUP)
             reload();
+        else if (sig == SIGUSR1)
+            reopen_logs();
         else if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT)
             break;
     }
+    foyer_notify("STOPPING=1");
     stop_workers(current, &old);
     foyer_config_unref(current);
     if (pid_file != NULL) unlink(pid_file);

@@ -18,6 +18,7 @@
 #include "plugin_hooks.h"
 #include "plugin_transport.h"
 #include "pool.h"
+#include "random.h"
 #include "request.h"
 #include "respond.h"
 #include "transport.h"
@@ -41,7 +42,6 @@ void foyer_x_free(struct foyer_exchange *x)
     struct foyer_config *cfg = x->cfg;
     if (x->route.plugins_ref > 0)
         luaL_unref(cfg->L, LUA_REGISTRYINDEX, x->route.plugins_ref);
-    if (x->head_buf != NULL) foyer_buf_put(x->head_buf);
     foyer_pool_release(x->pool); /* x itself lives in the pool */
     foyer_config_unref(cfg);
 }
@@ -57,9 +57,21 @@ void foyer_x_drop_upstream(struct foyer_exchange *x, int reusable)
 
 static void log_exchange(struct foyer_exchange *x, int status, size_t bytes)
 {
-    foyer_access_log_exchange(x->c, &x->req, status, bytes, x->start,
-                              x->route.service ? x->route.service->name : NULL,
-                              x->ep ? x->ep->name : NULL, x->route.tag);
+    double now = ev_now(loop_());
+    struct foyer_log_entry e = {
+        .c = x->c,
+        .r = &x->req,
+        .status = status,
+        .bytes = bytes,
+        .body_bytes = bytes > x->client_head_len ? bytes - x->client_head_len : 0,
+        .duration = now - x->start,
+        .upstream_time = x->up_wrote ? now - x->up_sent_at : -1,
+        .service = x->route.service ? x->route.service->name : NULL,
+        .endpoint = x->ep ? x->ep->name : NULL,
+        .tag = x->route.tag,
+        .request_id = x->request_id.p,
+    };
+    foyer_access_log_exchange(x->cfg->log_format, &e);
     if (x->cfg->nplugins) foyer_hooks_log(x);
 }
 
@@ -500,6 +512,34 @@ static struct foyer_exchange *exchange_new(struct foyer_conn *c)
 /* The head is copied into the exchange's pool first: its fields then stay
  * readable for the whole exchange (plugins, retries, the log) while the
  * connection's buffer moves on to the body and the next request. */
+/* The client's request id when it sent a sane one (kept as it is), else a
+ * new one: 32 hex digits, as nginx's $request_id. */
+static void assign_request_id(struct foyer_exchange *x)
+{
+    const char *name = settings(x)->request_id;
+    size_t n;
+    const char *v = foyer_request_header(&x->req, name, strlen(name), &n);
+    int sane = v != NULL && n > 0 && n <= 128;
+    for (size_t i = 0; sane && i < n; i++)
+        sane = v[i] > ' ' && v[i] < 0x7f && v[i] != '"' && v[i] != '\\' && v[i] != ',';
+    if (sane) { /* a C string: the access log prints it */
+        const char *copy = foyer_pool_strndup(x->pool, v, n);
+        if (copy != NULL) x->request_id = (struct foyer_str){copy, n};
+        return;
+    }
+    char *id = foyer_pool_alloc(x->pool, 33);
+    if (id == NULL) return;
+    static const char hex[] = "0123456789abcdef";
+    uint64_t a = foyer_random(), b = foyer_random();
+    for (int i = 0; i < 16; i++) {
+        id[i] = hex[(a >> (4 * i)) & 15];
+        id[16 + i] = hex[(b >> (4 * i)) & 15];
+    }
+    id[32] = '\0';
+    x->request_id = (struct foyer_str){id, 32};
+    x->request_id_new = 1;
+}
+
 static int parse_request(struct foyer_exchange *x, size_t head_len)
 {
     struct foyer_conn *c = x->c;
@@ -510,6 +550,7 @@ static int parse_request(struct foyer_exchange *x, size_t head_len)
     x->req.head.is_request = 1;
     int err = foyer_http1_parse_head(&x->req.head, head, len, c->scan.lines, x->pool);
     if (!err) err = foyer_request_analyze(&x->req.head, &x->req.info);
+    if (!err && settings(x)->request_id) assign_request_id(x);
     if (!err && settings(x)->max_body_bytes &&
         x->req.info.content_length > settings(x)->max_body_bytes)
         err = 413;
@@ -561,6 +602,7 @@ void foyer_x_answer_locally(struct foyer_exchange *x)
     if (!x->req_done) foyer_conn_watch_read(x->c, 0); /* the body is not wanted */
     x->status = lr.status;
     x->resp_started = x->resp_done = 1;
+    x->client_head_len = lr.head_only || len < lr.body.len ? len : len - lr.body.len;
     foyer_outq_add(&x->to_client, resp, len);
     foyer_x_pump_client(x);
 }

@@ -119,6 +119,16 @@ static char *put_framing(struct foyer_exchange *x, char *p)
     return p;
 }
 
+/* "X-Request-Id: <id>" (the configured name). */
+static char *put_request_id(struct foyer_exchange *x, char *p)
+{
+    const char *name = settings(x)->request_id;
+    p = foyer_put(p, name, strlen(name));
+    p = FOYER_PUT_LIT(p, ": ");
+    p = foyer_put(p, x->request_id.p, x->request_id.len);
+    return FOYER_PUT_LIT(p, "\r\n");
+}
+
 int foyer_x_build_upstream_head(struct foyer_exchange *x)
 {
     struct foyer_http_head *h = &x->req.head;
@@ -133,7 +143,7 @@ int foyer_x_build_upstream_head(struct foyer_exchange *x)
         merged_edits(x, &x->route.request_headers, &x->plugin_req_edits, &merged);
     size_t cap = h->method.len + h->target.len + x->route.path.len + 16 +
                  foyer_fields_size(h, edits) + host.len + up_host.len + ri->upgrade.len +
-                 320;
+                 x->request_id.len + 320 + 128;
     char *p = x->up_head = foyer_pool_alloc(x->pool, cap);
     if (p == NULL) return -1;
     p = put_request_line(x, p);
@@ -142,6 +152,7 @@ int foyer_x_build_upstream_head(struct foyer_exchange *x)
     p = FOYER_PUT_LIT(p, "\r\n");
     p = foyer_put_fields(p, h, edits, is_forwarded_field);
     p = put_forwarded(x, p, ri->host);
+    if (x->request_id_new) p = put_request_id(x, p);
     p = put_framing(x, p);
     if (ri->is_upgrade) {
         p = FOYER_PUT_LIT(p, "Connection: upgrade\r\nUpgrade: ");
@@ -209,12 +220,16 @@ int foyer_x_build_client_head(struct foyer_exchange *x)
     const struct foyer_header_edits *e =
         merged_edits(x, &x->route.response_headers, &x->plugin_resp_edits, &merged);
     x->resp_head_built = 1;
-    size_t cap = h->reason.len + foyer_fields_size(h, e) + 160;
+    size_t cap = h->reason.len + foyer_fields_size(h, e) + 160 + 128 + x->request_id.len;
     struct foyer_str upg = find_field(h, "upgrade", 7);
     char *head = foyer_pool_alloc(x->pool, cap + upg.len), *p = head;
     if (head == NULL) return -1;
     put_status_line(&p, h->status, h->reason);
     p = foyer_put_fields(p, h, e, NULL);
+    if (x->request_id.p != NULL) {
+        const char *name = settings(x)->request_id;
+        if (find_field(h, name, strlen(name)).p == NULL) p = put_request_id(x, p);
+    }
     if (x->tunnel) {
         p = FOYER_PUT_LIT(p, "Connection: upgrade\r\nUpgrade: ");
         p = foyer_put(p, upg.p, upg.len);
@@ -231,6 +246,7 @@ int foyer_x_build_client_head(struct foyer_exchange *x)
             p = FOYER_PUT_LIT(p, "Connection: keep-alive\r\n");
     }
     p = FOYER_PUT_LIT(p, "\r\n");
+    x->client_head_len = (size_t)(p - head);
     foyer_outq_add(&x->to_client, head, (size_t)(p - head));
     return 0;
 }

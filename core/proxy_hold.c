@@ -7,10 +7,9 @@
  * and picks an endpoint. nginx reads the body the same way for ModSecurity.
  *
  * The raw bytes stay in the client buffer, where the relay (proxy_relay.c)
- * finds them as if they had just arrived. When the buffer is too small it is
- * replaced by a larger one; the old one stays with the exchange because the
- * parsed request head points into it. A chunked body is decoded into a copy
- * for the plugins (the relay decodes the raw bytes again, as usual). */
+ * finds them as if they had just arrived; a buffer too small is replaced by
+ * a larger one. A chunked body is decoded into a copy for the plugins (the
+ * relay decodes the raw bytes again, as usual). */
 #include "exchange.h"
 #include "conn.h"
 #include "log.h"
@@ -28,22 +27,15 @@ static size_t raw_goal(const struct foyer_exchange *x)
     return x->hold_max * 2 + 4096;
 }
 
-/* Gives the client buffer room for `need` unconsumed bytes. */
+/* Gives the client buffer room for `need` unconsumed bytes (the parsed head
+ * lives in the exchange's pool, not in this buffer). */
 static int make_room(struct foyer_exchange *x, size_t need)
 {
     struct foyer_conn *c = x->c;
-    struct foyer_buf *in = c->in;
-    if (in->cap - in->start >= need) return 0;
-    size_t cap = need > FOYER_BUF_LARGE ? need : FOYER_BUF_LARGE;
-    struct foyer_buf *nb = foyer_buf_get(cap);
+    if (c->in->cap - c->in->start >= need) return 0;
+    struct foyer_buf *nb =
+        foyer_buf_grow(c->in, need > FOYER_BUF_LARGE ? need : FOYER_BUF_LARGE);
     if (nb == NULL) return -1;
-    memcpy(nb->data, foyer_buf_pos(in), foyer_buf_len(in));
-    nb->end = foyer_buf_len(in);
-    in->end = in->start;
-    if (x->head_buf == NULL)
-        x->head_buf = in; /* the head's fields point into it */
-    else
-        foyer_buf_put(in);
     c->in = nb;
     return 0;
 }

@@ -117,6 +117,7 @@ static void apply(struct foyer_config *c)
     foyer_config_apply_logging(&c->settings);
     if (foyer_access_open(c->settings.access_log) != 0)
         foyer_err("worker %d: access log not reopened", foyer_worker.id);
+    c->generation = old->generation + 1;
     foyer_worker.config = c;
     foyer_plugins_worker_init(c);
     foyer_upstream_close_idle_tls(); /* made under the old TLS settings */
@@ -181,6 +182,15 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
     if (!foyer_worker.stopping) reload();
 }
 
+/* SIGUSR1: the log files were moved away (logrotate); open them anew. */
+static void on_usr1(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    struct foyer_settings *s = &foyer_worker.config->settings;
+    foyer_config_apply_logging(s);
+    if (foyer_access_open(s->access_log) != 0)
+        foyer_err("worker %d: access log not reopened", foyer_worker.id);
+}
+
 static void on_flush(struct ev_loop *loop, ev_timer *w, int revents)
 {
     foyer_access_flush();
@@ -192,6 +202,8 @@ static void watch_signals(struct ev_loop *loop)
     ev_signal_init(&foyer_worker.sigint, on_stop_signal, SIGINT);
     ev_signal_init(&foyer_worker.sigquit, on_stop_signal, SIGQUIT);
     ev_signal_init(&foyer_worker.sighup, on_hup, SIGHUP);
+    ev_signal_init(&foyer_worker.sigusr1, on_usr1, SIGUSR1);
+    ev_signal_start(loop, &foyer_worker.sigusr1);
     ev_signal_start(loop, &foyer_worker.sigterm);
     ev_signal_start(loop, &foyer_worker.sigint);
     ev_signal_start(loop, &foyer_worker.sigquit);

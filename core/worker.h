@@ -17,7 +17,7 @@ struct foyer_worker {
     unsigned nconns;
     int stopping;
     struct foyer_conn *conns; /* all client connections, for shutdown */
-    ev_signal sigterm, sigint, sighup, sigquit;
+    ev_signal sigterm, sigint, sighup, sigquit, sigusr1;
     ev_timer flush_timer, grace_timer;
     int id;
     int nworkers;

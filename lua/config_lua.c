@@ -2,6 +2,7 @@
  * and route. Each is a C function that records into the generation being
  * built and raises "file:line: message" on bad input. */
 #include "config.h"
+#include "log_format.h"
 #include "lua_state.h"
 #include "router.h"
 #include "plugin_api.h"
@@ -49,6 +50,9 @@ static const struct setting settings_table[] = {
     {"keepalive_requests", S_INT, OFF(keepalive_requests), 1, 1e9},
     {"upstream_keepalive", S_INT, OFF(upstream_keepalive), 0, 100000},
     {"access_log", S_PATH_OR_FALSE, OFF(access_log), 0, 0},
+    {"access_log_format", S_STRING, OFF(access_log_format), 0, 0},
+    {"request_id", S_PATH_OR_FALSE, OFF(request_id), 0, 0},
+    {"admin", S_PATH_OR_FALSE, OFF(admin), 0, 0},
     {"error_log", S_PATH_OR_FALSE, OFF(error_log), 0, 0},
     {"lua_path", S_STRING, OFF(lua_path), 0, 0},
     {"log_level", S_STRING, OFF(log_level), 0, 0},
@@ -86,6 +90,28 @@ static void apply_number(lua_State *L, const struct setting *st, char *field)
         *(unsigned *)field = (unsigned)v;
 }
 
+/* Values that must make sense, refused with the `set` line. */
+static void check_string_setting(lua_State *L, const char *key, const char *v)
+{
+    char err[512];
+    if (strcmp(key, "access_log_format") == 0) {
+        struct foyer_log_format *f = foyer_log_format_compile(v, err, sizeof err);
+        if (f == NULL) luaL_error(L, "set: %s", err);
+        foyer_log_format_free(f);
+    } else if (strcmp(key, "request_id") == 0) {
+        for (const char *p = v; *p || p == v; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+                luaL_error(L, "set: request_id must be a header name, or false");
+    } else if (strcmp(key, "admin") == 0) {
+        union foyer_sockaddr a;
+        socklen_t len;
+        const char *why;
+        if (foyer_addr_parse(v, &a, &len, &why) != 0)
+            luaL_error(L, "set: admin \"%s\": %s", v, why);
+    }
+}
+
 static void apply_string(lua_State *L, const struct setting *st, char *field)
 {
     char **slot = (char **)field;
@@ -104,6 +130,7 @@ static void apply_string(lua_State *L, const struct setting *st, char *field)
             strcmp(v, "debug"))
             luaL_error(L, "set: log_level must be error, warn, info or debug");
     }
+    check_string_setting(L, st->key, lua_tostring(L, -1));
     free(*slot);
     *slot = strdup(lua_tostring(L, -1));
     if (*slot == NULL) luaL_error(L, "out of memory");
@@ -514,6 +541,9 @@ static int check_parsed(struct foyer_config *c, char *err, size_t errlen)
             s->where, s->name, s->name);
         return -1;
     }
+    const char *fmt =
+        c->settings.access_log_format ? c->settings.access_log_format : "foyer";
+    if ((c->log_format = foyer_log_format_compile(fmt, err, errlen)) == NULL) return -1;
     if (foyer_config_index_services(c) != 0) {
         snprintf(err, errlen, "%s: out of memory", c->file);
         return -1;

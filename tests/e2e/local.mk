@@ -15,7 +15,8 @@ E2E_TESTS = \
 	tests/e2e/test_router \
 	tests/e2e/test_router_corpus \
 	tests/e2e/test_reload \
-	tests/e2e/test_examples
+	tests/e2e/test_examples \
+	tests/e2e/test_operations
 check_PROGRAMS += $(E2E_TESTS)
 TESTS += $(E2E_TESTS)
 
@@ -42,3 +43,5 @@ tests_e2e_test_reload_LDADD = $(CUNIT_LIBS) -lm -lpthread
 tests_e2e_test_examples_SOURCES = tests/e2e/test_examples.c tests/e2e/router_cases.h \
 	tests/e2e/router_cases.c $(E2E_HARNESS)
 tests_e2e_test_examples_LDADD = $(CUNIT_LIBS) -lm
+tests_e2e_test_operations_SOURCES = tests/e2e/test_operations.c $(E2E_HARNESS)
+tests_e2e_test_operations_LDADD = $(CUNIT_LIBS) -lm
