@@ -5,6 +5,7 @@
 #include "buf.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "proxy.h"
 #include "respond.h"
@@ -111,6 +112,7 @@ void foyer_conn_accepted(int fd, const union foyer_sockaddr *peer, unsigned list
     if (c->next) c->next->prev = c;
     foyer_worker.conns = c;
     foyer_worker.nconns++;
+    foyer_metrics_gauge_add(FOYER_G_CONNS_OPEN, 1);
     ev_io_start(foyer_worker.loop, &c->rio);
     foyer_conn_timer(c, settings()->client_header_timeout);
     /* with TCP_DEFER_ACCEPT the request is usually here already */
@@ -131,6 +133,8 @@ void foyer_conn_close(struct foyer_conn *c)
     else
         foyer_worker.conns = c->next;
     if (c->next) c->next->prev = c->prev;
+    if (c->state == FOYER_CONN_IDLE) foyer_metrics_gauge_add(FOYER_G_CONNS_IDLE, -1);
+    foyer_metrics_gauge_add(FOYER_G_CONNS_OPEN, -1);
     free(c);
     foyer_worker_conn_closed();
 }
@@ -186,6 +190,7 @@ void foyer_conn_respond_error(struct foyer_conn *c, int status, int keep_alive)
 static void go_idle(struct foyer_conn *c)
 {
     c->state = FOYER_CONN_IDLE;
+    foyer_metrics_gauge_add(FOYER_G_CONNS_IDLE, 1);
     release_buffer(c);
     foyer_head_scan_init(&c->scan, 1);
     foyer_conn_watch_read(c, 1);
@@ -216,6 +221,13 @@ void foyer_conn_exchange_done(struct foyer_conn *c, int keep_alive)
     ev_feed_event(foyer_worker.loop, &c->rio, EV_CUSTOM);
 }
 
+/* A request refused before it became an exchange: counted, answered, closed. */
+static void refuse(struct foyer_conn *c, int status)
+{
+    foyer_metrics_request(NULL, NULL, status, 0, -1, 0, 0);
+    foyer_conn_respond_error(c, status, 0);
+}
+
 static void parse_head(struct foyer_conn *c)
 {
     struct foyer_head_limits lim = {settings()->max_header_bytes,
@@ -226,14 +238,13 @@ static void parse_head(struct foyer_conn *c)
     if (r == FOYER_HTTP_AGAIN) {
         if (foyer_buf_room(c->in) == 0 && c->in->start > 0) foyer_buf_compact(c->in);
         if (foyer_buf_room(c->in) == 0 && c->in->cap >= FOYER_BUF_LARGE) {
-            foyer_conn_respond_error(c, 431,
-                                     0); /* max_header_bytes is the whole buffer */
+            refuse(c, 431); /* max_header_bytes is the whole buffer */
             return;
         }
         if (foyer_buf_room(c->in) == 0) {
             struct foyer_buf *b = foyer_buf_grow(c->in, FOYER_BUF_LARGE);
             if (b == NULL) {
-                foyer_conn_respond_error(c, 500, 0);
+                refuse(c, 500);
                 return;
             }
             c->in = b;
@@ -241,7 +252,7 @@ static void parse_head(struct foyer_conn *c)
         return;
     }
     if (r != 0) {
-        foyer_conn_respond_error(c, r, 0);
+        refuse(c, r);
         return;
     }
     c->state = FOYER_CONN_EXCHANGE;
@@ -291,6 +302,7 @@ static void read_head(struct foyer_conn *c, int revents)
         }
         if (n < 0) return;
         if (c->state == FOYER_CONN_IDLE) {
+            foyer_metrics_gauge_add(FOYER_G_CONNS_IDLE, -1);
             c->state = FOYER_CONN_HEAD;
             foyer_conn_timer(c, settings()->client_header_timeout);
         }
@@ -329,7 +341,7 @@ static void conn_timeout(struct foyer_deadline *d)
     switch (c->state) {
     case FOYER_CONN_HEAD:
         if (c->in != NULL && foyer_buf_len(c->in) > 0) {
-            foyer_conn_respond_error(c, 408, 0);
+            refuse(c, 408);
             return;
         }
         /* a connection that never sent a byte just goes */

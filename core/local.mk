@@ -4,6 +4,8 @@ core_libfoyercore_a_SOURCES = \
 	core/access_log.c core/access_log.h \
 	core/log_format.c core/log_format.h \
 	core/notify.c core/notify.h \
+	core/metrics.c core/metrics.h \
+	core/admin.c core/admin.h \
 	core/addr.c core/addr.h \
 	core/buf.c core/buf.h \
 	core/config.c core/config.h \

@@ -3,6 +3,7 @@
  * nonsense gets an error return, never a crash in the core. */
 #include "build-config.h"
 #include "plugin_api.h"
+#include "metrics.h"
 #include "config.h"
 #include "exchange.h"
 #include "fields.h"
@@ -430,6 +431,17 @@ static uint64_t *counter(const char *plugin, const char *name)
     c->next = counters;
     counters = c;
     return &c->value;
+}
+
+void foyer_plugin_counters_publish(void)
+{
+    for (struct counter *c = counters; c != NULL; c = c->next) {
+        char plugin[128];
+        const char *dot = strchr(c->name, '.');
+        size_t n = dot ? (size_t)(dot - c->name) : 0;
+        snprintf(plugin, sizeof plugin, "%.*s", (int)n, c->name);
+        foyer_metrics_publish(plugin, dot ? dot + 1 : c->name, c->value);
+    }
 }
 
 /* ---- services ---- */

@@ -20,6 +20,8 @@ extern const struct foyer_api foyer_plugin_api;
 /* The master's pid names shared memory; the master removes it at exit. */
 extern pid_t foyer_master_pid;
 void foyer_plugin_shared_cleanup(void);
+/* Copies the plugins' counters (api->counter) to the metrics region. */
+void foyer_plugin_counters_publish(void);
 
 /* Runs the plugin's init with the table at conf_idx. */
 int foyer_plugin_call_init(struct foyer_plugin_slot *s, struct lua_State *L, int conf_idx,

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "plugin_api.h"
 #include "worker.h"
@@ -167,6 +168,7 @@ static void reap(struct foyer_config *c, int stopping, sigset_t *old)
                           WEXITSTATUS(status));
             if (time(NULL) - slots[w].started < 1)
                 sleep(1); /* no crash loop at full speed */
+            foyer_metrics_worker_restart();
             spawn(current, w, old);
         }
     }
@@ -286,6 +288,8 @@ int foyer_master_run(struct foyer_config *c, const char *pid_file)
     if (slots == NULL) return 1;
     raise_fd_limit(c);
     if (open_listeners(c) != 0) return 1;
+    if (foyer_metrics_init((unsigned)nworkers) != 0)
+        foyer_warn("metrics: no shared memory, the admin listener shows worker 0 only");
     sigset_t set, old;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);

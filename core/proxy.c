@@ -12,6 +12,7 @@
 #include "fields.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "mirror.h"
 #include "lua_state.h"
 #include "outq.h"
@@ -72,6 +73,8 @@ static void log_exchange(struct foyer_exchange *x, int status, size_t bytes)
         .request_id = x->request_id.p,
     };
     foyer_access_log_exchange(x->cfg->log_format, &e);
+    foyer_metrics_request(e.service, e.tag, status, e.duration, e.upstream_time, bytes,
+                          x->req_body_bytes);
     if (x->cfg->nplugins) foyer_hooks_log(x);
 }
 
@@ -744,6 +747,7 @@ void foyer_proxy_start(struct foyer_conn *c, size_t head_len)
     c->x = x;
     int err = parse_request(x, head_len);
     if (err) {
+        foyer_metrics_request(NULL, NULL, err, 0, -1, 0, 0);
         c->x = NULL;
         foyer_x_free(x);
         foyer_conn_respond_error(c, err, 0);

@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "transport.h"
 #include "worker.h"
 
@@ -58,6 +59,7 @@ static void unlink_idle(struct foyer_upstream *u)
     if (*pp == u) {
         *pp = u->next_idle;
         u->pool->nidle--;
+        foyer_metrics_gauge_add(FOYER_G_UPSTREAM_IDLE, -1);
     }
     u->next_idle = NULL;
 }
@@ -117,6 +119,7 @@ static struct foyer_upstream *take_idle(struct foyer_upstream_pool *p)
     if (u == NULL) return NULL;
     p->idle = u->next_idle;
     p->nidle--;
+    foyer_metrics_gauge_add(FOYER_G_UPSTREAM_IDLE, -1);
     u->next_idle = NULL;
     u->reused = 1;
     foyer_deadline_clear(&u->timer);
@@ -210,6 +213,7 @@ void foyer_upstream_release(struct foyer_upstream *u, int reusable, unsigned max
     u->next_idle = u->pool->idle;
     u->pool->idle = u;
     u->pool->nidle++;
+    foyer_metrics_gauge_add(FOYER_G_UPSTREAM_IDLE, 1);
 }
 
 static void close_idle_of(struct foyer_upstream_pool *p)
@@ -218,6 +222,7 @@ static void close_idle_of(struct foyer_upstream_pool *p)
         struct foyer_upstream *u = p->idle;
         p->idle = u->next_idle;
         p->nidle--;
+        foyer_metrics_gauge_add(FOYER_G_UPSTREAM_IDLE, -1);
         foyer_upstream_close(u);
     }
 }

@@ -6,7 +6,10 @@
 #include "config.h"
 #include "conn.h"
 #include "listener.h"
+#include "admin.h"
 #include "log.h"
+#include "metrics.h"
+#include "plugin_api.h"
 #include "plugin_loader.h"
 #include "random.h"
 #include "upstream.h"
@@ -112,6 +115,7 @@ static void apply(struct foyer_config *c)
             "worker %d: reload refused (listen failed), the running configuration stays",
             foyer_worker.id);
         foyer_config_unref(c);
+        foyer_metrics_reload(0);
         return;
     }
     foyer_config_apply_logging(&c->settings);
@@ -120,6 +124,9 @@ static void apply(struct foyer_config *c)
     c->generation = old->generation + 1;
     foyer_worker.config = c;
     foyer_plugins_worker_init(c);
+    foyer_admin_apply(c->settings.admin);
+    foyer_metrics_gauge_set(FOYER_G_GENERATION, c->generation);
+    foyer_metrics_reload(1);
     foyer_upstream_close_idle_tls(); /* made under the old TLS settings */
     foyer_config_unref(old);
     foyer_info("worker %d: configuration reloaded", foyer_worker.id);
@@ -137,10 +144,11 @@ static void on_loaded(struct ev_loop *loop, ev_async *w, int revents)
         foyer_config_unref(c);
         c = NULL;
     }
-    if (c == NULL)
+    if (c == NULL) {
         foyer_err("worker %d: reload refused, the running configuration stays: %s",
                   foyer_worker.id, job.err);
-    else if (foyer_worker.stopping)
+        foyer_metrics_reload(0);
+    } else if (foyer_worker.stopping)
         foyer_config_unref(c);
     else
         apply(c);
@@ -191,9 +199,12 @@ static void on_usr1(struct ev_loop *loop, ev_signal *w, int revents)
         foyer_err("worker %d: access log not reopened", foyer_worker.id);
 }
 
+/* Every second: the access log's buffer goes out, plugin counters are
+ * published for the admin listener. */
 static void on_flush(struct ev_loop *loop, ev_timer *w, int revents)
 {
     foyer_access_flush();
+    foyer_plugin_counters_publish();
 }
 
 static void watch_signals(struct ev_loop *loop)
@@ -224,10 +235,13 @@ int foyer_worker_run(struct foyer_config *c, struct foyer_listen_fd *inherited,
     foyer_random_seed(((uint64_t)getpid() << 32) ^ (uint64_t)(ev_time() * 1e6));
     foyer_worker.config = c;
     foyer_worker.id = id;
+    foyer_metrics_worker(id);
+    foyer_metrics_gauge_set(FOYER_G_GENERATION, c->generation);
     if (foyer_access_open(c->settings.access_log) != 0) return 1;
     if (foyer_listeners_apply(&foyer_worker.listeners, c, inherited, ninherited) != 0)
         return 1;
     foyer_plugins_worker_init(c);
+    foyer_admin_apply(c->settings.admin);
     watch_signals(loop);
     ev_async_init(&job.done, on_loaded);
     ev_async_start(loop, &job.done);
@@ -237,6 +251,7 @@ int foyer_worker_run(struct foyer_config *c, struct foyer_listen_fd *inherited,
     if (job.running) pthread_join(job.thread, NULL);
     if (job.c != NULL) foyer_config_unref(job.c);
     foyer_access_close();
+    foyer_admin_stop();
     foyer_upstream_close_idle();
     while (foyer_worker.conns != NULL)
         foyer_conn_close(foyer_worker.conns);

@@ -1,6 +1,7 @@
 /* The `req` object routing scripts see. One userdata per Lua state is reused
  * for every request, and each field is made only when the script reads it, so
  * an accessor the script never touches costs nothing. */
+#include "metrics.h"
 #include "config.h"
 #include "decision_lua.h"
 #include "log.h"
@@ -227,6 +228,7 @@ static void route_where(lua_State *L, int fn_index, char *out, size_t outlen)
 
 static void fail(struct foyer_route_decision *d, struct foyer_request *r, const char *msg)
 {
+    foyer_metrics_lua_error();
     foyer_err("route error: %s (request: %.*s %.*s)", msg, (int)r->head.method.len,
               r->head.method.p, (int)r->head.target.len, r->head.target.p);
     d->status = 500;

@@ -167,5 +167,11 @@ tests_plugins_test_tls_e2e_SOURCES = tests/plugins/test_tls_e2e.c $(E2E_HARNESS)
 tests_plugins_test_tls_e2e_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_plugins_test_tls_e2e_LDADD = $(CUNIT_LIBS) $(OPENSSL_LIBS) -lm
 
+# test_admin: the admin listener (metrics, status) with lb.so's health.
+check_PROGRAMS += tests/plugins/test_admin
+TESTS += tests/plugins/test_admin
+tests_plugins_test_admin_SOURCES = tests/plugins/test_admin.c $(E2E_HARNESS)
+tests_plugins_test_admin_LDADD = $(CUNIT_LIBS) -lm
+
 tests_plugins_test_tls_upstream_SOURCES = tests/plugins/test_tls_upstream.c $(E2E_HARNESS)
 tests_plugins_test_tls_upstream_LDADD = $(CUNIT_LIBS) -lm
