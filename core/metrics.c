@@ -153,10 +153,55 @@ static void label(char *out, size_t len, const char *v)
     out[n] = '\0';
 }
 
-static void observe(enum family f, const char *labels, double seconds)
+static void add(enum family f, const char *labels, uint64_t n)
 {
     struct series *s = find(f, labels);
-    if (s == NULL) return;
+    if (s) s->v[0] += n;
+}
+
+/* The series one kind of request lands in, remembered: most requests repeat
+ * a (service, tag, class) seen just before, and finding them again costs two
+ * string compares instead of formatting and hashing four label sets. */
+struct request_series {
+    char service[64], tag[48];
+    int class;
+    struct series *requests, *duration, *upstream, *bytes_out, *bytes_in;
+};
+
+static struct request_series cache[64];
+
+static struct request_series *request_series(const char *service, const char *tag,
+                                             int class)
+{
+    uint32_t h = hash(M_REQUESTS, service) ^ hash(M_NONE, tag) ^ (uint32_t) class;
+    struct request_series *c = &cache[h % 64];
+    if (c->requests && c->class == class && strcmp(c->service, service) == 0 &&
+        strcmp(c->tag, tag) == 0)
+        return c;
+    char svc[64], tg[48], labels[LABELS];
+    label(svc, sizeof svc, service);
+    label(tg, sizeof tg, tag);
+    snprintf(labels, sizeof labels, "service=\"%s\",tag=\"%s\",code=\"%dxx\"", svc, tg,
+             class);
+    c->requests = find(M_REQUESTS, labels);
+    snprintf(labels, sizeof labels, "service=\"%s\"", svc);
+    c->duration = find(M_REQ_DURATION, labels);
+    c->upstream = find(M_UP_DURATION, labels);
+    c->bytes_out = find(M_BYTES_OUT, labels);
+    c->bytes_in = find(M_BYTES_IN, labels);
+    if (c->requests == NULL || c->duration == NULL || c->upstream == NULL ||
+        c->bytes_out == NULL || c->bytes_in == NULL) {
+        c->requests = NULL; /* the table is full: not remembered, not counted */
+        return NULL;
+    }
+    snprintf(c->service, sizeof c->service, "%s", service);
+    snprintf(c->tag, sizeof c->tag, "%s", tag);
+    c->class = class;
+    return c;
+}
+
+static void observe(struct series *s, double seconds)
+{
     size_t b = 0;
     while (b < NB && seconds > bounds[b])
         b++;
@@ -165,28 +210,20 @@ static void observe(enum family f, const char *labels, double seconds)
     s->v[H_COUNT]++;
 }
 
-static void add(enum family f, const char *labels, uint64_t n)
-{
-    struct series *s = find(f, labels);
-    if (s) s->v[0] += n;
-}
-
 void foyer_metrics_request(const char *service, const char *tag, int status,
                            double duration, double upstream_time, uint64_t bytes_out,
                            uint64_t bytes_in)
 {
     if (mine == NULL) return;
-    char svc[64], tg[48], labels[LABELS];
-    label(svc, sizeof svc, service ? service : "");
-    label(tg, sizeof tg, tag ? tag : "");
-    snprintf(labels, sizeof labels, "service=\"%s\",tag=\"%s\",code=\"%dxx\"", svc, tg,
-             status / 100);
-    add(M_REQUESTS, labels, 1);
-    snprintf(labels, sizeof labels, "service=\"%s\"", svc);
-    observe(M_REQ_DURATION, labels, duration < 0 ? 0 : duration);
-    if (upstream_time >= 0) observe(M_UP_DURATION, labels, upstream_time);
-    add(M_BYTES_OUT, labels, bytes_out);
-    if (bytes_in) add(M_BYTES_IN, labels, bytes_in);
+    /* names longer than the cache keeps are cut alike in labels and keys */
+    struct request_series *c =
+        request_series(service ? service : "", tag ? tag : "", status / 100);
+    if (c == NULL) return;
+    c->requests->v[0]++;
+    observe(c->duration, duration < 0 ? 0 : duration);
+    if (upstream_time >= 0) observe(c->upstream, upstream_time);
+    c->bytes_out->v[0] += bytes_out;
+    c->bytes_in->v[0] += bytes_in;
 }
 
 void foyer_metrics_gauge_add(enum foyer_gauge g, int64_t delta)
