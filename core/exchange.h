@@ -148,6 +148,9 @@ void foyer_x_hold_readable(struct foyer_exchange *x);
 
 /* proxy_head.c */
 int foyer_x_build_upstream_head(struct foyer_exchange *x);
+const struct foyer_header_edits *
+foyer_x_local_fields(struct foyer_exchange *x, const struct foyer_header_edits *route,
+                     struct foyer_header_edits *out);
 void foyer_x_choose_out_mode(struct foyer_exchange *x);
 int foyer_x_build_client_head(struct foyer_exchange *x);
 void foyer_x_interim(struct foyer_exchange *x);

@@ -585,6 +585,7 @@ void foyer_x_answer_locally(struct foyer_exchange *x)
 {
     const struct foyer_route_decision *d = &x->route;
     struct foyer_local_response lr = {0};
+    struct foyer_header_edits fields;
     if (d->redirect != NULL) {
         lr.status = d->redirect->status;
         lr.location = foyer_redirect_location(x->pool, d->redirect, &x->req);
@@ -593,6 +594,7 @@ void foyer_x_answer_locally(struct foyer_exchange *x)
         lr.body = d->respond->body.p ? d->respond->body : (struct foyer_str){"", 0};
         lr.headers = &d->respond->headers;
     }
+    lr.headers = foyer_x_local_fields(x, lr.headers, &fields);
     x->client_close = !x->req_done || !x->req.info.keep_alive || foyer_worker.stopping;
     lr.keep_alive = !x->client_close;
     lr.head_only = x->req.info.is_head;

@@ -90,6 +90,29 @@ merged_edits(struct foyer_exchange *x, const struct foyer_header_edits *route,
     return out;
 }
 
+/* A local answer's extra fields: the decision's, the plugins', and the
+ * request id (unless one of those set it). */
+const struct foyer_header_edits *
+foyer_x_local_fields(struct foyer_exchange *x, const struct foyer_header_edits *route,
+                     struct foyer_header_edits *out)
+{
+    static const struct foyer_header_edits none = {NULL, 0};
+    const struct foyer_header_edits *e =
+        merged_edits(x, route ? route : &none, &x->plugin_resp_edits, out);
+    const char *name = settings(x)->request_id;
+    if (x->request_id.p == NULL ||
+        foyer_edits_touch(e, (struct foyer_str){name, strlen(name)}))
+        return e;
+    struct foyer_header_edit *v = foyer_pool_alloc(x->pool, (e->n + 1) * sizeof *v);
+    if (v == NULL) return e;
+    if (e->n) memcpy(v, e->v, e->n * sizeof *v);
+    v[e->n] =
+        (struct foyer_header_edit){FOYER_HEADER_SET, {name, strlen(name)}, x->request_id};
+    out->v = v;
+    out->n = e->n + 1;
+    return out;
+}
+
 /* origin-form target: the route's path (query kept) or the one received */
 static char *put_request_line(struct foyer_exchange *x, char *p)
 {
