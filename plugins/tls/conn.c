@@ -13,7 +13,14 @@
  * follows; a large one is written in place. When a write would block,
  * OpenSSL holds the encrypted record and must be called again with the same
  * bytes: the next writev starts where this one stopped (foyer's queue keeps
- * them), so the retry rebuilds exactly `retry_len` bytes. */
+ * them), so the retry rebuilds exactly `retry_len` bytes.
+ *
+ * The socket is reached through a BIO of our own (a socket BIO otherwise)
+ * that can hold back what OpenSSL writes while it is in a post-handshake
+ * exchange: the TLS 1.3 session ticket, asked for when the handshake is
+ * done, leaves with the first response in one write(2) instead of one of
+ * its own. Held bytes always go out with the next record, and a write that
+ * cannot send them reports WANT_WRITE, so OpenSSL comes back for them. */
 #include "tls.h"
 
 #include <arpa/inet.h>
@@ -25,11 +32,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define TLS_RECORD 16384
 
-enum { HS_DONE = 1, FATAL = 2, SHUT_SENT = 4, PEER_EOF = 8 };
+/* HOLD: writes made while OpenSSL is in a post-handshake exchange wait for
+ * the next record (see above) */
+enum { HS_DONE = 1, FATAL = 2, SHUT_SENT = 4, PEER_EOF = 8, HOLD = 16, RENEW = 32 };
+
+#define HOLD_MAX 4096 /* a ticket is about 300 bytes */
 
 enum { INFO_SUBJECT, INFO_SAN, INFO_VERIFY, INFO_ALPN, INFO_N };
 
@@ -38,20 +50,151 @@ struct tls_conn {
     struct tls_site *site;   /* a client's connection to a listener, or */
     struct tls_upstream *up; /* foyer's connection to an upstream */
     unsigned endpoint;       /* (upstream) the endpoint index, for its sessions */
+    int fd;                  /* (client) the socket, for our BIO */
     char *error;             /* why the connection failed, once it did */
     char **info;             /* INFO_N strings made on demand, freed at close */
+    unsigned char *held;     /* (client) bytes OpenSSL wrote, not yet sent */
     uint16_t retry_len;      /* a write to repeat with exactly this many bytes */
-    uint8_t want;            /* FOYER_WANT_READ / FOYER_WANT_WRITE */
+    uint16_t held_len;
+    uint8_t want; /* FOYER_WANT_READ / FOYER_WANT_WRITE */
     uint8_t flags;
 };
 
 static unsigned char coalesce[TLS_RECORD]; /* one thread per worker */
 
+/* ---- the socket BIO of client connections ---- */
+
+static BIO_METHOD *sock_method; /* made once per process, never freed */
+static int sock_type;
+
+/* Keeps n more bytes back; -1 when they are too many (then sent at once). */
+static int hold(struct tls_conn *c, const void *in, size_t n)
+{
+    if (c->held_len + n > HOLD_MAX) return -1;
+    unsigned char *p = realloc(c->held, c->held_len + n);
+    if (p == NULL) return -1;
+    memcpy(p + c->held_len, in, n);
+    c->held = p;
+    c->held_len = (uint16_t)(c->held_len + n);
+    return 0;
+}
+
+/* Sends the held bytes, then in[0..n): the count of in's bytes sent, or -1
+ * (a retry flag set when the socket is full: held bytes still unsent keep
+ * in back, OpenSSL writes it again). */
+static int send_with_held(BIO *b, struct tls_conn *c, const void *in, size_t n)
+{
+    struct iovec iov[2] = {{c->held, c->held_len}, {(void *)in, n}};
+    int first = c->held_len ? 0 : 1;
+    ssize_t w = writev(c->fd, iov + first, 2 - first);
+    if (w < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            BIO_set_retry_write(b);
+        return -1;
+    }
+    if ((size_t)w < c->held_len) {
+        memmove(c->held, c->held + w, c->held_len - (size_t)w);
+        c->held_len = (uint16_t)(c->held_len - (size_t)w);
+        BIO_set_retry_write(b);
+        return -1;
+    }
+    w -= c->held_len;
+    free(c->held);
+    c->held = NULL;
+    c->held_len = 0;
+    c->flags &= (uint8_t)~HOLD; /* the ticket is out: later writes go at once */
+    if (w == 0 && n > 0) {
+        BIO_set_retry_write(b);
+        return -1;
+    }
+    return (int)w;
+}
+
+static int sock_write(BIO *b, const char *in, int len)
+{
+    struct tls_conn *c = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    if ((c->flags & HOLD) && SSL_in_init(c->ssl) && hold(c, in, (size_t)len) == 0)
+        return len;
+    return send_with_held(b, c, in, (size_t)len);
+}
+
+static int sock_read(BIO *b, char *out, int len)
+{
+    struct tls_conn *c = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    ssize_t n = read(c->fd, out, (size_t)len);
+    if (n > 0) return (int)n;
+    if (n == 0)
+        BIO_set_flags(b, BIO_FLAGS_IN_EOF);
+    else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+        BIO_set_retry_read(b);
+    return (int)n;
+}
+
+static long sock_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    struct tls_conn *c = BIO_get_data(b);
+    switch (cmd) {
+    case BIO_CTRL_FLUSH: /* OpenSSL's, after a handshake message */
+        if (c->held_len == 0 || ((c->flags & HOLD) && SSL_in_init(c->ssl))) return 1;
+        BIO_clear_retry_flags(b);
+        return send_with_held(b, c, NULL, 0) == 0 ? 1 : 0;
+    case BIO_CTRL_EOF: /* SSL_OP_IGNORE_UNEXPECTED_EOF asks */
+        return BIO_test_flags(b, BIO_FLAGS_IN_EOF) != 0;
+    case BIO_C_GET_FD:
+        if (ptr != NULL) *(int *)ptr = c->fd;
+        return c->fd;
+    case BIO_CTRL_DUP:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int sock_method_init(void)
+{
+    if (sock_method != NULL) return 0;
+    int type = BIO_get_new_index();
+    BIO_METHOD *m = type > 0
+                        ? BIO_meth_new(type | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
+                                       "foyer socket")
+                        : NULL;
+    if (m == NULL || !BIO_meth_set_write(m, sock_write) ||
+        !BIO_meth_set_read(m, sock_read) || !BIO_meth_set_ctrl(m, sock_ctrl)) {
+        BIO_meth_free(m);
+        return -1;
+    }
+    sock_type = type | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR;
+    sock_method = m;
+    return 0;
+}
+
+/* The BIO also leads from the SSL to the connection (no ex_data per SSL). */
+static int set_sock(SSL *ssl, struct tls_conn *c, int fd)
+{
+    BIO *b = sock_method_init() == 0 ? BIO_new(sock_method) : NULL;
+    if (b == NULL) return 0;
+    c->fd = fd;
+    BIO_set_data(b, c);
+    BIO_set_init(b, 1);
+    SSL_set_bio(ssl, b, b);
+    return 1;
+}
+
+static struct tls_conn *conn_of(SSL *ssl)
+{
+    BIO *b = SSL_get_rbio(ssl);
+    if (b != NULL && sock_type != 0 && BIO_method_type(b) == sock_type)
+        return BIO_get_data(b);
+    return SSL_get_app_data(ssl); /* an upstream connection */
+}
+
 void *tls_conn_new(struct tls_site *site, int fd)
 {
     struct tls_conn *c = calloc(1, sizeof *c);
     SSL *ssl = c ? SSL_new(site->sets[0].ctx) : NULL;
-    if (ssl == NULL || !SSL_set_fd(ssl, fd)) {
+    if (ssl == NULL || !set_sock(ssl, c, fd)) {
         char why[256];
         tls_log(FOYER_LOG_ERROR, "listen \"%s\": cannot make a TLS connection: %s",
                 site->conf->address, tls_ssl_error(why, sizeof why));
@@ -60,7 +203,6 @@ void *tls_conn_new(struct tls_site *site, int fd)
         return NULL;
     }
     SSL_set_accept_state(ssl);
-    SSL_set_app_data(ssl, c);
     c->ssl = ssl;
     c->site = site;
     c->want = FOYER_WANT_READ;
@@ -93,13 +235,13 @@ void *tls_conn_new_upstream(struct tls_upstream *up, unsigned endpoint, int fd)
 
 struct tls_site *tls_conn_site(SSL *ssl)
 {
-    struct tls_conn *c = SSL_get_app_data(ssl);
+    struct tls_conn *c = conn_of(ssl);
     return c ? c->site : NULL;
 }
 
 struct tls_upstream *tls_conn_upstream(SSL *ssl, unsigned *endpoint)
 {
-    struct tls_conn *c = SSL_get_app_data(ssl);
+    struct tls_conn *c = conn_of(ssl);
     if (c == NULL) return NULL;
     *endpoint = c->endpoint;
     return c->up;
@@ -187,6 +329,27 @@ static void handshake_done(struct tls_conn *c)
     }
     TLS_COUNT(handshakes);
     if (SSL_session_reused(c->ssl)) TLS_COUNT(resumed);
+    /* the TLS 1.3 ticket goes with the first response (the SSL_CTX issues
+     * none by itself): after a full handshake, or a resumption by a ticket
+     * of an older key (as OpenSSL would) */
+    if (c->site->tickets && SSL_version(c->ssl) == TLS1_3_VERSION &&
+        (!SSL_session_reused(c->ssl) || (c->flags & RENEW)) &&
+        SSL_new_session_ticket(c->ssl))
+        c->flags |= HOLD;
+}
+
+void tls_conn_ticket_renew(SSL *ssl)
+{
+    struct tls_conn *c = conn_of(ssl);
+    if (c != NULL) c->flags |= RENEW;
+}
+
+/* Writing the ticket made OpenSSL set up a 16 KiB read buffer that nothing
+ * empties (RELEASE_BUFFERS frees it after a read): an idle connection would
+ * keep it. Given back unless it holds input not yet read. */
+static void ticket_sent(struct tls_conn *c)
+{
+    if (!SSL_has_pending(c->ssl)) SSL_free_buffers(c->ssl);
 }
 
 /* Turns a failed SSL call into read(2)/writev(2) terms. */
@@ -266,6 +429,7 @@ static ssize_t tls_writev(void *conn, int fd, const struct iovec *iov, int iovcn
             p = coalesce;
         }
         size_t w = 0;
+        uint8_t ticket_due = c->flags & HOLD;
         int r = SSL_write_ex(c->ssl, p, len, &w);
         if (r != 1) {
             int sys_errno = errno;
@@ -286,6 +450,7 @@ static ssize_t tls_writev(void *conn, int fd, const struct iovec *iov, int iovcn
             return io_result(c, fd, r) == 0 ? (errno = EPIPE, -1) : -1;
         }
         c->retry_len = 0;
+        if (ticket_due && !(c->flags & HOLD)) ticket_sent(c);
         if (!(c->flags & HS_DONE)) handshake_done(c); /* a client's handshake */
         total += w;
         /* advance over w bytes */
@@ -306,13 +471,22 @@ static ssize_t tls_writev(void *conn, int fd, const struct iovec *iov, int iovcn
     return (ssize_t)total;
 }
 
+/* A ticket still due (no read or write since the handshake) would make
+ * SSL_shutdown refuse ("shutdown while in init"): it is written (held) first,
+ * and leaves with the close_notify. */
+static int send_close_notify(struct tls_conn *c)
+{
+    if (SSL_in_init(c->ssl) && SSL_do_handshake(c->ssl) != 1) return -1;
+    return SSL_shutdown(c->ssl) < 0 ? -1 : 0;
+}
+
 /* close_notify, best effort (a full socket loses it), then FIN. */
 static int tls_shutdown(void *conn, int fd)
 {
     struct tls_conn *c = conn;
     if ((c->flags & (HS_DONE | FATAL | SHUT_SENT)) == HS_DONE) {
         c->flags |= SHUT_SENT;
-        if (SSL_shutdown(c->ssl) < 0) ERR_clear_error();
+        if (send_close_notify(c) != 0) ERR_clear_error();
     }
     return shutdown(fd, SHUT_WR);
 }
@@ -321,7 +495,7 @@ static void tls_close(void *conn, int fd)
 {
     struct tls_conn *c = conn;
     if ((c->flags & (HS_DONE | FATAL | SHUT_SENT | PEER_EOF)) == HS_DONE &&
-        SSL_shutdown(c->ssl) < 0)
+        send_close_notify(c) != 0)
         ERR_clear_error();
     /* OpenSSL spoils the session of a connection that did not shut down
      * cleanly; an upstream closing an idle connection is no reason */
@@ -335,6 +509,7 @@ static void tls_close(void *conn, int fd)
         free(c->info);
     }
     free(c->error);
+    free(c->held);
     if (c->site) tls_site_unref(c->site);
     if (c->up) tls_upstream_unref(c->up);
     free(c);

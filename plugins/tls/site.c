@@ -240,6 +240,30 @@ static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
     return SSL_TLSEXT_ERR_OK;
 }
 
+/* TLS 1.3: every suite is an AEAD with forward secrecy, so which one wins is
+ * a matter of cost only. The server's order (AES-128-GCM-SHA256 first: its
+ * transcript and key schedule hash with SHA-256, which CPUs accelerate, not
+ * SHA-384, and its digest contexts are half the size) wins, unless the
+ * client puts ChaCha20 first (no AES hardware there). TLS 1.2 keeps the
+ * client's order unless prefer_server_ciphers says otherwise. */
+static int offers_tls13(const unsigned char *p, size_t len)
+{
+    if (len < 1 || p[0] != len - 1) return 0;
+    for (size_t i = 1; i + 1 < len; i += 2)
+        if (p[i] == 0x03 && p[i + 1] == 0x04) return 1;
+    return 0;
+}
+
+static int client_hello_cb(SSL *ssl, int *alert, void *arg)
+{
+    const unsigned char *p;
+    size_t len;
+    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_supported_versions, &p, &len) &&
+        offers_tls13(p, len))
+        SSL_set_options(ssl, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA);
+    return SSL_CLIENT_HELLO_SUCCESS;
+}
+
 /* verify_client = "optional": the handshake goes on whatever the chain;
  * routing sees the verdict (req.tls.client_verify = "FAILED:<reason>"). */
 static int verify_optional(int ok, X509_STORE_CTX *x)
@@ -307,6 +331,9 @@ static SSL_CTX *make_ctx(const struct tls_listener_conf *lc,
     /* idle connections give their 16 KiB record buffers back; writes are
      * retried from a buffer that may have moved (conn.c coalesces) */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    /* without a client_ca the certificate store is empty: OpenSSL's search
+     * of it for a chain, once per handshake, could only find nothing */
+    if (lc->client_ca == NULL) SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
     SSL_CTX_set_read_ahead(ctx, 1); /* one read(2) per record, not two */
     const char *bad = NULL;
     if (!SSL_CTX_set_min_proto_version(ctx, lc->min_version) ||
@@ -325,13 +352,16 @@ static SSL_CTX *make_ctx(const struct tls_listener_conf *lc,
         return NULL;
     }
     SSL_CTX_set_dh_auto(ctx, 1);
-    /* TLS 1.3: one ticket per handshake (each costs a encryption and a write);
-     * none when nothing could ever resume it */
-    SSL_CTX_set_num_tickets(ctx, set->tickets || set->session_cache > 0 ? 1 : 0);
+    /* TLS 1.3: none issued by OpenSSL at the end of the handshake, where it
+     * would cost a write(2) of its own: conn.c asks for one per handshake
+     * (site->tickets), sent with the first response */
+    SSL_CTX_set_num_tickets(ctx, 0);
     SSL_CTX_set_timeout(ctx, (long)set->session_timeout);
     tls_session_cache_use(ctx, set->session_cache);
     if (set->tickets) tls_tickets_use(ctx);
     SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
+    if (!lc->prefer_server_ciphers && lc->max_version >= TLS1_3_VERSION)
+        SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, NULL);
     if (lc->alpn) SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
     if (lc->verify != TLS_VERIFY_NONE) {
         int mode = SSL_VERIFY_PEER;
@@ -478,6 +508,8 @@ struct tls_site *tls_site_new(struct tls_listener_conf *lc,
     }
     site->refs = 1;
     site->conf = lc;
+    /* none when nothing could ever resume it */
+    site->tickets = set->tickets || set->session_cache > 0 ? 1 : 0;
     if (lc->client_ca && load_client_ca(lc, &ca, err, errlen) != 0) goto out;
     for (size_t i = 0; i < lc->ncerts; i++)
         if (load_entry(&lc->certs[i], &l[i], lc->address, err, errlen) != 0) goto out;

@@ -230,6 +230,7 @@ static int ticket_cb(SSL *ssl, unsigned char key_name[16],
     }
     int r = find_key(key_name, &k);
     if (r == 0) return 0; /* unknown or too old: a full handshake */
+    if (r == 2) tls_conn_ticket_renew(ssl);
     if (!EVP_DecryptInit_ex2(cctx, aes256cbc, k.aes, iv, NULL) || !mac_init(hctx, k.hmac))
         return -1;
     return r;

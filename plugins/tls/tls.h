@@ -164,6 +164,7 @@ struct tls_site {
     struct tls_certset *sets; /* sets[0]: the default (first certificate) */
     size_t nsets;
     struct tls_names names;
+    int tickets; /* TLS 1.3 tickets to issue after a handshake (conn.c): 0 or 1 */
 };
 
 /* Builds the site of a listener: reads every certificate and key, groups
@@ -214,6 +215,9 @@ void *tls_conn_new_upstream(struct tls_upstream *up, unsigned endpoint, int fd);
 struct tls_site *tls_conn_site(SSL *ssl);
 /* The upstream (and endpoint) of an SSL made by tls_conn_new_upstream. */
 struct tls_upstream *tls_conn_upstream(SSL *ssl, unsigned *endpoint);
+/* The ticket being resumed was made with an older key: a new ticket is
+ * issued once the handshake is done (tickets.c tells). */
+void tls_conn_ticket_renew(SSL *ssl);
 
 /* ---- ticket keys (tickets.c) ---- */
 
