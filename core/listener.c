@@ -66,7 +66,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
             if (errno == EMFILE || errno == ENFILE) {
                 foyer_err("accept: %s (raise the file limit or lower max_connections)",
                           strerror(errno));
-                foyer_worker_listeners_enable(0);
+                foyer_worker_accept_retry(); /* fds also come back from upstreams */
             }
             return;
         }

@@ -276,6 +276,7 @@ static void decode_response_body(struct foyer_exchange *x)
         if (r > 1) {
             x->up_eof = 1; /* bad framing: treat as a broken upstream */
             x->client_close = 1;
+            in->start = in->end; /* nothing after it may pass for a body */
             return;
         }
         if (x->out == OUT_CHUNKED)

@@ -31,6 +31,24 @@ void foyer_worker_listeners_enable(int on)
         foyer_listener_enable(l, on && !foyer_worker.stopping);
 }
 
+/* Out of file descriptors: accepting pauses and is tried again in half a
+ * second (as nginx does), since fds come back not only from closing client
+ * connections but from upstream connections and files too. */
+static void on_accept_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    if (!foyer_worker.stopping &&
+        foyer_worker.nconns < foyer_worker.config->settings.max_connections)
+        foyer_worker_listeners_enable(1);
+}
+
+void foyer_worker_accept_retry(void)
+{
+    foyer_worker_listeners_enable(0);
+    ev_timer_stop(foyer_worker.loop, &foyer_worker.accept_retry);
+    ev_timer_init(&foyer_worker.accept_retry, on_accept_retry, 0.5, 0.);
+    ev_timer_start(foyer_worker.loop, &foyer_worker.accept_retry);
+}
+
 void foyer_worker_conn_closed(void)
 {
     foyer_worker.nconns--;

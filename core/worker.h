@@ -18,7 +18,7 @@ struct foyer_worker {
     int stopping;
     struct foyer_conn *conns; /* all client connections, for shutdown */
     ev_signal sigterm, sigint, sighup, sigquit, sigusr1;
-    ev_timer flush_timer, grace_timer;
+    ev_timer flush_timer, grace_timer, accept_retry;
     int id;
     int nworkers;
 };
@@ -32,5 +32,7 @@ int foyer_worker_run(struct foyer_config *c, struct foyer_listen_fd *inherited,
 void foyer_worker_conn_closed(void);
 /* Accepting paused (connection limit) or resumed. */
 void foyer_worker_listeners_enable(int on);
+/* Out of file descriptors: pause accepting, try again shortly. */
+void foyer_worker_accept_retry(void);
 
 #endif

@@ -13,8 +13,42 @@
 #define FOYER_LUADIR "/usr/share/foyer/lua"
 #endif
 
+/* Ways out of the sandbox and past the limits: C code (ffi, package.loadlib,
+ * C modules on package.cpath), the debug library (it can clear the
+ * instruction-limit hook), the jit library (compiled code runs no hooks)
+ * and precompiled bytecode (a crafted chunk can corrupt LuaJIT's memory):
+ * gone, and the loaders take source text only. */
+static const char sandbox_lua[] =
+    "local raw_load, raw_loadfile, G = load, loadfile, _G\n"
+    "local function text_only(chunk, name, env)\n"
+    "  if env == nil then return raw_load(chunk, name, 't') end\n"
+    "  return raw_load(chunk, name, 't', env)\n"
+    "end\n"
+    "G.load = function(c, n, m, e) return text_only(c, n, e) end\n"
+    "G.loadstring = function(s, n) return text_only(s, n) end\n"
+    "G.loadfile = function(f, m, e)\n"
+    "  if e == nil then return raw_loadfile(f, 't') end\n"
+    "  return raw_loadfile(f, 't', e)\n"
+    "end\n"
+    "G.dofile = function(f) return assert(G.loadfile(f))() end\n"
+    "package.loadlib, package.cpath = nil, ''\n"
+    "for _, m in ipairs({ 'ffi', 'debug', 'jit' }) do\n"
+    "  package.preload[m], package.loaded[m], _G[m] = nil, nil, nil\n"
+    "end\n"
+    "table.remove(package.loaders, 4)\n"
+    "table.remove(package.loaders, 3)\n";
+
+static int remove_escapes(lua_State *L)
+{
+    if (luaL_loadbuffer(L, sandbox_lua, sizeof sandbox_lua - 1, "=sandbox") == 0 &&
+        lua_pcall(L, 0, 0, 0) == 0)
+        return 0;
+    foyer_err("lua sandbox: %s", lua_tostring(L, -1));
+    return -1;
+}
+
 /* Functions a routing script must not reach: they end or block the worker. */
-static void remove_unsafe(lua_State *L)
+static int remove_unsafe(lua_State *L)
 {
     static const char *const os_fns[] = {"exit", "execute", "remove", "rename",
                                          "tmpname"};
@@ -31,6 +65,7 @@ static void remove_unsafe(lua_State *L)
         lua_setfield(L, -2, io_fns[i]);
     }
     lua_pop(L, 1);
+    return remove_escapes(L);
 }
 
 void foyer_lua_state_apply_path(lua_State *L, const char *path)
@@ -144,7 +179,10 @@ lua_State *foyer_lua_state_new(const char *config_file)
     luaL_openlibs(L);
     foyer_router_open(L);
     luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
-    remove_unsafe(L);
+    if (remove_unsafe(L) != 0) { /* no state rather than an open one */
+        lua_close(L);
+        return NULL;
+    }
     cap_string_rep(L);
     default_path(L, config_file);
     lua_register(L, "service_health", foyer_lua_service_health);

@@ -45,3 +45,13 @@ tests_e2e_test_examples_SOURCES = tests/e2e/test_examples.c tests/e2e/router_cas
 tests_e2e_test_examples_LDADD = $(CUNIT_LIBS) -lm
 tests_e2e_test_operations_SOURCES = tests/e2e/test_operations.c $(E2E_HARNESS)
 tests_e2e_test_operations_LDADD = $(CUNIT_LIBS) -lm
+
+# Hardening (issue 8): upstream and client faults, slow and idle clients.
+E2E_HARDENING_TESTS = tests/e2e/test_faults tests/e2e/test_slow_clients
+check_PROGRAMS += $(E2E_HARDENING_TESTS)
+TESTS += $(E2E_HARDENING_TESTS)
+tests_e2e_test_faults_SOURCES = tests/e2e/test_faults.c $(E2E_HARNESS)
+tests_e2e_test_faults_LDADD = $(CUNIT_LIBS) -lm
+tests_e2e_test_slow_clients_SOURCES = tests/e2e/test_slow_clients.c $(E2E_HARNESS)
+tests_e2e_test_slow_clients_CFLAGS = $(AM_CFLAGS) -pthread
+tests_e2e_test_slow_clients_LDADD = $(CUNIT_LIBS) -lm -lpthread
