@@ -448,7 +448,9 @@ static int parse_object(struct json_parser *jp, struct json_value *out)
     }
     if (r < 0) return -1;
     size_t n = jp->mtop - base;
-    const struct json_member *dup = find_duplicate(jp->mstack + base, n);
+    /* an empty object before any member was stacked: mstack is NULL, and NULL + 0
+     * is undefined */
+    const struct json_member *dup = n ? find_duplicate(jp->mstack + base, n) : NULL;
     if (dup != NULL) {
         jp->err[0] = '\0';
         snprintf(jp->err, sizeof jp->err, "%u: duplicate member name \"%.*s\"",

@@ -127,7 +127,8 @@ static void make_cand(void *ctx, uint32_t i, struct rt_cand *out)
     const struct rt_ruleset *rs = src->rs;
     const struct rt_match *m = &rs->matches[src->order[i]];
     const struct rt_rule *rule = &rs->rules[m->rule];
-    const struct rt_backend *b = &rs->backends[rule->backends];
+    /* no backends: rs->backends may be NULL, and NULL + 0 is undefined */
+    const struct rt_backend *b = rule->nbackends ? &rs->backends[rule->backends] : NULL;
     int plain = rule->nbackends == 1 && b->weight > 0 && b->action == NULL &&
                 rule->action == NULL && rs->routes[rule->route].name == NULL;
     *out = (struct rt_cand){

@@ -45,8 +45,8 @@ static uint32_t rng_below(uint32_t n)
 static const struct rt_backend *pick_backend(const struct rt_ruleset *rs,
                                              const struct rt_rule *rule)
 {
+    if (rule->total_weight == 0) return NULL; /* also: no backends, rs->backends NULL */
     const struct rt_backend *b = &rs->backends[rule->backends];
-    if (rule->total_weight == 0) return NULL;
     if (rule->nbackends == 1) return b;
     uint32_t x = rng_below(rule->total_weight);
     for (uint32_t i = 0; i < rule->nbackends; i++) {
@@ -126,7 +126,8 @@ static int extra_holds(const struct rt_ruleset *rs, const struct rt_match_extra 
     if (x->method != NULL &&
         !(m.len == x->method_len && memcmp(m.p, x->method, m.len) == 0))
         return 0;
-    const struct rt_kv *kv = &rs->kvs[x->kv];
+    /* a method-only match: rs->kvs may be NULL, and NULL + 0 is undefined */
+    const struct rt_kv *kv = x->nheaders + x->nquery ? &rs->kvs[x->kv] : NULL;
     for (unsigned i = 0; i < x->nheaders; i++, kv++) {
         size_t len;
         const char *v = foyer_request_header(r, kv->name, kv->name_len, &len);
