@@ -18,7 +18,8 @@ HAPROXY=${HAPROXY:-haproxy}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 HOST_HEADER=${HOST_HEADER:-vincentpizza.com}
-# Extra keys for foyer's set { } table, e.g. FOYER_SET='keepalive_timeout = 300'.
+# Extra keys for foyer's set { } table, e.g. FOYER_SET='keepalive_timeout = 300',
+# and extra configuration lines (e.g. a plugin) in FOYER_EXTRA.
 FOYER_SET=${FOYER_SET:-}
 # Response sizes the stand-in origin must serve.
 ORIGIN_SIZES="100 4096 16384 1048576"
@@ -209,6 +210,7 @@ start_foyer() {
 set { workers = 1, access_log = false${FOYER_SET:+, $FOYER_SET} }
 listen "127.0.0.1:$port"
 service "app" { endpoints = { "127.0.0.1:$BPORT" } }
+${FOYER_EXTRA:-}
 route(function(req)
   if req.host == "vincentpizza.com" then
     if req.path:find("^/menu/") then return "app" end

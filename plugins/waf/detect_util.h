@@ -1,0 +1,99 @@
+/*
+ * plugins/waf/detect_util.h — small byte-level helpers shared by the detectors.
+ *
+ * Everything here is a pure function of its arguments: no allocation, no global
+ * mutable state, safe on any bytes (NUL included), and linear in the input. Case
+ * folding is ASCII only (the engine hands detectors byte strings, not text), so a
+ * non-ASCII byte never matches an ASCII letter.
+ */
+#ifndef FOYER_WAF_DETECT_UTIL_H
+#define FOYER_WAF_DETECT_UTIL_H
+
+#include "detect.h"
+
+#include <stddef.h>
+
+/* ASCII lower-case of one byte; other bytes are returned unchanged. */
+static inline unsigned char waf_lc(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
+}
+
+static inline int waf_is_alpha(unsigned char c)
+{
+    return (unsigned char)((c | 0x20) - 'a') < 26;
+}
+
+static inline int waf_is_digit(unsigned char c)
+{
+    return (unsigned char)(c - '0') < 10;
+}
+
+static inline int waf_is_alnum(unsigned char c)
+{
+    return waf_is_alpha(c) || waf_is_digit(c);
+}
+
+/* A byte of an identifier/word: [A-Za-z0-9_]. */
+static inline int waf_is_word(unsigned char c)
+{
+    return waf_is_alnum(c) || c == '_';
+}
+
+static inline int waf_is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static inline int waf_is_xdigit(unsigned char c)
+{
+    return waf_is_digit(c) || (unsigned char)((c | 0x20) - 'a') < 6;
+}
+
+/* Value of a hex digit, or -1. */
+static inline int waf_hexval(unsigned char c)
+{
+    if (waf_is_digit(c)) return c - '0';
+    c = waf_lc(c);
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* 1 when s[i..] starts with lit (lit lower-case ASCII), compared case-insensitively. */
+int waf_starts_ci(const char *s, size_t n, size_t i, const char *lit);
+
+/* Offset of the first case-insensitive occurrence of lit (lower-case ASCII, non-empty)
+ * in s[from..n), or (size_t)-1. Uses memchr on the first byte's two cases, so it is
+ * fast on the usual miss. */
+size_t waf_find_ci(const char *s, size_t n, size_t from, const char *lit);
+
+/* 1 when lit occurs at i as a whole word: starts_ci and neither s[i-1] nor the byte
+ * after the match is a word byte ([A-Za-z0-9_]). */
+int waf_word_at(const char *s, size_t n, size_t i, const char *lit);
+
+/* Index of the first byte at or after i that is not white space (n if none). */
+size_t waf_skip_space(const char *s, size_t n, size_t i);
+
+/* Length of the run of word bytes starting at i. */
+size_t waf_word_len(const char *s, size_t n, size_t i);
+
+/* 1 when any byte of s is set in the 256-bit table set (bit c%8 of set[c/8]). Build
+ * tables with WAF_BITSET_* below; used as the cheap first filter of a detector. */
+int waf_has_any(const char *s, size_t n, const unsigned char set[32]);
+
+/* 1 when word (lower-case, NUL-terminated) is one of the NULL-terminated list, compared
+ * case-insensitively against s[0..len). */
+int waf_in_list_ci(const char *s, size_t len, const char *const *list);
+
+/* Binary search of s[0..len) (compared case-insensitively) in a table of nent
+ * entries of size bytes each, sorted by their first member, a lower-case const char *
+ * (strcmp order). Returns the entry or NULL. Lets a detector keep a keyword table
+ * with per-keyword flags next to the names. */
+const void *waf_lookup_ci(const char *s, size_t len, const void *table, size_t nent,
+                          size_t size);
+
+/* Fill *hit and return 1: the detectors' common exit. */
+int waf_hit_set(struct waf_hit *hit, unsigned rule, enum waf_class cls, int score,
+                const char *reason, size_t at, size_t len);
+
+#endif /* FOYER_WAF_DETECT_UTIL_H */

@@ -1,0 +1,575 @@
+/*
+ * plugins/waf/rce.c — OS command injection (rules 932xxx).
+ *
+ * The class is a grammar, not a word list: a shell or cmd.exe command line is
+ * "separator, then a command word, then arguments". The detector finds command
+ * positions (the start of the value, or after ; | || & && newline ` $( <( >( ),
+ * reads the word there the way a shell would (quotes, backslashes, carets and
+ * empty expansions such as $@ dropped, a /bin/ or C:\...\ prefix reduced to the
+ * base name, .exe dropped) and looks it up in a compact table of Unix and Windows
+ * commands. Words that are also English ("cat", "type", "sleep") need more shell
+ * context than unambiguous ones ("whoami", "wget"): a tight or strong separator,
+ * or an argument shaped like an option, a path, a number, a redirection.
+ *
+ *   932100  separator + command
+ *   932105  command at the start of the value with shell-shaped arguments
+ *   932110  $IFS / ${IFS} word splitting
+ *   932115  brace expansion {cmd,arg}
+ *   932120  PowerShell idioms
+ *   932140  cmd.exe idioms (cmd /c, if defined, %COMSPEC%)
+ *   932160  absolute path to a system binary (/bin/sh, /usr/bin/id)
+ *   932170  Shellshock / shell function definition () {
+ *   932190  glob-obfuscated paths (/???/??t, /et*\/passwd)
+ *   932200  command word obfuscated with quotes or backslashes (ca't', w\hoami)
+ *   932210  /dev/tcp, /dev/udp redirections
+ *   932270  tilde expansion ~+ ~-
+ */
+#include "detect.h"
+#include "detect_util.h"
+
+#include <string.h>
+
+enum { AMBIG = 1, STRONG = 2 };
+
+struct cmd {
+    const char *name; /* lower case; the table is sorted by name (strcmp) */
+    unsigned char kind;
+};
+
+/* Common Unix and Windows commands. STRONG: not an English word, so a command
+ * position is enough; AMBIG: also a word of prose, needs shell-shaped context. */
+static const struct cmd commands[] = {
+    {"adduser", STRONG},    {"arp", STRONG},        {"at", AMBIG},
+    {"awk", STRONG},        {"base32", STRONG},     {"base64", STRONG},
+    {"bash", STRONG},       {"bitsadmin", STRONG},  {"busybox", STRONG},
+    {"cat", AMBIG},         {"cd", AMBIG},          {"certutil", STRONG},
+    {"chattr", STRONG},     {"chgrp", STRONG},      {"chmod", STRONG},
+    {"chown", STRONG},      {"cmd", STRONG},        {"copy", AMBIG},
+    {"cp", AMBIG},          {"crontab", STRONG},    {"csh", STRONG},
+    {"cscript", STRONG},    {"curl", STRONG},       {"dash", AMBIG},
+    {"date", AMBIG},        {"dd", AMBIG},          {"del", AMBIG},
+    {"df", AMBIG},          {"dig", AMBIG},         {"dir", AMBIG},
+    {"du", AMBIG},          {"echo", AMBIG},        {"egrep", STRONG},
+    {"env", AMBIG},         {"eval", AMBIG},        {"exec", AMBIG},
+    {"exit", AMBIG},        {"expr", AMBIG},        {"false", AMBIG},
+    {"fgrep", STRONG},      {"file", AMBIG},        {"find", AMBIG},
+    {"finger", AMBIG},      {"ftp", AMBIG},         {"gawk", STRONG},
+    {"gcc", STRONG},        {"grep", STRONG},       {"head", AMBIG},
+    {"hexdump", STRONG},    {"host", AMBIG},        {"hostname", AMBIG},
+    {"icacls", STRONG},     {"id", AMBIG},          {"ifconfig", STRONG},
+    {"ip", AMBIG},          {"ipconfig", STRONG},   {"iptables", STRONG},
+    {"java", AMBIG},        {"jrunscript", STRONG}, {"kill", AMBIG},
+    {"killall", STRONG},    {"ksh", STRONG},        {"less", AMBIG},
+    {"ln", AMBIG},          {"ls", STRONG},         {"lsof", STRONG},
+    {"lua", AMBIG},         {"mkdir", STRONG},      {"mkfifo", STRONG},
+    {"more", AMBIG},        {"move", AMBIG},        {"mshta", STRONG},
+    {"msiexec", STRONG},    {"mv", AMBIG},          {"mysql", AMBIG},
+    {"nc", STRONG},         {"ncat", STRONG},       {"net", AMBIG},
+    {"netcat", STRONG},     {"netsh", STRONG},      {"netstat", STRONG},
+    {"nmap", STRONG},       {"node", AMBIG},        {"nohup", STRONG},
+    {"nslookup", STRONG},   {"openssl", STRONG},    {"passwd", STRONG},
+    {"perl", STRONG},       {"php", AMBIG},         {"ping", AMBIG},
+    {"pkill", STRONG},      {"powershell", STRONG}, {"ps", AMBIG},
+    {"pwd", STRONG},        {"pwsh", STRONG},       {"python", AMBIG},
+    {"python2", STRONG},    {"python3", STRONG},    {"reboot", AMBIG},
+    {"reg", AMBIG},         {"regedit", STRONG},    {"regsvr32", STRONG},
+    {"rm", AMBIG},          {"rmdir", STRONG},      {"rsync", STRONG},
+    {"ruby", AMBIG},        {"rundll32", STRONG},   {"schtasks", STRONG},
+    {"scp", STRONG},        {"sed", STRONG},        {"set", AMBIG},
+    {"sftp", STRONG},       {"sh", STRONG},         {"shutdown", AMBIG},
+    {"sleep", AMBIG},       {"socat", STRONG},      {"sort", AMBIG},
+    {"ssh", STRONG},        {"strace", STRONG},     {"sudo", STRONG},
+    {"systeminfo", STRONG}, {"tail", AMBIG},        {"tar", AMBIG},
+    {"taskkill", STRONG},   {"tasklist", STRONG},   {"tclsh", STRONG},
+    {"tcsh", STRONG},       {"tee", AMBIG},         {"telnet", STRONG},
+    {"tftp", STRONG},       {"time", AMBIG},        {"top", AMBIG},
+    {"touch", AMBIG},       {"traceroute", STRONG}, {"tracert", STRONG},
+    {"true", AMBIG},        {"type", AMBIG},        {"uname", STRONG},
+    {"useradd", STRONG},    {"userdel", STRONG},    {"usermod", STRONG},
+    {"vi", AMBIG},          {"vim", STRONG},        {"vssadmin", STRONG},
+    {"wc", AMBIG},          {"wget", STRONG},       {"whoami", STRONG},
+    {"wmic", STRONG},       {"wscript", STRONG},    {"xargs", STRONG},
+    {"xterm", STRONG},      {"xxd", STRONG},        {"zsh", STRONG},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static int cmd_kind(const char *w, size_t len)
+{
+    const struct cmd *c = waf_lookup_ci(w, len, commands, NCOMMANDS, sizeof commands[0]);
+    return c ? c->kind : 0;
+}
+
+/* How a command position was reached. */
+enum sep {
+    SEP_START,  /* start of the value */
+    SEP_WEAK,   /* ; | & newline: also punctuation of prose and data */
+    SEP_SPACED, /* | or & with spaces on both sides ("Name | Type", "Tom & Jerry") */
+    SEP_STRONG  /* ` $( && || <( >( : shell only */
+};
+
+/* '+' is a space in form encoding that some clients leave as is. */
+static int is_blank(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '+';
+}
+
+static int is_sep_char(unsigned char c)
+{
+    return c == ';' || c == '|' || c == '&' || c == '`' || c == '\n' || c == '\r';
+}
+
+/* A literal backslash-n, as left by payload lists meant for echo -e. */
+static int lit_newline(const char *s, size_t n, size_t i)
+{
+    return i + 1 < n && s[i] == '\\' && (s[i + 1] == 'n' || s[i + 1] == 'r');
+}
+
+/* Bytes that may be dropped inside a command word by a shell or cmd.exe. */
+static size_t obfuscation_len(const char *s, size_t n, size_t i)
+{
+    unsigned char c = (unsigned char)s[i];
+    if (c == '\'' || c == '"' || c == '^') return 1;
+    if (c == '\\' && i + 1 < n && waf_is_alpha((unsigned char)s[i + 1]) &&
+        !lit_newline(s, n, i) && s[i + 1] != 't')
+        return 1;
+    if (c == '$' && i + 1 < n && (s[i + 1] == '@' || s[i + 1] == '*' || s[i + 1] == '_'))
+        return 2;
+    if (c == '$' && i + 2 < n && s[i + 1] == '{' && s[i + 2] == '}') return 3;
+    return 0;
+}
+
+/* The word read at a command position. */
+struct word {
+    char buf[24];
+    size_t len;     /* bytes in buf */
+    size_t end;     /* input offset after the word */
+    int obfuscated; /* quotes/backslashes between letters */
+    int binpath;    /* reached through /bin/, /usr/bin/ ... */
+};
+
+static const char *const bin_dirs[] = {
+    "/bin/",           "/usr/bin/",        "/sbin/", "/usr/sbin/",
+    "/usr/local/bin/", "/usr/local/sbin/", NULL};
+
+/* Read a command word at i; the base name of a path, without .exe/.com/.bat. */
+static void read_word(const char *s, size_t n, size_t i, struct word *w)
+{
+    w->len = 0;
+    w->obfuscated = 0;
+    w->binpath = 0;
+    for (const char *const *d = bin_dirs; *d; d++)
+        if (waf_starts_ci(s, n, i, *d)) w->binpath = 1;
+    size_t j = i;
+    while (j < n) {
+        unsigned char c = (unsigned char)s[j];
+        if (lit_newline(s, n, j)) break;
+        size_t ob = obfuscation_len(s, n, j);
+        if (ob) {
+            /* Quotes around the whole word are plain quoting; inside it, evasion. */
+            if (w->len > 0 && j + ob < n && waf_is_alnum((unsigned char)s[j + ob]))
+                w->obfuscated = 1;
+            j += ob;
+            continue;
+        }
+        if (c == '/' || (c == '\\' && w->len > 0) || c == ':') {
+            w->len = 0; /* a path: keep only the last segment */
+            j++;
+            continue;
+        }
+        if (!(waf_is_word(c) || c == '-' || c == '.')) break;
+        if (w->len < sizeof w->buf) w->buf[w->len] = (char)waf_lc(c);
+        w->len++;
+        j++;
+    }
+    w->end = j;
+    if (w->len > sizeof w->buf) w->len = 0; /* too long to be a command */
+    if (w->len > 4 && (memcmp(w->buf + w->len - 4, ".exe", 4) == 0 ||
+                       memcmp(w->buf + w->len - 4, ".com", 4) == 0 ||
+                       memcmp(w->buf + w->len - 4, ".bat", 4) == 0))
+        w->len -= 4;
+}
+
+/* Shape of what follows a command word. */
+enum next {
+    NX_END,   /* end of value, separator, closing quote/paren */
+    NX_FLAG,  /* -x, --long, /all (cmd.exe switch) */
+    NX_PATH,  /* /abs, ~/x, C:\, %VAR%, $VAR, http://... */
+    NX_REDIR, /* > < */
+    NX_NUM,
+    NX_QUOTE, /* a quoted argument */
+    NX_WORD   /* a plain word: prose */
+};
+
+static enum next next_shape(const char *s, size_t n, size_t j, int *tight)
+{
+    *tight = j < n && !is_blank((unsigned char)s[j]);
+    while (j < n && is_blank((unsigned char)s[j]))
+        j++;
+    if (waf_starts_ci(s, n, j, "${ifs}") || waf_starts_ci(s, n, j, "$ifs"))
+        return NX_PATH;
+    if (j >= n || lit_newline(s, n, j)) return NX_END;
+    unsigned char c = (unsigned char)s[j];
+    unsigned char d = j + 1 < n ? (unsigned char)s[j + 1] : 0;
+    if (is_sep_char(c) || c == ')' || c == '}' || c == '#') return NX_END;
+    if (c == '-' && (waf_is_alpha(d) || d == '-')) return NX_FLAG;
+    if (c == '/' || c == '\\' || c == '~' || c == '$' || c == '%' || c == '.')
+        return NX_PATH;
+    if (waf_is_alpha(c) && d == ':' &&
+        (j + 2 == n || s[j + 2] == '\\' || s[j + 2] == '/' || s[j + 2] == '"'))
+        return NX_PATH; /* a drive: C:\, c:/, "c:" */
+    size_t k = j;
+    while (k < n && waf_is_alpha((unsigned char)s[k]))
+        k++;
+    if (k + 2 < n && s[k] == ':' && s[k + 1] == '/' && s[k + 2] == '/') return NX_PATH;
+    if (c == '>' || c == '<') return NX_REDIR;
+    if (waf_is_digit(c)) return NX_NUM;
+    if (c == '\'' || c == '"') {
+        /* A quote right before the end is a closing quote: the word ended. */
+        size_t e = j + 1;
+        while (e < n && (is_blank((unsigned char)s[e]) || s[e] == '\'' || s[e] == '"'))
+            e++;
+        return e >= n ? NX_END : NX_QUOTE;
+    }
+    return NX_WORD;
+}
+
+/* "net user", "net localgroup": the Windows account/share verbs. */
+static int net_verb(const char *s, size_t n, size_t j)
+{
+    static const char *const verbs[] = {"user", "localgroup", "group", "share", "use",
+                                        "view", "session",    "start", "stop",  NULL};
+    while (j < n && is_blank((unsigned char)s[j]))
+        j++;
+    size_t l = waf_word_len(s, n, j);
+    return l && waf_in_list_ci(s + j, l, verbs);
+}
+
+/* cmd.exe "if" with its batch operators. */
+static int cmd_if(const char *s, size_t n, size_t j)
+{
+    static const char *const ops[] = {"defined", "exist", "errorlevel", "not", NULL};
+    while (j < n && is_blank((unsigned char)s[j]))
+        j++;
+    size_t l = waf_word_len(s, n, j);
+    if (l && waf_in_list_ci(s + j, l, ops)) return 1;
+    if (j < n && s[j] == '%') { /* if %a% equ %b% */
+        size_t e = j + 1;
+        while (e < n && e < j + 32 && s[e] != '%')
+            e++;
+        e = e < n ? e + 1 : e;
+        while (e < n && is_blank((unsigned char)s[e]))
+            e++;
+        static const char *const cmp[] = {"equ", "neq", "lss", "leq", "gtr", "geq", NULL};
+        l = waf_word_len(s, n, e);
+        return (l && waf_in_list_ci(s + e, l, cmp)) || waf_starts_ci(s, n, e, "==");
+    }
+    return 0;
+}
+
+/* Judge the command position p reached through sep; fill hit when it is one. */
+static int check_position(const char *s, size_t n, size_t p, enum sep sep,
+                          struct waf_hit *hit)
+{
+    size_t i = p;
+    /* Skip blanks, opening quotes, grouping and cmd.exe's echo-off '@'. */
+    while (i < n && (is_blank((unsigned char)s[i]) || s[i] == '\'' || s[i] == '"' ||
+                     s[i] == '(' || s[i] == '{' || s[i] == '@'))
+        i++;
+    /* Prefix commands that run the next word. */
+    for (int k = 0; k < 2; k++) {
+        if (i + 1 < n && s[i] == '.' && is_blank((unsigned char)s[i + 1]))
+            i += 2;
+        else if (waf_word_at(s, n, i, "sudo") || waf_word_at(s, n, i, "nohup") ||
+                 waf_word_at(s, n, i, "exec") || waf_word_at(s, n, i, "command"))
+            i = waf_skip_space(s, n, i + waf_word_len(s, n, i));
+        else
+            break;
+    }
+    if (i >= n) return 0;
+    unsigned char c0 = (unsigned char)s[i];
+    if (!(waf_is_alpha(c0) || c0 == '/' || c0 == '\\' || c0 == '\'' || c0 == '"'))
+        return 0;
+    struct word w;
+    read_word(s, n, i, &w);
+    if (w.len == 0) return 0;
+    int kind = cmd_kind(w.buf, w.len);
+    int tight;
+    enum next nx = next_shape(s, n, w.end, &tight);
+    if (!kind) {
+        /* Any word taking a GNU long option after a separator ("; rmt --version")
+         * is a command line, listed or not. */
+        size_t j = w.end;
+        while (j < n && is_blank((unsigned char)s[j]))
+            j++;
+        if ((sep == SEP_WEAK || sep == SEP_STRONG) && nx == NX_FLAG && j + 2 < n &&
+            s[j + 1] == '-' && waf_is_alpha((unsigned char)s[j + 2]))
+            return waf_hit_set(hit, 932100, WAF_RCE, 5, "command injection", i,
+                               w.end - i);
+        return 0;
+    }
+    if (w.len == 3 && memcmp(w.buf, "net", 3) == 0 && net_verb(s, n, w.end))
+        kind = STRONG, nx = NX_FLAG;
+    size_t span = w.end - i;
+    if (w.obfuscated || w.binpath)
+        return waf_hit_set(hit, w.obfuscated ? 932200 : 932160, WAF_RCE, 5,
+                           w.obfuscated ? "obfuscated shell command"
+                                        : "path to a system binary",
+                           i, span);
+    int shaped = nx == NX_FLAG || nx == NX_PATH || nx == NX_REDIR;
+    int fire = 0;
+    switch (sep) {
+    case SEP_STRONG:
+        fire = 1;
+        break;
+    case SEP_WEAK:
+        fire =
+            kind == STRONG ? nx != NX_WORD : (nx != NX_WORD && nx != NX_QUOTE) || shaped;
+        if (kind == AMBIG && nx == NX_QUOTE) fire = 1;
+        break;
+    case SEP_SPACED:
+        fire =
+            shaped || nx == NX_NUM || nx == NX_QUOTE || (kind == STRONG && nx == NX_END);
+        break;
+    case SEP_START:
+        /* A lone word ("id", "time") or prose ("python tutorial") is data. */
+        /* A lone word is data too: "pwd" is a form field name. */
+        fire = shaped || (nx == NX_END && tight && w.end < n &&
+                          is_sep_char((unsigned char)s[w.end]));
+        if (kind == AMBIG && nx == NX_FLAG && sep == SEP_START) {
+            /* "sort -name": an API sort key, not a command line; need more. */
+            size_t j = w.end;
+            while (j < n && is_blank((unsigned char)s[j]))
+                j++;
+            size_t l = 1;
+            while (j + l < n && (waf_is_alnum((unsigned char)s[j + l])))
+                l++;
+            fire = l <= 4; /* short option clusters: -la, -an, -e, -i */
+        }
+        break;
+    }
+    if (!fire) return 0;
+    return waf_hit_set(hit, sep == SEP_START ? 932105 : 932100, WAF_RCE, 5,
+                       sep == SEP_START ? "shell command line" : "command injection", i,
+                       span);
+}
+
+/* Case-insensitive tokens of PowerShell and cmd.exe that only ever mean code. */
+static const char *const shell_idioms[] = {"invoke-expression",
+                                           "invoke-webrequest",
+                                           "invoke-command",
+                                           "invoke-restmethod",
+                                           "invoke-item",
+                                           "new-object",
+                                           "downloadstring(",
+                                           "downloadfile(",
+                                           "start-process",
+                                           "set-executionpolicy",
+                                           "-encodedcommand",
+                                           "net.webclient",
+                                           "frombase64string(",
+                                           "get-wmiobject",
+                                           "%comspec%",
+                                           "cmd /c",
+                                           "cmd.exe /c",
+                                           "cmd /k",
+                                           "/dev/tcp/",
+                                           "/dev/udp/",
+                                           "${ifs}",
+                                           "$ifs",
+                                           NULL};
+
+static int find_idiom(const char *s, size_t n, struct waf_hit *hit)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = waf_lc((unsigned char)s[i]);
+        /* idioms start with one of these bytes; letters only at a word start */
+        switch (c) {
+        case 'i':
+        case 'n':
+        case 'd':
+        case 's':
+        case 'f':
+        case 'g':
+        case 'c':
+        case '-':
+        case '%':
+        case '/':
+        case '$':
+            break;
+        default:
+            continue;
+        }
+        if (waf_is_alpha(c) && i > 0 && waf_is_alpha((unsigned char)s[i - 1])) continue;
+        for (const char *const *t = shell_idioms; *t; t++) {
+            const char *x = *t;
+            if ((unsigned char)x[0] != c || !waf_starts_ci(s, n, i, x)) continue;
+            size_t l = strlen(x);
+            if (x[0] == '$')
+                return waf_hit_set(hit, 932110, WAF_RCE, 5, "shell $IFS word splitting",
+                                   i, l);
+            if (x[0] == '/')
+                return waf_hit_set(hit, 932210, WAF_RCE, 5, "/dev/tcp redirection", i, l);
+            if (x[0] == '%' || x[0] == 'c')
+                return waf_hit_set(hit, 932140, WAF_RCE, 5, "cmd.exe idiom", i, l);
+            return waf_hit_set(hit, 932120, WAF_RCE, 5, "PowerShell idiom", i, l);
+        }
+    }
+    return 0;
+}
+
+/* "() {" (Shellshock) and "name() { cmd; }" shell functions. */
+static int function_def(const char *s, size_t n, size_t i)
+{
+    if (i + 1 >= n || s[i] != '(' || s[i + 1] != ')') return 0;
+    size_t j = waf_skip_space(s, n, i + 2);
+    if (j >= n || s[j] != '{') return 0;
+    j = waf_skip_space(s, n, j + 1);
+    if (j < n && s[j] == ':') return 1; /* () { :; } */
+    size_t l = waf_word_len(s, n, j);
+    if (!l) return 0;
+    size_t k = waf_skip_space(s, n, j + l);
+    return k < n && (s[k] == ';' || s[k] == '|' || s[k] == '&' || s[k] == '\n');
+}
+
+/* {a,b} brace expansion: no blanks, quotes or colons inside (JSON has them), and
+ * glued to a word or holding a command. */
+static int brace_expansion(const char *s, size_t n, size_t i)
+{
+    size_t j = i + 1;
+    int commas = 0;
+    while (j < n && j < i + 64 && s[j] != '}') {
+        unsigned char c = (unsigned char)s[j];
+        if (c == ',')
+            commas++;
+        else if (!(waf_is_word(c) || c == '/' || c == '.' || c == '-' || c == '$'))
+            return 0;
+        j++;
+    }
+    if (j >= n || s[j] != '}' || commas == 0) return 0;
+    int glued = (i > 0 && waf_is_alpha((unsigned char)s[i - 1])) ||
+                (j + 1 < n && waf_is_alpha((unsigned char)s[j + 1]));
+    if (glued) return 1;
+    for (size_t k = i + 1; k < j;) {
+        size_t l = 0;
+        while (k + l < j && s[k + l] != ',')
+            l++;
+        struct word w;
+        read_word(s, k + l, k, &w);
+        if (w.len && cmd_kind(w.buf, w.len)) return 1;
+        k += l + 1;
+    }
+    return 0;
+}
+
+/* "/???/??t", "/et*\/passwd": a path segment made of letters and glob marks
+ * followed by another segment. */
+static int glob_path(const char *s, size_t n, size_t i)
+{
+    size_t j = i + 1;
+    int glob = 0, len = 0;
+    while (j < n && (waf_is_alnum((unsigned char)s[j]) || s[j] == '?' || s[j] == '*')) {
+        glob |= s[j] == '?' || s[j] == '*';
+        j++;
+        len++;
+    }
+    return glob && len >= 2 && j + 1 < n && s[j] == '/' &&
+           (waf_is_alnum((unsigned char)s[j + 1]) || s[j + 1] == '?' || s[j + 1] == '*');
+}
+
+/* Separator at i: its kind and length, or 0. */
+static size_t separator(const char *s, size_t n, size_t i, enum sep *kind)
+{
+    unsigned char c = (unsigned char)s[i], d = i + 1 < n ? (unsigned char)s[i + 1] : 0;
+    if ((c == '&' && d == '&') || (c == '|' && d == '|')) {
+        *kind = SEP_STRONG;
+        return 2;
+    }
+    if ((c == '$' || c == '<' || c == '>') && d == '(') {
+        *kind = SEP_STRONG;
+        return 2;
+    }
+    if (c == '`') {
+        *kind = SEP_STRONG;
+        return 1;
+    }
+    if (c == '|' || c == '&') {
+        int spaced = i > 0 && is_blank((unsigned char)s[i - 1]) && is_blank(d);
+        *kind = spaced ? SEP_SPACED : SEP_WEAK;
+        return 1;
+    }
+    if (c == ';' || c == '\n' || c == '\r') {
+        *kind = SEP_WEAK;
+        return 1;
+    }
+    if (lit_newline(s, n, i)) {
+        *kind = SEP_WEAK;
+        return 2;
+    }
+    return 0;
+}
+
+static const unsigned char rce_trigger[32] = {
+    /* \n \r " $ % & ' ( ) + / ; < > \ ` { | } ~ */
+    [1] = 0x24,  /* \n(0x0a) \r(0x0d) */
+    [4] = 0xF4,  /* " $ % & ' (0x22 0x24-0x27) */
+    [5] = 0x8B,  /* ( ) + / (0x28 0x29 0x2b 0x2f) */
+    [7] = 0x58,  /* ; < > (0x3b 0x3c 0x3e) */
+    [11] = 0x10, /* \ (0x5c) */
+    [12] = 0x01, /* ` (0x60) */
+    [15] = 0x78, /* { | } ~ (0x7b-0x7e) */
+};
+
+int waf_detect_rce(const char *s, size_t n, enum waf_place place, struct waf_hit *hit)
+{
+    (void)place;
+    if (!s || n < 2) return 0;
+    if (!waf_has_any(s, n, rce_trigger)) {
+        /* No shell syntax at all: only "whoami"-style lone commands remain. */
+        size_t i = waf_skip_space(s, n, 0);
+        size_t l = waf_word_len(s, n, i);
+        if (!l || (cmd_kind(s + i, l) != STRONG && !waf_word_at(s, n, i, "if"))) return 0;
+    }
+    if (check_position(s, n, 0, SEP_START, hit)) return 1;
+    if (find_idiom(s, n, hit)) return 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        enum sep kind;
+        size_t l = separator(s, n, i, &kind);
+        if (l) {
+            if (check_position(s, n, i + l, kind, hit)) return 1;
+            if (c == ';' || c == '&' || c == '|') {
+                /* "; if defined x", "& if %a% equ %b%" */
+                size_t j = i + l;
+                while (j < n && is_blank((unsigned char)s[j]))
+                    j++;
+                if (waf_word_at(s, n, j, "if") && cmd_if(s, n, j + 2))
+                    return waf_hit_set(hit, 932140, WAF_RCE, 5, "cmd.exe idiom", j, 2);
+            }
+            i += l - 1;
+            continue;
+        }
+        if (c == '(' && function_def(s, n, i))
+            return waf_hit_set(hit, 932170, WAF_RCE, 5, "shell function definition", i,
+                               2);
+        if (c == '{' && brace_expansion(s, n, i))
+            return waf_hit_set(hit, 932115, WAF_RCE, 5, "shell brace expansion", i, 1);
+        if (c == '/' && (i == 0 || !waf_is_alnum((unsigned char)s[i - 1]))) {
+            for (const char *const *d = bin_dirs; *d; d++)
+                if (waf_starts_ci(s, n, i, *d) && i + strlen(*d) < n &&
+                    (waf_is_alpha((unsigned char)s[i + strlen(*d)]) ||
+                     s[i + strlen(*d)] == '?' || s[i + strlen(*d)] == '*'))
+                    return waf_hit_set(hit, 932160, WAF_RCE, 5, "path to a system binary",
+                                       i, strlen(*d));
+            if (glob_path(s, n, i))
+                return waf_hit_set(hit, 932190, WAF_RCE, 5, "glob-obfuscated path", i, 1);
+        }
+    }
+    size_t a = waf_skip_space(s, n, 0);
+    if (waf_word_at(s, n, a, "if") && cmd_if(s, n, a + 2))
+        return waf_hit_set(hit, 932140, WAF_RCE, 5, "cmd.exe idiom", a, 2);
+    if (n - a >= 2 && s[a] == '~' && (s[a + 1] == '+' || s[a + 1] == '-') &&
+        (a + 2 == n || s[a + 2] == '/'))
+        return waf_hit_set(hit, 932270, WAF_RCE, 5, "shell tilde expansion", a, 2);
+    return 0;
+}

