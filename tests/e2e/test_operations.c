@@ -1,6 +1,7 @@
 /* What an operator sees of foyer: access-log formats field by field, the
  * request id, log files reopened on SIGUSR1, and systemd's notifications. */
 #include "harness.h"
+#include "json.h"
 
 #include <regex.h>
 #include <signal.h>
