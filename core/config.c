@@ -30,7 +30,6 @@ void foyer_settings_defaults(struct foyer_settings *s)
     s->upstream_keepalive = 1024;
     s->lua_instruction_limit = 10000000;
     s->lua_memory_limit = 256u << 20;
-    s->request_id = strdup("X-Request-Id"); /* NULL (off) when out of memory */
 }
 
 struct foyer_config *foyer_config_new(const char *file)
@@ -46,6 +45,12 @@ struct foyer_config *foyer_config_new(const char *file)
         return NULL;
     }
     return c;
+}
+
+const char *foyer_settings_request_id(const struct foyer_settings *s)
+{
+    if (s->request_id_off) return NULL;
+    return s->request_id ? s->request_id : "X-Request-Id";
 }
 
 void foyer_config_ref(struct foyer_config *c)

@@ -34,7 +34,8 @@ struct foyer_settings {
     unsigned upstream_keepalive; /* idle connections kept per endpoint */
     char *access_log;            /* NULL = off */
     char *access_log_format;     /* "foyer", "combined", "json" or a template */
-    char *request_id;            /* the request-id header name, NULL = off */
+    char *request_id;            /* the request-id header name, NULL: the default */
+    int request_id_off;          /* request_id = false */
     char *admin;                 /* the admin listener's address, NULL = off */
     char *error_log;             /* NULL = stderr */
     char *lua_path;
@@ -108,6 +109,8 @@ struct foyer_config {
 };
 
 void foyer_settings_defaults(struct foyer_settings *s);
+/* The request-id header name in force, NULL when off. */
+const char *foyer_settings_request_id(const struct foyer_settings *s);
 struct foyer_config *foyer_config_new(const char *file);
 void foyer_config_ref(struct foyer_config *c);
 void foyer_config_unref(struct foyer_config *c);

@@ -174,16 +174,19 @@ static void reap(struct foyer_config *c, int stopping, sigset_t *old)
     }
 }
 
+/* Written whole or not at all (a new name, then renamed), before the
+ * listening sockets open: whoever sees foyer answer can read its pid. */
 static void write_pid_file(const char *path)
 {
     if (path == NULL) return;
-    FILE *f = fopen(path, "w");
-    if (f == NULL) {
-        foyer_warn("cannot write pid file %s: %s", path, strerror(errno));
-        return;
-    }
-    fprintf(f, "%d\n", (int)getpid());
-    fclose(f);
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "w");
+    int ok = f != NULL && fprintf(f, "%d\n", (int)getpid()) > 0;
+    if (f != NULL && fclose(f) != 0) ok = 0;
+    if (ok && rename(tmp, path) == 0) return;
+    foyer_warn("cannot write pid file %s: %s", path, strerror(errno));
+    unlink(tmp);
 }
 
 /* SIGHUP: every worker starts loading the file at once, each checking it
@@ -287,7 +290,11 @@ int foyer_master_run(struct foyer_config *c, const char *pid_file)
     slots = calloc((size_t)nworkers, sizeof *slots);
     if (slots == NULL) return 1;
     raise_fd_limit(c);
-    if (open_listeners(c) != 0) return 1;
+    write_pid_file(pid_file);
+    if (open_listeners(c) != 0) {
+        if (pid_file != NULL) unlink(pid_file);
+        return 1;
+    }
     if (foyer_metrics_init((unsigned)nworkers) != 0)
         foyer_warn("metrics: no shared memory, the admin listener shows worker 0 only");
     sigset_t set, old;
@@ -303,9 +310,9 @@ int foyer_master_run(struct foyer_config *c, const char *pid_file)
     for (int w = 0; w < nworkers; w++)
         if (spawn(c, w, &old) < 0) {
             stop_workers(c, &old);
+            if (pid_file != NULL) unlink(pid_file);
             return 1;
         }
-    write_pid_file(pid_file);
     foyer_info("foyer %s started: %d worker(s), config %s", PACKAGE_VERSION, nworkers,
                c->file);
     foyer_notify("READY=1");

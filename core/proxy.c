@@ -519,7 +519,7 @@ static struct foyer_exchange *exchange_new(struct foyer_conn *c)
  * new one: 32 hex digits, as nginx's $request_id. */
 static void assign_request_id(struct foyer_exchange *x)
 {
-    const char *name = settings(x)->request_id;
+    const char *name = foyer_settings_request_id(settings(x));
     size_t n;
     const char *v = foyer_request_header(&x->req, name, strlen(name), &n);
     int sane = v != NULL && n > 0 && n <= 128;
@@ -553,7 +553,7 @@ static int parse_request(struct foyer_exchange *x, size_t head_len)
     x->req.head.is_request = 1;
     int err = foyer_http1_parse_head(&x->req.head, head, len, c->scan.lines, x->pool);
     if (!err) err = foyer_request_analyze(&x->req.head, &x->req.info);
-    if (!err && settings(x)->request_id) assign_request_id(x);
+    if (!err && foyer_settings_request_id(settings(x))) assign_request_id(x);
     if (!err && settings(x)->max_body_bytes &&
         x->req.info.content_length > settings(x)->max_body_bytes)
         err = 413;

@@ -99,7 +99,7 @@ foyer_x_local_fields(struct foyer_exchange *x, const struct foyer_header_edits *
     static const struct foyer_header_edits none = {NULL, 0};
     const struct foyer_header_edits *e =
         merged_edits(x, route ? route : &none, &x->plugin_resp_edits, out);
-    const char *name = settings(x)->request_id;
+    const char *name = foyer_settings_request_id(settings(x));
     if (x->request_id.p == NULL ||
         foyer_edits_touch(e, (struct foyer_str){name, strlen(name)}))
         return e;
@@ -145,7 +145,7 @@ static char *put_framing(struct foyer_exchange *x, char *p)
 /* "X-Request-Id: <id>" (the configured name). */
 static char *put_request_id(struct foyer_exchange *x, char *p)
 {
-    const char *name = settings(x)->request_id;
+    const char *name = foyer_settings_request_id(settings(x));
     p = foyer_put(p, name, strlen(name));
     p = FOYER_PUT_LIT(p, ": ");
     p = foyer_put(p, x->request_id.p, x->request_id.len);
@@ -250,7 +250,7 @@ int foyer_x_build_client_head(struct foyer_exchange *x)
     put_status_line(&p, h->status, h->reason);
     p = foyer_put_fields(p, h, e, NULL);
     if (x->request_id.p != NULL) {
-        const char *name = settings(x)->request_id;
+        const char *name = foyer_settings_request_id(settings(x));
         if (find_field(h, name, strlen(name)).p == NULL) p = put_request_id(x, p);
     }
     if (x->tunnel) {

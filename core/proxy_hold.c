@@ -53,7 +53,7 @@ static int decode_more(struct foyer_exchange *x)
         if (r > 1) return r;
         x->hold_scan += used;
         if (dlen > x->hold_max - x->held_len) dlen = x->hold_max - x->held_len;
-        memcpy(x->held + x->held_len, data, dlen);
+        if (dlen) memcpy(x->held + x->held_len, data, dlen); /* data may be NULL */
         x->held_len += dlen;
         if (r == 1) x->hold_complete = 1;
         if (used == 0 && dlen == 0 && r == 0) return 0;

@@ -153,6 +153,8 @@ static int l_set(lua_State *L)
             apply_string(L, st, field);
         else
             apply_number(L, st, field);
+        if (strcmp(key, "request_id") == 0) /* false turns it off; a name back on */
+            c->settings.request_id_off = c->settings.request_id == NULL;
         lua_pop(L, 1);
     }
     return 0;

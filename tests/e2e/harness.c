@@ -38,6 +38,20 @@ static struct {
 
 /* ---- small utilities ------------------------------------------------------- */
 
+/* FOYER_TEST_SLOW=N (tests/valgrind.sh runs foyer under valgrind): foyer is
+ * N times slower, so the harness's waits for it (start-up, log lines, exits)
+ * and the case timeouts are N times longer. The tests' own request deadlines
+ * are not scaled. */
+static int slow_factor(void)
+{
+    static int factor;
+    if (factor == 0) {
+        const char *v = getenv("FOYER_TEST_SLOW");
+        factor = v && atoi(v) > 1 ? atoi(v) : 1;
+    }
+    return factor;
+}
+
 int64_t e2e_now_ms(void)
 {
     struct timespec ts;
@@ -213,7 +227,7 @@ static int decode_status(int st)
 
 int e2e_wait(pid_t pid, int timeout_ms)
 {
-    int64_t deadline = e2e_now_ms() + timeout_ms;
+    int64_t deadline = e2e_now_ms() + (int64_t)timeout_ms * slow_factor();
     for (;;) {
         int st;
         pid_t r = waitpid(pid, &st, WNOHANG);
@@ -233,7 +247,7 @@ int e2e_wait(pid_t pid, int timeout_ms)
 
 bool e2e_wait_gone(pid_t pid, int timeout_ms)
 {
-    int64_t deadline = e2e_now_ms() + timeout_ms;
+    int64_t deadline = e2e_now_ms() + (int64_t)timeout_ms * slow_factor();
     for (;;) {
         waitpid(pid, NULL, WNOHANG);
         if (kill(pid, 0) < 0 && errno == ESRCH)
@@ -286,6 +300,7 @@ int e2e_run(char *const argv[], char *out, size_t outlen, int timeout_ms)
     REQUIRE(pipe2(p, O_CLOEXEC) == 0);
     pid_t pid = e2e_spawn(argv, p[1], p[1]);
     close(p[1]);
+    timeout_ms *= slow_factor();
     int64_t deadline = e2e_now_ms() + timeout_ms;
     drain_fd(p[0], out, outlen, deadline);
     close(p[0]);
@@ -469,7 +484,7 @@ static void foyer_launch(struct e2e_foyer *f, const char *errname, const char *p
 /* Waits until foyer's port accepts, failing early if foyer exits. */
 static void foyer_wait_ready(struct e2e_foyer *f)
 {
-    int64_t deadline = e2e_now_ms() + 5000;
+    int64_t deadline = e2e_now_ms() + 5000 * slow_factor();
     while (!port_accepts(f->port)) {
         int st;
         if (waitpid(f->pid, &st, WNOHANG) == f->pid) {
@@ -516,7 +531,7 @@ void e2e_foyer_start_conf(struct e2e_foyer *f, const char *name, int port, const
 
 bool e2e_foyer_log_wait(const struct e2e_foyer *f, const char *needle, int timeout_ms)
 {
-    int64_t deadline = e2e_now_ms() + timeout_ms;
+    int64_t deadline = e2e_now_ms() + (int64_t)timeout_ms * slow_factor();
     for (;;) {
         char *log = e2e_read_file(f->errlog);
         bool found = log && strstr(log, needle);
@@ -529,9 +544,16 @@ bool e2e_foyer_log_wait(const struct e2e_foyer *f, const char *needle, int timeo
     }
 }
 
+/* The listening sockets accept before the master has forked every worker
+ * (it opens them first): wait a moment for at least one. */
 int e2e_foyer_workers(const struct e2e_foyer *f, pid_t *out, int max)
 {
-    return f->pid > 0 ? e2e_children(f->pid, out, max) : 0;
+    int n = 0;
+    for (int i = 0; f->pid > 0 && i < 100; i++) {
+        if ((n = e2e_children(f->pid, out, max)) > 0) break;
+        e2e_sleep_ms(20);
+    }
+    return n;
 }
 
 char *e2e_replace(char *text, const char *from, const char *to)
@@ -739,6 +761,7 @@ static int collect_reports(int fd, int64_t deadline, char *tmpdir, size_t tmplen
 void e2e_isolate(const char *name, e2e_body_fn body, int timeout_s)
 {
     int p[2];
+    timeout_s *= slow_factor();
     if (pipe2(p, O_CLOEXEC) < 0) {
         CU_FAIL("pipe failed");
         return;

@@ -25,7 +25,11 @@
 #include <unistd.h>
 
 #define T_MS 5000
-#define P99_LIMIT_MS 50.0
+/* Latency is foyer's in a release build; under AddressSanitizer every byte
+ * copied is checked, and a 64 MiB response to each non-reader costs the
+ * sanitizer's time, not foyer's: the bound is kept, looser. */
+#define P99_LIMIT_MS (E2E_ASAN ? 500.0 : 50.0)
+#define MIN_SAMPLES (E2E_ASAN ? 50 : 200)
 
 /* ---- the normal client --------------------------------------------------------- */
 
@@ -50,8 +54,7 @@ static void *probe_run(void *arg)
         struct timespec ts0, ts1;
         clock_gettime(CLOCK_MONOTONIC, &ts0);
         if (fresh) {
-            if (c.fd >= 0)
-                e2e_conn_close(&c);
+            if (c.fd >= 0) e2e_conn_close(&c);
             if (!e2e_conn_open(&c, p->port)) {
                 p->failures++;
                 c.fd = -1;
@@ -60,8 +63,10 @@ static void *probe_run(void *arg)
             }
         }
         struct e2e_resp r = {0};
-        bool ok = e2e_send_str(&c, "GET /size/100 HTTP/1.1\r\nHost: probe\r\n\r\n", T_MS) &&
-                  e2e_read_response(&c, &r, T_MS) == 1 && r.status == 200 && r.body_total == 100;
+        bool ok =
+            e2e_send_str(&c, "GET /size/100 HTTP/1.1\r\nHost: probe\r\n\r\n", T_MS) &&
+            e2e_read_response(&c, &r, T_MS) == 1 && r.status == 200 &&
+            r.body_total == 100;
         e2e_resp_free(&r);
         clock_gettime(CLOCK_MONOTONIC, &ts1);
         if (!ok) {
@@ -69,14 +74,13 @@ static void *probe_run(void *arg)
             e2e_conn_close(&c);
             c.fd = -1;
         } else {
-            p->lat_ms[p->n++] =
-                (double)(ts1.tv_sec - ts0.tv_sec) * 1e3 + (double)(ts1.tv_nsec - ts0.tv_nsec) / 1e6;
+            p->lat_ms[p->n++] = (double)(ts1.tv_sec - ts0.tv_sec) * 1e3 +
+                                (double)(ts1.tv_nsec - ts0.tv_nsec) / 1e6;
         }
         i++;
         e2e_sleep_ms(2);
     }
-    if (c.fd >= 0)
-        e2e_conn_close(&c);
+    if (c.fd >= 0) e2e_conn_close(&c);
     return NULL;
 }
 
@@ -96,8 +100,7 @@ static int cmp_double(const void *a, const void *b)
 
 static double pct(double *v, int n, double q)
 {
-    if (n == 0)
-        return -1;
+    if (n == 0) return -1;
     int k = (int)(q * (n - 1) + 0.5);
     return v[k];
 }
@@ -110,12 +113,14 @@ static int probe_stop_check(struct probe *p, const char *what)
     qsort(p->lat_ms, (size_t)p->n, sizeof(double), cmp_double);
     double p50 = pct(p->lat_ms, p->n, 0.5), p99 = pct(p->lat_ms, p->n, 0.99),
            max = p->n ? p->lat_ms[p->n - 1] : -1;
-    e2e_log("%s: normal client %d requests, p50 %.2f ms, p99 %.2f ms, max %.1f ms, %d failed",
-            what, p->n, p50, p99, max, p->failures);
-    CHECKF(p->failures == 0, "%s: %d of the normal client's requests failed", what, p->failures);
-    CHECKF(p->n >= 200, "%s: only %d normal requests measured", what, p->n);
-    CHECKF(p99 < P99_LIMIT_MS, "%s: the normal client's p99 is %.1f ms (limit %.0f)", what, p99,
-           P99_LIMIT_MS);
+    e2e_log(
+        "%s: normal client %d requests, p50 %.2f ms, p99 %.2f ms, max %.1f ms, %d failed",
+        what, p->n, p50, p99, max, p->failures);
+    CHECKF(p->failures == 0, "%s: %d of the normal client's requests failed", what,
+           p->failures);
+    CHECKF(p->n >= MIN_SAMPLES, "%s: only %d normal requests measured", what, p->n);
+    CHECKF(p99 < P99_LIMIT_MS, "%s: the normal client's p99 is %.1f ms (limit %.0f)",
+           what, p99, P99_LIMIT_MS);
     return p->n;
 }
 
@@ -133,10 +138,10 @@ struct abuser {
 static int connect_nb(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
         close(fd);
         return -1;
@@ -154,8 +159,7 @@ static void abuser_poll_read(struct abuser *a)
         ssize_t n = recv(a->fd, buf, sizeof(buf), MSG_DONTWAIT);
         if (n > 0) {
             size_t k = sizeof(a->got) - 1 - a->got_len;
-            if ((size_t)n < k)
-                k = (size_t)n;
+            if ((size_t)n < k) k = (size_t)n;
             memcpy(a->got + a->got_len, buf, k);
             a->got_len += k;
             a->got[a->got_len] = 0;
@@ -196,15 +200,12 @@ static void *drive_run(void *arg)
             open += d->a[i].fd >= 0;
         }
         int64_t now = e2e_now_ms();
-        if (open == 0 || now >= d->deadline)
-            break;
+        if (open == 0 || now >= d->deadline) break;
         int wait = d->tick_ms > 0 ? (int)(next_tick - now) : 50;
-        if (wait < 0)
-            wait = 0;
+        if (wait < 0) wait = 0;
         if (poll(pfd, (nfds_t)d->n, wait) > 0)
             for (int i = 0; i < d->n; i++)
-                if (pfd[i].fd >= 0 && pfd[i].revents)
-                    abuser_poll_read(&d->a[i]);
+                if (pfd[i].fd >= 0 && pfd[i].revents) abuser_poll_read(&d->a[i]);
         now = e2e_now_ms();
         if (d->tick_ms > 0 && now >= next_tick) {
             next_tick += d->tick_ms;
@@ -223,8 +224,8 @@ static void *drive_run(void *arg)
 /* Checks when the abusers were closed, relative to from (t_start or t_last):
  * all within [want - 500, want + 3000] ms. Returns how many sent an answer
  * starting with expect (may be NULL). */
-static int check_closes(const char *what, struct abuser *a, int n, int want_ms, bool from_last,
-                        const char *expect)
+static int check_closes(const char *what, struct abuser *a, int n, int want_ms,
+                        bool from_last, const char *expect)
 {
     int open = 0, early = 0, late = 0, answered = 0;
     int64_t lo = INT64_MAX, hi = 0;
@@ -240,14 +241,14 @@ static int check_closes(const char *what, struct abuser *a, int n, int want_ms, 
         late += el > want_ms + 3000;
         answered += expect && strncmp(a[i].got, expect, strlen(expect)) == 0;
     }
-    e2e_log("%s: %d of %d closed after %lld..%lld ms (timeout %d ms), %d answered %s", what,
-            n - open, n, (long long)(lo == INT64_MAX ? -1 : lo), (long long)hi, want_ms,
-            answered, expect ? expect : "-");
+    e2e_log("%s: %d of %d closed after %lld..%lld ms (timeout %d ms), %d answered %s",
+            what, n - open, n, (long long)(lo == INT64_MAX ? -1 : lo), (long long)hi,
+            want_ms, answered, expect ? expect : "-");
     CHECKF(open == 0, "%s: %d of %d still open", what, open, n);
-    CHECKF(early == 0, "%s: %d closed early (first after %lld ms, timeout %d ms)", what, early,
-           (long long)lo, want_ms);
-    CHECKF(late == 0, "%s: %d closed late (last after %lld ms, timeout %d ms)", what, late,
-           (long long)hi, want_ms);
+    CHECKF(early == 0, "%s: %d closed early (first after %lld ms, timeout %d ms)", what,
+           early, (long long)lo, want_ms);
+    CHECKF(late == 0, "%s: %d closed late (last after %lld ms, timeout %d ms)", what,
+           late, (long long)hi, want_ms);
     return answered;
 }
 
@@ -266,8 +267,7 @@ static int fd_count(pid_t pid)
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
     DIR *d = opendir(path);
-    if (!d)
-        return -1;
+    if (!d) return -1;
     int n = 0;
     struct dirent *de;
     while ((de = readdir(d)))
@@ -312,10 +312,14 @@ E2E_TEST(slowloris, 40)
         a[i].fd = connect_nb(f.port);
         REQUIRE(a[i].fd >= 0);
         const char *start = "GET /slow HTTP/1.1\r\nHost: a\r\nX-Slow: ";
-        REQUIRE(send(a[i].fd, start, strlen(start), MSG_NOSIGNAL) == (ssize_t)strlen(start));
+        REQUIRE(send(a[i].fd, start, strlen(start), MSG_NOSIGNAL) ==
+                (ssize_t)strlen(start));
         a[i].t_start = a[i].t_last = e2e_now_ms();
     }
-    struct drive d = {.a = a, .n = N, .tick_ms = 200, .drip = "abcdefghij",
+    struct drive d = {.a = a,
+                      .n = N,
+                      .tick_ms = 200,
+                      .drip = "abcdefghij",
                       .stop_sending_at = INT64_MAX,
                       .deadline = e2e_now_ms() + (TIMEOUT_S + 6) * 1000};
     REQUIRE(pthread_create(&d.thread, NULL, drive_run, &d) == 0);
@@ -334,11 +338,11 @@ E2E_TEST(slowloris, 40)
            st1.requests - st0.requests, nreq);
 
     pthread_join(d.thread, NULL);
-    int answered = check_closes("slowloris", a, N, TIMEOUT_S * 1000, false, "HTTP/1.1 408");
+    int answered =
+        check_closes("slowloris", a, N, TIMEOUT_S * 1000, false, "HTTP/1.1 408");
     CHECKF(answered == N, "%d of %d slowloris clients got a 408", answered, N);
     for (int i = 0; i < N; i++)
-        if (a[i].fd >= 0)
-            close(a[i].fd);
+        if (a[i].fd >= 0) close(a[i].fd);
     REQUIRE(e2e_backend_stats(b.port, &st1));
     CHECKF(st1.requests - st0.requests == nreq, "slowloris requests reached the backend");
     e2e_foyer_stop(&f, 5000);
@@ -369,10 +373,14 @@ E2E_TEST(trickled_body, 40)
         REQUIRE(a[i].fd >= 0);
         const char *start =
             "POST /sink HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n0123456789";
-        REQUIRE(send(a[i].fd, start, strlen(start), MSG_NOSIGNAL) == (ssize_t)strlen(start));
+        REQUIRE(send(a[i].fd, start, strlen(start), MSG_NOSIGNAL) ==
+                (ssize_t)strlen(start));
         a[i].t_start = a[i].t_last = e2e_now_ms();
     }
-    struct drive d = {.a = a, .n = N, .tick_ms = 500, .drip = "b",
+    struct drive d = {.a = a,
+                      .n = N,
+                      .tick_ms = 500,
+                      .drip = "b",
                       .stop_sending_at = e2e_now_ms() + TRICKLE_MS,
                       .deadline = e2e_now_ms() + TRICKLE_MS + (TIMEOUT_S + 6) * 1000};
     REQUIRE(pthread_create(&d.thread, NULL, drive_run, &d) == 0);
@@ -384,12 +392,13 @@ E2E_TEST(trickled_body, 40)
     int early = 0;
     for (int i = 0; i < N; i++)
         early += a[i].fd < 0 && a[i].t_closed < a[i].t_last + 100;
-    CHECKF(early == 0, "%d trickling clients were cut while still sending every 500 ms", early);
-    int answered = check_closes("trickled body", a, N, TIMEOUT_S * 1000, true, "HTTP/1.1 408");
+    CHECKF(early == 0, "%d trickling clients were cut while still sending every 500 ms",
+           early);
+    int answered =
+        check_closes("trickled body", a, N, TIMEOUT_S * 1000, true, "HTTP/1.1 408");
     e2e_log("trickled body: %d of %d got a 408 before the close", answered, N);
     for (int i = 0; i < N; i++)
-        if (a[i].fd >= 0)
-            close(a[i].fd);
+        if (a[i].fd >= 0) close(a[i].fd);
 
     /* the half-sent bodies' upstream connections are gone */
     int64_t deadline = e2e_now_ms() + 5000;
@@ -401,8 +410,8 @@ E2E_TEST(trickled_body, 40)
         e2e_sleep_ms(100);
         REQUIRE(e2e_backend_stats(b.port, &st1));
     } while (st1.open > st0.open + 1 && e2e_now_ms() < deadline);
-    CHECKF(st1.open <= st0.open + 1, "backend connections open: %ld before, %ld after", st0.open,
-           st1.open);
+    CHECKF(st1.open <= st0.open + 1, "backend connections open: %ld before, %ld after",
+           st0.open, st1.open);
     e2e_foyer_stop(&f, 5000);
 }
 
@@ -436,31 +445,31 @@ E2E_TEST(idle_keepalive, 45)
             int64_t dl = e2e_now_ms() + T_MS;
             while (e2e_now_ms() < dl) {
                 struct pollfd pf = {a[i].fd, POLLIN, 0};
-                if (poll(&pf, 1, 100) <= 0)
-                    continue;
+                if (poll(&pf, 1, 100) <= 0) continue;
                 ssize_t n = recv(a[i].fd, buf + len, sizeof(buf) - 1 - len, 0);
-                if (n <= 0)
-                    break;
+                if (n <= 0) break;
                 len += (size_t)n;
                 buf[len] = 0;
                 char *e = strstr(buf, "\r\n\r\n");
-                if (e && len - (size_t)(e + 4 - buf) >= 10)
-                    break;
+                if (e && len - (size_t)(e + 4 - buf) >= 10) break;
             }
-            REQUIREF(strncmp(buf, "HTTP/1.1 200", 12) == 0, "idle connection %d: no 200", i);
+            REQUIREF(strncmp(buf, "HTTP/1.1 200", 12) == 0, "idle connection %d: no 200",
+                     i);
             a[i].t_start = a[i].t_last = e2e_now_ms();
         }
     }
     int64_t open_ms = e2e_now_ms() - t0;
     long rss1 = e2e_foyer_rss_kb(&f);
-    e2e_log("idle keep-alive: %d connections opened in %lld ms; worker RSS +%ld KiB (%.2f KiB each)",
+    e2e_log("idle keep-alive: %d connections opened in %lld ms; worker RSS +%ld KiB "
+            "(%.2f KiB each)",
             N, (long long)open_ms, rss1 - rss0, (double)(rss1 - rss0) / N);
     REQUIREF(open_ms < (TIMEOUT_S - 4) * 1000,
-             "opening the idle connections took %lld ms: too slow to measure before the timeout",
+             "opening the idle connections took %lld ms: too slow to measure before the "
+             "timeout",
              (long long)open_ms);
 
-    struct drive d = {.a = a, .n = N, .tick_ms = 0,
-                      .deadline = e2e_now_ms() + (TIMEOUT_S + 6) * 1000};
+    struct drive d = {
+        .a = a, .n = N, .tick_ms = 0, .deadline = e2e_now_ms() + (TIMEOUT_S + 6) * 1000};
     REQUIRE(pthread_create(&d.thread, NULL, drive_run, &d) == 0);
     struct probe p;
     probe_start(&p, f.port, 10);
@@ -472,8 +481,7 @@ E2E_TEST(idle_keepalive, 45)
     int spoke = 0;
     for (int i = 0; i < N; i++) {
         spoke += a[i].got_len > 0;
-        if (a[i].fd >= 0)
-            close(a[i].fd);
+        if (a[i].fd >= 0) close(a[i].fd);
     }
     CHECKF(spoke == 0, "%d idle connections were sent bytes before being closed", spoke);
     CHECK_INT(e2e_get(f.port, "a", "/size/10", NULL, 0), 200);
@@ -503,7 +511,8 @@ E2E_TEST(non_reader_cut, 40)
         fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         int small = 4096;
         setsockopt(fds[i], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f.port),
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)f.port),
                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         REQUIRE(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)) == 0);
         static const char req[] = "GET /size/67108864 HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -526,7 +535,8 @@ E2E_TEST(non_reader_cut, 40)
     probe_stop_check(&p, "non-readers");
     e2e_log("non-readers: worker fds %d at rest, peak %d, back after %lld ms", fds0, peak,
             (long long)t_cut);
-    CHECKF(peak >= fds0 + N, "the non-readers' exchanges never showed (peak fds %d)", peak);
+    CHECKF(peak >= fds0 + N, "the non-readers' exchanges never showed (peak fds %d)",
+           peak);
     CHECKF(t_cut >= TIMEOUT_S * 1000 - 500 && t_cut <= TIMEOUT_S * 1000 + 3000,
            "non-readers cut after %lld ms (client_send_timeout %d s)", (long long)t_cut,
            TIMEOUT_S);
@@ -538,8 +548,7 @@ E2E_TEST(non_reader_cut, 40)
         int64_t dl = e2e_now_ms() + 5000;
         while (e2e_now_ms() < dl) {
             struct pollfd pf = {fds[i], POLLIN, 0};
-            if (poll(&pf, 1, 200) <= 0)
-                continue;
+            if (poll(&pf, 1, 200) <= 0) continue;
             ssize_t n = recv(fds[i], buf, sizeof(buf), 0);
             if (n <= 0) {
                 ended = true;
@@ -548,8 +557,8 @@ E2E_TEST(non_reader_cut, 40)
             total += (uint64_t)n;
         }
         CHECKF(ended && total < 16u << 20,
-               "non-reader %d: %llu bytes then %s (want the buffered part, then the end)", i,
-               (unsigned long long)total, ended ? "end" : "still open");
+               "non-reader %d: %llu bytes then %s (want the buffered part, then the end)",
+               i, (unsigned long long)total, ended ? "end" : "still open");
         close(fds[i]);
     }
     deadline = e2e_now_ms() + 3000;
@@ -557,8 +566,8 @@ E2E_TEST(non_reader_cut, 40)
         e2e_sleep_ms(100);
         REQUIRE(e2e_backend_stats(b.port, &st1));
     } while (st1.open > st0.open + 1 && e2e_now_ms() < deadline);
-    CHECKF(st1.open <= st0.open + 1, "backend connections open: %ld before, %ld after", st0.open,
-           st1.open);
+    CHECKF(st1.open <= st0.open + 1, "backend connections open: %ld before, %ld after",
+           st0.open, st1.open);
     e2e_foyer_stop(&f, 5000);
 }
 

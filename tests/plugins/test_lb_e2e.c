@@ -307,7 +307,8 @@ E2E_TEST(p2c_avoids_slow, 60)
     tally(f.port, 400, NULL, count);
     e2e_log("p2c: b0 %d b1 %d b2 %d slow %d in %lld ms", count[0], count[1], count[2], count[7],
             (long long)(e2e_now_ms() - t0));
-    CHECKF(count[7] <= 8, "the slow endpoint got %d of 400", count[7]);
+    /* round robin would give it 100; a loaded machine delays the fast ones too */
+    CHECKF(count[7] <= 20, "the slow endpoint got %d of 400", count[7]);
     for (int i = 0; i < 3; i++) CHECKF(count[i] >= 40, "b%d: %d of 400", i, count[i]);
     CHECK_INT(e2e_foyer_stop(&f, 5000), 0);
     kill(slow, SIGKILL);
