@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-int waf_starts_ci(const char *s, size_t n, size_t i, const char *lit)
+int waf_starts_ci_slow(const char *s, size_t n, size_t i, const char *lit)
 {
     for (; *lit; lit++, i++)
         if (i >= n || waf_lc((unsigned char)s[i]) != (unsigned char)*lit) return 0;
@@ -34,7 +34,7 @@ size_t waf_find_ci(const char *s, size_t n, size_t from, const char *lit)
     return (size_t)-1;
 }
 
-int waf_word_at(const char *s, size_t n, size_t i, const char *lit)
+int waf_word_at_slow(const char *s, size_t n, size_t i, const char *lit)
 {
     if (i > 0 && waf_is_word((unsigned char)s[i - 1])) return 0;
     if (!waf_starts_ci(s, n, i, lit)) return 0;
@@ -47,14 +47,6 @@ size_t waf_skip_space(const char *s, size_t n, size_t i)
     while (i < n && waf_is_space((unsigned char)s[i]))
         i++;
     return i;
-}
-
-size_t waf_word_len(const char *s, size_t n, size_t i)
-{
-    size_t j = i;
-    while (j < n && waf_is_word((unsigned char)s[j]))
-        j++;
-    return j - i;
 }
 
 int waf_has_any(const char *s, size_t n, const unsigned char set[32])
@@ -91,11 +83,14 @@ static int cmp_ci(const char *s, size_t len, const char *key)
 const void *waf_lookup_ci(const char *s, size_t len, const void *table, size_t nent,
                           size_t size)
 {
+    if (len == 0) return NULL;
     size_t lo = 0, hi = nent;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const char *const *e = (const char *const *)((const char *)table + mid * size);
-        int c = cmp_ci(s, len, *e);
+        /* most probes differ in the first byte: decide those without a call */
+        unsigned char a = waf_lc((unsigned char)s[0]), b = (unsigned char)(*e)[0];
+        int c = a != b ? (a < b ? -1 : 1) : cmp_ci(s, len, *e);
         if (c == 0) return e;
         if (c < 0)
             hi = mid;

@@ -60,7 +60,16 @@ static inline int waf_hexval(unsigned char c)
 }
 
 /* 1 when s[i..] starts with lit (lit lower-case ASCII), compared case-insensitively. */
-int waf_starts_ci(const char *s, size_t n, size_t i, const char *lit);
+int waf_starts_ci_slow(const char *s, size_t n, size_t i, const char *lit);
+
+/* Does s[i..] start with lit (lower case), ignoring case? The first byte is
+ * tested inline: detectors probe many positions and most fail there. */
+static inline int waf_starts_ci(const char *s, size_t n, size_t i, const char *lit)
+{
+    if (lit[0] == '\0') return 1;
+    if (i >= n || waf_lc((unsigned char)s[i]) != (unsigned char)lit[0]) return 0;
+    return waf_starts_ci_slow(s, n, i + 1, lit + 1);
+}
 
 /* Offset of the first case-insensitive occurrence of lit (lower-case ASCII, non-empty)
  * in s[from..n), or (size_t)-1. Uses memchr on the first byte's two cases, so it is
@@ -69,13 +78,26 @@ size_t waf_find_ci(const char *s, size_t n, size_t from, const char *lit);
 
 /* 1 when lit occurs at i as a whole word: starts_ci and neither s[i-1] nor the byte
  * after the match is a word byte ([A-Za-z0-9_]). */
-int waf_word_at(const char *s, size_t n, size_t i, const char *lit);
+int waf_word_at_slow(const char *s, size_t n, size_t i, const char *lit);
+
+/* lit as a whole word at i; the first byte is tested inline (see above). */
+static inline int waf_word_at(const char *s, size_t n, size_t i, const char *lit)
+{
+    if (i >= n || waf_lc((unsigned char)s[i]) != (unsigned char)lit[0]) return 0;
+    return waf_word_at_slow(s, n, i, lit);
+}
 
 /* Index of the first byte at or after i that is not white space (n if none). */
 size_t waf_skip_space(const char *s, size_t n, size_t i);
 
 /* Length of the run of word bytes starting at i. */
-size_t waf_word_len(const char *s, size_t n, size_t i);
+static inline size_t waf_word_len(const char *s, size_t n, size_t i)
+{
+    size_t j = i;
+    while (j < n && waf_is_word((unsigned char)s[j]))
+        j++;
+    return j - i;
+}
 
 /* 1 when any byte of s is set in the 256-bit table set (bit c%8 of set[c/8]). Build
  * tables with WAF_BITSET_* below; used as the cheap first filter of a detector. */

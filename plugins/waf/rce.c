@@ -520,6 +520,13 @@ static const unsigned char rce_trigger[32] = {
     [15] = 0x78, /* { | } ~ (0x7b-0x7e) */
 };
 
+/* Bytes at which the main loop of waf_detect_rce() has something to check:
+ * separators (and the '\\' of a literal \n), '(' '{' '/'. */
+static const unsigned char loop_byte[256] = {
+    [';'] = 1, ['|'] = 1, ['&'] = 1,  ['`'] = 1, ['\n'] = 1, ['\r'] = 1, ['$'] = 1,
+    ['<'] = 1, ['>'] = 1, ['\\'] = 1, ['('] = 1, ['{'] = 1,  ['/'] = 1,
+};
+
 int waf_detect_rce(const char *s, size_t n, enum waf_place place, struct waf_hit *hit)
 {
     (void)place;
@@ -534,6 +541,7 @@ int waf_detect_rce(const char *s, size_t n, enum waf_place place, struct waf_hit
     if (find_idiom(s, n, hit)) return 1;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
+        if (!loop_byte[c]) continue; /* letters, digits, spaces: nothing starts here */
         enum sep kind;
         size_t l = separator(s, n, i, &kind);
         if (l) {

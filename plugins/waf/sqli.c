@@ -1308,6 +1308,58 @@ static const unsigned char byte_class[256] = {
  * has (quotes, comparison and boolean symbols, comment markers, @) or one of
  * the trigger words. Parentheses, commas and semicolons alone are everyday
  * text (User-Agent headers) and only count together with a trigger word. */
+static int alnum_byte(unsigned char c)
+{
+    return is_alpha(c) || is_digit(c);
+}
+
+/* Is one of the letter runs of w (a word touching an apostrophe) a SQL
+ * keyword or catalog? Digits split runs as the lexer splits "1union". */
+static int sql_runs(const char *w, size_t l)
+{
+    for (size_t k = 0; k < l;) {
+        while (k < l && is_digit((unsigned char)w[k]))
+            k++;
+        size_t b = k;
+        while (k < l && !is_digit((unsigned char)w[k]))
+            k++;
+        if (k > b && (kw_lookup(w + b, k - b) || is_catalog(w + b, k - b))) return 1;
+    }
+    return 0;
+}
+
+/* The letters-and-digits word ending at e (e > 0) or starting at b, folded:
+ * does it hold SQL? */
+static int sql_word_near(const unsigned char *s, size_t n, size_t b, size_t e)
+{
+    char w[28];
+    size_t l = 0;
+    if (e) {
+        b = e;
+        while (b > 0 && e - b < sizeof w && alnum_byte(s[b - 1]))
+            b--;
+    } else {
+        e = b;
+        while (e < n && e - b < sizeof w && alnum_byte(s[e]))
+            e++;
+    }
+    if (e - b >= sizeof w) return 1; /* too long to judge cheaply: lex it */
+    for (size_t k = b; k < e; k++)
+        w[l++] = (char)lower(s[k]);
+    return sql_runs(w, l);
+}
+
+/* An apostrophe inside a word ("it's", "O'Brien", "Don't") closes a string
+ * only to leave a bareword that SQL cannot use: it matters when a keyword
+ * ("x'or'1", "1'and") touches it. Other strong bytes decide apart. */
+static int apostrophe_strong(const unsigned char *s, size_t n, size_t i)
+{
+    if (s[i] != '\'' || i == 0 || i + 1 >= n || !alnum_byte(s[i - 1]) ||
+        !alnum_byte(s[i + 1]))
+        return 1;
+    return sql_word_near(s, n, 0, i) || sql_word_near(s, n, i + 1, 0);
+}
+
 static int maybe_sqli(const unsigned char *s, size_t n)
 {
     size_t word = 0; /* start of the current word */
@@ -1321,7 +1373,7 @@ static int maybe_sqli(const unsigned char *s, size_t n)
         }
         if (in_word && trigger_word(s + word, i - word)) return 1;
         in_word = 0;
-        if (b & B_STRONG) return 1;
+        if ((b & B_STRONG) && apostrophe_strong(s, n, i)) return 1;
         if ((b & B_DASH) && i + 1 < n && s[i + 1] == (s[i] == '-' ? '-' : '*'))
             return 1; /* -- and / * comments; a lone - or / is everyday text */
     }
