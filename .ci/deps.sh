@@ -8,4 +8,5 @@ $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
     build-essential autoconf automake libtool pkg-config \
     libev-dev libluajit-5.1-dev libssl-dev libhttp-parser-dev libcunit1-dev \
-    curl python3 ca-certificates procps openssl
+    curl python3 ca-certificates procps openssl \
+    clang libclang-rt-14-dev

@@ -264,6 +264,19 @@ static void reopen_logs(void)
     foyer_info("log files reopened");
 }
 
+/* Stopping: the master's copies of the listening sockets go first, so that
+ * once the workers close theirs no connection is accepted into a queue that
+ * nobody reads (it would be reset when the master exits). */
+static void close_all_listeners(void)
+{
+    for (int w = 0; w < nworkers; w++)
+        for (unsigned i = 0; i < slots[w].nfds; i++)
+            if (slots[w].fds[i].fd >= 0) {
+                close(slots[w].fds[i].fd);
+                slots[w].fds[i].fd = -1;
+            }
+}
+
 /* Waits for the workers to finish their grace period, then insists. */
 static void stop_workers(struct foyer_config *c, sigset_t *old)
 {
@@ -328,6 +341,7 @@ int foyer_master_run(struct foyer_config *c, const char *pid_file)
             break;
     }
     foyer_notify("STOPPING=1");
+    close_all_listeners(); /* the kernel would go on completing connections */
     stop_workers(current, &old);
     foyer_config_unref(current);
     if (pid_file != NULL) unlink(pid_file);

@@ -175,3 +175,12 @@ tests_plugins_test_admin_LDADD = $(CUNIT_LIBS) -lm
 
 tests_plugins_test_tls_upstream_SOURCES = tests/plugins/test_tls_upstream.c $(E2E_HARNESS)
 tests_plugins_test_tls_upstream_LDADD = $(CUNIT_LIBS) -lm
+
+# test_reload_hardening (issue 8): 50 reloads under load with a listener
+# added and removed and the TLS certificate swapped (tls.so, certificates
+# from tls_certs.sh), no fd or memory growth; stopping under load.
+check_PROGRAMS += tests/plugins/test_reload_hardening
+TESTS += tests/plugins/test_reload_hardening
+tests_plugins_test_reload_hardening_SOURCES = tests/plugins/test_reload_hardening.c $(E2E_HARNESS)
+tests_plugins_test_reload_hardening_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) -pthread
+tests_plugins_test_reload_hardening_LDADD = $(CUNIT_LIBS) $(OPENSSL_LIBS) -lm -lpthread
