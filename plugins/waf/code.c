@@ -100,6 +100,9 @@ static const struct fn php_fns[] = {
 
 #define NPHP_FNS (sizeof php_fns / sizeof php_fns[0])
 
+/* Length filters of the keyword tables (filled by code_tables_init()). */
+static struct waf_lenfilter keyword_filter, php_fn_filter;
+
 /* Prefixes of PHP extension function families: "prefix_anything(" is a call of
  * PHP's standard library. */
 static const char *const php_prefixes[] = {
@@ -150,7 +153,10 @@ static int php_call(const char *s, size_t n, size_t i, size_t l, struct waf_hit 
     int glued;
     size_t p = call_paren(s, n, i + l, &glued);
     if (!p) return 0;
-    const struct fn *f = waf_lookup_ci(s + i, l, php_fns, NPHP_FNS, sizeof php_fns[0]);
+    const struct fn *f =
+        waf_lenfilter_maybe(&php_fn_filter, s + i, l)
+            ? waf_lookup_ci(s + i, l, php_fns, NPHP_FNS, sizeof php_fns[0])
+            : NULL;
     if (f) {
         int sleep_like =
             waf_starts_ci(s, n, i, "sleep") || waf_starts_ci(s, n, i, "usleep");
@@ -288,7 +294,8 @@ static int bracket_call(const char *s, size_t n, size_t i)
     return s[k] == '\'' || s[k] == '"';
 }
 
-static int detect_php(const char *s, size_t n, size_t i, struct waf_hit *hit)
+static int detect_php(const char *s, size_t n, size_t i, int has_paren,
+                      struct waf_hit *hit)
 {
     unsigned char c = (unsigned char)s[i];
     switch (c) {
@@ -333,7 +340,9 @@ static int detect_php(const char *s, size_t n, size_t i, struct waf_hit *hit)
     }
     if ((c == 'O' || c == 'C') && php_serialized(s, n, i))
         return waf_hit_set(hit, 933170, WAF_PHP, 5, "PHP serialized object", i, 2);
-    if (waf_is_alpha(c) && (i == 0 || !waf_is_word((unsigned char)s[i - 1]))) {
+    /* a call needs a '(' (call_paren()); most prose has none */
+    if (has_paren && waf_is_alpha(c) &&
+        (i == 0 || !waf_is_word((unsigned char)s[i - 1]))) {
         size_t l = waf_word_len(s, n, i);
         if (php_call(s, n, i, l, hit)) return 1;
     }
@@ -570,28 +579,37 @@ static int detect_java(const char *s, size_t n, size_t i, struct waf_hit *hit)
     return 0;
 }
 
+/* Base64 classes of a byte: 0 not base64, 1 upper case, 2 lower case, 4 other
+ * (digits + - / _), as b64val() reads them. */
+static const unsigned char b64_cls[256] = {
+    ['A' ... 'Z'] = 1, ['a' ... 'z'] = 2, ['0' ... '9'] = 4, ['+'] = 4,
+    ['-'] = 4,         ['/'] = 4,         ['_'] = 4,
+};
+
 /* Runs of base64 characters are checked once, at their start. */
 static int scan_b64(const char *s, size_t n, struct waf_hit *hit)
 {
+    const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < n) {
-        if (b64val((unsigned char)s[i]) < 0) {
+        if (!b64_cls[p[i]]) {
             i++;
             continue;
         }
         size_t e = i;
-        int up = 0, low = 0;
-        while (e < n && b64val((unsigned char)s[e]) >= 0) {
-            up |= s[e] >= 'A' && s[e] <= 'Z';
-            low |= s[e] >= 'a' && s[e] <= 'z';
+        unsigned cls = 0;
+        while (e < n && b64_cls[p[e]]) {
+            cls |= b64_cls[p[e]];
             e++;
         }
-        for (size_t k = i; k + 5 <= e; k++)
+        for (size_t k = i; k + 5 <= e; k++) {
+            if (p[k] != 'r' && p[k] != 'z' && p[k] != 's') continue;
             for (const char *const *t = ser_b64; *t; t++)
                 if (s[k] == (*t)[0] && memcmp(s + k, *t, 5) == 0)
                     return waf_hit_set(hit, 944210, WAF_JAVA, 5,
                                        "Java serialized object (base64)", k, 5);
-        if (e - i >= 16 && up && low && b64_gadget(s, i, e))
+        }
+        if (e - i >= 16 && (cls & 3) == 3 && b64_gadget(s, i, e))
             return waf_hit_set(hit, 944300, WAF_JAVA, 5, "base64-encoded Java gadget", i,
                                e - i);
         i = e;
@@ -674,8 +692,15 @@ static const struct keyword keywords[] = {
 
 #define NKEYWORDS (sizeof keywords / sizeof keywords[0])
 
+__attribute__((constructor)) static void code_tables_init(void)
+{
+    waf_lenfilter_init(&keyword_filter, keywords, NKEYWORDS, sizeof keywords[0]);
+    waf_lenfilter_init(&php_fn_filter, php_fns, NPHP_FNS, sizeof php_fns[0]);
+}
+
 static int keyword_at(const char *s, size_t n, size_t i, size_t l, struct waf_hit *hit)
 {
+    if (!waf_lenfilter_maybe(&keyword_filter, s + i, l)) return 0;
     const struct keyword *k = waf_lookup_ci(s + i, l, keywords, NKEYWORDS, sizeof *k);
     if (!k) return 0;
     while (k > keywords && strcmp(k[-1].ident, k->ident) == 0)
@@ -743,6 +768,7 @@ int waf_detect_code(const char *s, size_t n, enum waf_place place, struct waf_hi
         script_upload(s, n, place, &at))
         return waf_hit_set(hit, 933110, WAF_PHP, 5, "server-script file name", at,
                            n - at);
+    int has_paren = memchr(s, '(', n) != NULL;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         /* Rules start at the beginning of a word or on one of these bytes. */
@@ -753,7 +779,7 @@ int waf_detect_code(const char *s, size_t n, enum waf_place place, struct waf_hi
                      c == '%' || c == '.' || c == 0xAC)) {
             continue;
         }
-        if (detect_php(s, n, i, hit) || detect_node(s, n, i, hit) ||
+        if (detect_php(s, n, i, has_paren, hit) || detect_node(s, n, i, hit) ||
             detect_java(s, n, i, hit))
             return 1;
         if (waf_is_alpha(c) || c == '_') {

@@ -73,6 +73,10 @@ int waf_detect_xss(const char *s, size_t n, enum waf_place place, struct waf_hit
 int waf_detect_lfi(const char *s, size_t n, enum waf_place place, struct waf_hit *hit);
 int waf_detect_rfi(const char *s, size_t n, enum waf_place place, struct waf_hit *hit);
 int waf_detect_rce(const char *s, size_t n, enum waf_place place, struct waf_hit *hit);
+/* 0 when waf_detect_rce() cannot fire on s: no quoting, substitution, path,
+ * "--" option or shell idiom, and no word of the command table. A cheap test
+ * that lets the engine skip the shell-deobfuscated pass on prose. */
+int waf_rce_possible(const char *s, size_t n);
 int waf_detect_code(const char *s, size_t n, enum waf_place place,
                     struct waf_hit *hit); /* PHP, Java, Node */
 int waf_detect_ssti(const char *s, size_t n, enum waf_place place, struct waf_hit *hit);

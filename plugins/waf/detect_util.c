@@ -100,6 +100,20 @@ const void *waf_lookup_ci(const char *s, size_t len, const void *table, size_t n
     return NULL;
 }
 
+void waf_lenfilter_init(struct waf_lenfilter *f, const void *table, size_t nent,
+                        size_t size)
+{
+    memset(f, 0, sizeof *f);
+    for (size_t i = 0; i < nent; i++) {
+        const char *k = *(const char *const *)((const char *)table + i * size);
+        size_t l = strlen(k);
+        if (l == 0) continue;
+        unsigned key =
+            waf_lenfilter_key((unsigned char)k[0], l > 1 ? (unsigned char)k[1] : 0);
+        f->mask[key] |= 1u << (l < 31 ? l : 31);
+    }
+}
+
 int waf_hit_set(struct waf_hit *hit, unsigned rule, enum waf_class cls, int score,
                 const char *reason, size_t at, size_t len)
 {

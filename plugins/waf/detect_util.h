@@ -114,6 +114,35 @@ int waf_in_list_ci(const char *s, size_t len, const char *const *list);
 const void *waf_lookup_ci(const char *s, size_t len, const void *table, size_t nent,
                           size_t size);
 
+/* A cheap first test for waf_lookup_ci() on a fixed table: bit l of
+ * mask[key(c0, c1)] is set when an entry whose first two bytes fold to that
+ * key (lower case, 5 bits each; c1 is 0 for a one-byte entry) is l bytes long
+ * (bit 31: 31 bytes or more). A word that fails it is not in the table, so
+ * most words of prose skip the binary search. Filled once, by
+ * waf_lenfilter_init() (from a constructor), then only read. */
+struct waf_lenfilter {
+    unsigned mask[1024];
+};
+
+void waf_lenfilter_init(struct waf_lenfilter *f, const void *table, size_t nent,
+                        size_t size);
+
+static inline unsigned waf_lenfilter_key(unsigned char c0, unsigned char c1)
+{
+    return (unsigned)(waf_lc(c0) & 31) << 5 | (waf_lc(c1) & 31);
+}
+
+/* 0 when s[0..len) cannot be an entry of f's table. */
+static inline int waf_lenfilter_maybe(const struct waf_lenfilter *f, const char *s,
+                                      size_t len)
+{
+    if (len == 0) return 0;
+    unsigned bit = len < 31 ? (unsigned)len : 31u;
+    unsigned key =
+        waf_lenfilter_key((unsigned char)s[0], len > 1 ? (unsigned char)s[1] : 0);
+    return (f->mask[key] >> bit) & 1u;
+}
+
 /* Fill *hit and return 1: the detectors' common exit. */
 int waf_hit_set(struct waf_hit *hit, unsigned rule, enum waf_class cls, int score,
                 const char *reason, size_t at, size_t len);

@@ -509,6 +509,9 @@ static void make_form(struct ctx *c, struct form *forms, int f, unsigned cs)
         const struct form *src = forms[F_ESC].p ? &forms[F_ESC] : b;
         n = waf_shell_deobfuscate(src->p, src->n, slot);
         if (n == src->n && memcmp(slot, src->p, n) == 0) return;
+        /* only the RCE detector reads this form: skip it when it cannot fire
+         * there ("it's for Tom's birthday" becomes plain words) */
+        if (!waf_rce_possible(slot, n)) return;
         forms[f].p = slot;
         forms[f].n = n;
         return;

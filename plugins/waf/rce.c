@@ -94,8 +94,19 @@ static const struct cmd commands[] = {
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
+static struct waf_lenfilter cmd_filter;
+static unsigned idiom_first[256]; /* bit t: shell_idioms[t] starts with the byte */
+static void idioms_init(void);
+
+__attribute__((constructor)) static void rce_tables_init(void)
+{
+    waf_lenfilter_init(&cmd_filter, commands, NCOMMANDS, sizeof commands[0]);
+    idioms_init();
+}
+
 static int cmd_kind(const char *w, size_t len)
 {
+    if (!waf_lenfilter_maybe(&cmd_filter, w, len)) return 0;
     const struct cmd *c = waf_lookup_ci(w, len, commands, NCOMMANDS, sizeof commands[0]);
     return c ? c->kind : 0;
 }
@@ -158,8 +169,9 @@ static void read_word(const char *s, size_t n, size_t i, struct word *w)
     w->len = 0;
     w->obfuscated = 0;
     w->binpath = 0;
-    for (const char *const *d = bin_dirs; *d; d++)
-        if (waf_starts_ci(s, n, i, *d)) w->binpath = 1;
+    if (i < n && s[i] == '/')
+        for (const char *const *d = bin_dirs; *d; d++)
+            if (waf_starts_ci(s, n, i, *d)) w->binpath = 1;
     size_t j = i;
     while (j < n) {
         unsigned char c = (unsigned char)s[j];
@@ -379,31 +391,25 @@ static const char *const shell_idioms[] = {"invoke-expression",
                                            "$ifs",
                                            NULL};
 
+static void idioms_init(void)
+{
+    for (unsigned t = 0; shell_idioms[t]; t++)
+        idiom_first[(unsigned char)shell_idioms[t][0]] |= 1u << t;
+}
+
 static int find_idiom(const char *s, size_t n, struct waf_hit *hit)
 {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = waf_lc((unsigned char)s[i]);
-        /* idioms start with one of these bytes; letters only at a word start */
-        switch (c) {
-        case 'i':
-        case 'n':
-        case 'd':
-        case 's':
-        case 'f':
-        case 'g':
-        case 'c':
-        case '-':
-        case '%':
-        case '/':
-        case '$':
-            break;
-        default:
-            continue;
-        }
+        unsigned cand = idiom_first[c]; /* the idioms that start with this byte */
+        if (!cand) continue;
+        /* letters only at a word start */
         if (waf_is_alpha(c) && i > 0 && waf_is_alpha((unsigned char)s[i - 1])) continue;
-        for (const char *const *t = shell_idioms; *t; t++) {
-            const char *x = *t;
-            if ((unsigned char)x[0] != c || !waf_starts_ci(s, n, i, x)) continue;
+        for (; cand; cand &= cand - 1) {
+            const char *x = shell_idioms[__builtin_ctz(cand)];
+            if (i + 1 >= n || waf_lc((unsigned char)s[i + 1]) != (unsigned char)x[1] ||
+                !waf_starts_ci(s, n, i, x))
+                continue;
             size_t l = strlen(x);
             if (x[0] == '$')
                 return waf_hit_set(hit, 932110, WAF_RCE, 5, "shell $IFS word splitting",
@@ -579,5 +585,56 @@ int waf_detect_rce(const char *s, size_t n, enum waf_place place, struct waf_hit
     if (n - a >= 2 && s[a] == '~' && (s[a + 1] == '+' || s[a + 1] == '-') &&
         (a + 2 == n || s[a + 2] == '/'))
         return waf_hit_set(hit, 932270, WAF_RCE, 5, "shell tilde expansion", a, 2);
+    return 0;
+}
+
+/* Bytes after which waf_detect_rce() reads more than plain words: quoting and
+ * obfuscation (' " ` ^ \ $), substitutions and groups ( { ), paths and globs
+ * (/ ~), cmd.exe variables (%), and line breaks. */
+static const unsigned char shell_syntax[256] = {
+    ['('] = 1,  ['{'] = 1, ['/'] = 1,  ['~'] = 1, ['$'] = 1,  ['%'] = 1,  ['`'] = 1,
+    ['\\'] = 1, ['"'] = 1, ['\''] = 1, ['^'] = 1, ['\n'] = 1, ['\r'] = 1,
+};
+
+/* Bytes of the words read_word() reads (':' ends a word piece). */
+static const unsigned char word_byte[256] = {
+    ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
+    ['_'] = 1,         ['-'] = 1,         ['.'] = 1,
+};
+
+int waf_rce_possible(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    unsigned char syn = 0, dash2 = 0, dotdash = 0;
+    for (size_t i = 0; i < n; i++) {
+        syn |= shell_syntax[p[i]];
+        dotdash |= p[i] == '-' || p[i] == '.';
+        dash2 |= p[i] == '-' && i + 1 < n && p[i + 1] == '-';
+    }
+    /* "--long" options make any word a command line; the remaining idioms
+     * (Invoke-Expression, net.webclient, -EncodedCommand) have '-' or '.' */
+    if (syn || dash2) return 1;
+    struct waf_hit h;
+    if (dotdash && find_idiom(s, n, &h)) return 1;
+    /* Without quoting, the words read at command positions are whole runs of
+     * word bytes: one in the command table (or "if") is needed. */
+    for (size_t i = 0; i < n;) {
+        if (!word_byte[p[i]]) {
+            i++;
+            continue;
+        }
+        size_t e = i;
+        while (e < n && word_byte[p[e]])
+            e++;
+        size_t l = e - i;
+        if (l <= sizeof((struct word *)0)->buf) {
+            if (l > 4 && (waf_starts_ci(s, e, e - 4, ".exe") ||
+                          waf_starts_ci(s, e, e - 4, ".com") ||
+                          waf_starts_ci(s, e, e - 4, ".bat")))
+                l -= 4;
+            if (cmd_kind(s + i, l) || (l == 2 && waf_starts_ci(s, n, i, "if"))) return 1;
+        }
+        i = e;
+    }
     return 0;
 }

@@ -225,8 +225,36 @@ static size_t script_url(const unsigned char *s, size_t n, size_t i, int in_attr
 
 /* Script inside CSS text s[0..n): expression(), behavior:, -moz-binding,
  * url(javascript:). CSS comments and backslashes may split the words. */
+/* A necessary condition for css_script(), on the raw text: each of its
+ * patterns has a '(' after 'n' or 'l' (expression(, url(), a ':' after 'r' or
+ * 'k' (behavior:, behaviour:, -o-link:) or a '-' before 'm' (-moz-binding),
+ * with only blanks and backslashes between; a '/' there may close or open a
+ * comment, which css_script() drops, so it counts too. */
+static int css_maybe(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c == '(' || c == ':') {
+            size_t j = i;
+            while (j > 0 && (is_ws(s[j - 1]) || s[j - 1] == '\\'))
+                j--;
+            if (j == 0) continue;
+            unsigned char p = lc(s[j - 1]);
+            if (p == '/' || (c == '(' ? (p == 'n' || p == 'l') : (p == 'r' || p == 'k')))
+                return 1;
+        } else if (c == '-') {
+            size_t j = i + 1;
+            while (j < n && (is_ws(s[j]) || s[j] == '\\'))
+                j++;
+            if (j < n && (lc(s[j]) == 'm' || s[j] == '/')) return 1;
+        }
+    }
+    return 0;
+}
+
 static int css_script(const unsigned char *s, size_t n)
 {
+    if (!css_maybe(s, n)) return 0;
     char buf[256];
     size_t m = 0;
     for (size_t i = 0; i < n && m < sizeof buf - 1; i++) {

@@ -35,6 +35,12 @@ static const struct sample attacks[] = {
     {WAF_PLACE_ARG, "$f(101)"},
     {WAF_PLACE_ARG, "{${phpinfo()}}"},
     {WAF_PLACE_HEADER, "shell. php"},
+    /* keyword tables behind the length filter: any case, longest names */
+    {WAF_PLACE_ARG, "x CHILD_PROCESS y"},
+    {WAF_PLACE_ARG, "new PrototypeSerializationFactory"},
+    {WAF_PLACE_ARG, "Kernel.exec(\"id\")"},
+    {WAF_PLACE_ARG, "BASE64_DECODE ('aWQ=')"},
+    {WAF_PLACE_ARG, "a=JdbcRowSetImpl"},
 };
 
 /* Near misses: ordinary data that shares characters with the attacks. */
@@ -53,6 +59,9 @@ static const struct sample benign[] = {
     {WAF_PLACE_ARG, "query AddToCart($sku: String!) { addToCart(sku: $sku) { id } }"},
     {WAF_PLACE_HEADER, "https://example.com/index.php"},
     {WAF_PLACE_ARG, "report.final.pdf"},
+    /* prose: no '(' and no API word, the cheap path */
+    {WAF_PLACE_ARG, "extra basil, please; it's for Tom's birthday"},
+    {WAF_PLACE_ARG, "Ring twice -- the bell's broken. Don't leave it at the door!"},
 };
 
 static void test_attacks(void)

@@ -86,6 +86,105 @@ static void test_benign(void)
     }
 }
 
+/* waf_rce_possible() lets the engine skip the shell-deobfuscated pass: it must
+ * say 1 on anything waf_detect_rce() fires on, and 0 on plain prose. */
+static void test_possible(void)
+{
+    for (size_t i = 0; i < sizeof attacks / sizeof attacks[0]; i++)
+        CU_ASSERT_EQUAL(waf_rce_possible(attacks[i].s, strlen(attacks[i].s)), 1);
+    /* plain words only: the command word or idiom is what keeps them */
+    static const char *const plain[] = {
+        "a;id|",           "&& whoami",       "x; WHOAMI", "one; wget x",
+        "if defined x",    "; rmt --version", "a|CMD.EXE", "x; Invoke-Expression y",
+        "a;net.webclient", "a; nc.exe -e x"};
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+        CU_ASSERT_EQUAL(waf_rce_possible(plain[i], strlen(plain[i])), 1);
+        if (waf_rce_possible(plain[i], strlen(plain[i])) == 0)
+            fprintf(stderr, "not possible: %s\n", plain[i]);
+    }
+    /* what deobfuscation leaves of prose: the RCE pass is skipped */
+    static const char *const prose[] = {"extra basil, please; its for Toms birthday",
+                                        "Ring twice, the bells broken. Dont knock!",
+                                        "Tom & Jerry; R&D | sales"};
+    for (size_t i = 0; i < sizeof prose / sizeof prose[0]; i++)
+        CU_ASSERT_EQUAL(waf_rce_possible(prose[i], strlen(prose[i])), 0);
+    /* property: random phrases of shell pieces and words */
+    static const char *const frag[] = {"cat",
+                                       "ls",
+                                       "whoami",
+                                       "if",
+                                       "defined",
+                                       "net",
+                                       "user",
+                                       " ",
+                                       ";",
+                                       "|",
+                                       "&",
+                                       "&&",
+                                       "-",
+                                       "--",
+                                       "-la",
+                                       ".",
+                                       ".exe",
+                                       "CMD.EXE",
+                                       ":",
+                                       "c:",
+                                       "x",
+                                       "Invoke-Expression",
+                                       "net.webclient",
+                                       "sudo",
+                                       "nohup",
+                                       ". ",
+                                       "+",
+                                       "\t",
+                                       "@",
+                                       "42",
+                                       "it's",
+                                       "python3",
+                                       "sort",
+                                       "id",
+                                       "'",
+                                       "\"",
+                                       ",",
+                                       "!",
+                                       "#",
+                                       "<",
+                                       ">",
+                                       "é",
+                                       "sleep",
+                                       "$",
+                                       "(",
+                                       "/",
+                                       "~",
+                                       "{",
+                                       "\\n",
+                                       "%",
+                                       "`",
+                                       "^"};
+    unsigned seed = 12345;
+    char buf[128];
+    for (int it = 0; it < 200000; it++) {
+        size_t n = 0;
+        seed = seed * 1103515245u + 12345u;
+        int k = 1 + (int)(seed >> 16) % 8;
+        for (int j = 0; j < k; j++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *f = frag[(seed >> 16) % (sizeof frag / sizeof frag[0])];
+            size_t l = strlen(f);
+            if (n + l >= sizeof buf) break;
+            memcpy(buf + n, f, l);
+            n += l;
+        }
+        if (waf_rce_possible(buf, n)) continue;
+        struct waf_hit h;
+        for (int p = WAF_PLACE_PATH; p <= WAF_PLACE_BODY; p++) {
+            int r = waf_detect_rce(buf, n, (enum waf_place)p, &h);
+            if (r) fprintf(stderr, "fires but not possible: %.*s\n", (int)n, buf);
+            CU_ASSERT_EQUAL_FATAL(r, 0);
+        }
+    }
+}
+
 /* Arbitrary bytes: NUL, invalid UTF-8, truncated escapes, a large value; nothing
  * may crash or read out of bounds (run under ASan), and NULL hit is accepted. */
 static void test_robustness(void)
@@ -116,6 +215,7 @@ int main(void)
     CU_pSuite s = CU_add_suite("waf_rce", NULL, NULL);
     CU_add_test(s, "attacks", test_attacks);
     CU_add_test(s, "benign near misses", test_benign);
+    CU_add_test(s, "shell-form prefilter", test_possible);
     CU_add_test(s, "robustness", test_robustness);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();

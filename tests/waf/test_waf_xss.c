@@ -57,30 +57,26 @@ static void test_tags(void)
 
 static void test_handlers_and_urls(void)
 {
-    static const char *const a[] = {"<img src=nope onerror=go(1)>",
-                                    "<body onload=run()>",
-                                    "<div/onmouseenter=steal()>hover",
-                                    "<p\nonclick\n=\"x()\">",
-                                    "<made-up-tag onpointerdown=go()>",
-                                    "<a href=\"javascript:go()\">x</a>",
-                                    "<a href=\"  JaVaScRiPt:go()\">x</a>",
-                                    "<a href=\"java\tscript:go()\">x</a>",
-                                    "<a href=\"java&#x09;script&colon;go()\">x</a>",
-                                    "<a href='vbscript:msgbox 1'>x</a>",
-                                    "<iframe srcdoc=\"&lt;b&gt;\"></iframe>",
-                                    "<form action=javascript:go()><input type=submit>",
-                                    "<button formaction=\"javascript:go()\">",
-                                    "<a href=\"data:text/html;base64,PGI+\">x</a>",
-                                    "<div style=\"width:expression(go())\">",
-                                    "<div style=\"background:url(javascript:go())\">",
-                                    "<p style=\"-moz-binding:url(//evil.test/x.xml#a)\">",
-                                    "<set attributeName=onclick to=go()>",
-                                    "<br size=\"&{go()}\">",
-                                    "javascript:go(1)",
-                                    "  javascript:void(document.title='x')",
-                                    "data:text/html,<b>x</b>",
-                                    "x:expression(go())",
-                                    NULL};
+    static const char *const a[] = {
+        "<img src=nope onerror=go(1)>", "<body onload=run()>",
+        "<div/onmouseenter=steal()>hover", "<p\nonclick\n=\"x()\">",
+        "<made-up-tag onpointerdown=go()>", "<a href=\"javascript:go()\">x</a>",
+        "<a href=\"  JaVaScRiPt:go()\">x</a>", "<a href=\"java\tscript:go()\">x</a>",
+        "<a href=\"java&#x09;script&colon;go()\">x</a>",
+        "<a href='vbscript:msgbox 1'>x</a>", "<iframe srcdoc=\"&lt;b&gt;\"></iframe>",
+        "<form action=javascript:go()><input type=submit>",
+        "<button formaction=\"javascript:go()\">",
+        "<a href=\"data:text/html;base64,PGI+\">x</a>",
+        "<div style=\"width:expression(go())\">",
+        "<div style=\"background:url(javascript:go())\">",
+        "<p style=\"-moz-binding:url(//evil.test/x.xml#a)\">",
+        "<set attributeName=onclick to=go()>", "<br size=\"&{go()}\">",
+        "javascript:go(1)", "  javascript:void(document.title='x')",
+        "data:text/html,<b>x</b>", "x:expression(go())",
+        /* CSS behind the css_script() prefilter */
+        "color:red;behavior:url(a.htc)", "x:expr/**/ession(go())",
+        "x:expression/**/(go())", "a:-/**/moz-binding:url(//e.test/x)",
+        "x:u\\rl( javascript:go())", "x : BEHAVIOUR\\ : url(a.htc)", NULL};
     expect_all(a, 1);
 }
 
@@ -147,6 +143,11 @@ static void test_benign(void)
                                     "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
                                     NULL};
     expect_all(b, 0);
+    /* URLs and times: the CSS scan is skipped, nothing fires */
+    static const char *const u[] = {"http://vincentpizza.com/menu/",
+                                    "https://shop.example/a-b/c?x=1",
+                                    "time: 10:30-11:00 (approx)", NULL};
+    expect_all(u, 0);
 }
 
 static void test_robustness(void)
