@@ -7,7 +7,7 @@
  *     max_body = 65536,            -- body bytes inspected
  *     body_over_limit = "inspect", -- a longer body: inspect its start, or "reject" (413)
  *     max_arg = 4096,              -- the longest value normalised in one piece
- *     xml = false,                 -- split XML bodies into values
+ *     xml = true,                  -- split XML bodies into values (text, attributes)
  *     status = 403,                -- the answer to a blocked request
  *     exclusions = { { path = "/api/docs", arg = "ARGS:body", rule = 941100 }, ... },
  *     rules = { { id = 100001, variable = "REQUEST_HEADERS:User-Agent",
@@ -307,6 +307,7 @@ static int waf_init(const struct foyer_api *a, const foyer_conf_t *conf, void **
     st->inspect_body = 1;
     st->max_body = 65536;
     st->status = 403;
+    waf_policy_set_xml(st->policy, 1); /* XML bodies are inspected like forms */
     if (read_settings(st, conf, err, errlen) != 0) {
         state_free(st);
         return -1;

@@ -131,6 +131,10 @@ E2E_TEST(bodies_inspected_before_upstream, 30)
                       "--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n"
                       "1 UNION SELECT password FROM users\r\n--XyZ--\r\n")),
         403);
+    CHECK_INT(status_of(f.port, "POST", "/soap",
+                        with_body("text/xml", "<order><note lang=\"en\">1 UNION SELECT "
+                                              "password FROM users</note></order>")),
+              403);
     /* chunked: decoded before inspection */
     CHECK_INT(status_of(f.port, "POST", "/api/x",
                         "Content-Type: application/x-www-form-urlencoded\r\n"
@@ -152,6 +156,11 @@ E2E_TEST(bodies_inspected_before_upstream, 30)
                             "{\"query\":\"query { order(id: 7) { items { name } } }\"}")),
         200);
     CHECK_INT(status_of(f.port, "DELETE", "/size/0", NULL), 200);
+    CHECK_INT(status_of(f.port, "POST", "/sink",
+                        with_body("application/xml",
+                                  "<order id=\"7\"><note>Don't ring, it's late; "
+                                  "leave it by the door</note></order>")),
+              200);
 }
 
 E2E_TEST(detect_mode_and_per_route_settings, 30)
