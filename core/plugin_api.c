@@ -236,6 +236,11 @@ static int req_hold_body(foyer_request_t *r, size_t max)
     return 0;
 }
 
+static const char *req_id(foyer_request_t *r)
+{
+    return r ? X(r)->request_id.p : NULL;
+}
+
 static const struct sockaddr *req_client(foyer_request_t *r)
 {
     return r ? &X(r)->req.client->sa : NULL;
@@ -642,6 +647,7 @@ const struct foyer_api foyer_plugin_api = {
     .req_header_at = req_header_at,
     .req_hold_body = req_hold_body,
     .conf_index_number = conf_index_number,
+    .req_id = req_id,
 };
 
 int foyer_plugin_call_init(struct foyer_plugin_slot *s, lua_State *L, int conf_idx,

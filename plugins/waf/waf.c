@@ -27,6 +27,7 @@
 
 #include <foyer/plugin.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -356,10 +357,17 @@ static int has_body(foyer_request_t *r)
     return api->req_header(r, "transfer-encoding", &len) != NULL;
 }
 
-/* The request id the client sees and the log names: the client's own
- * X-Request-Id when it sent a sane one, else a new random one. */
+/* The request id the client sees and the log names: foyer's own (the one
+ * the access log has), else the client's X-Request-Id when sane, else a new
+ * random one (request ids turned off in foyer). */
 static void request_id(foyer_request_t *r, char *out, size_t len)
 {
+    const char *core =
+        api->size > offsetof(struct foyer_api, req_id) ? api->req_id(r) : NULL;
+    if (core != NULL) {
+        snprintf(out, len, "%s", core);
+        return;
+    }
     size_t n;
     const char *id = api->req_header(r, "x-request-id", &n);
     int ok = id && n > 0 && n < len && n <= 64;

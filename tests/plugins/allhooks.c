@@ -44,7 +44,8 @@
  * (a repeating timer), X-All-Parked-Ms, X-All-Api (return codes of calls that
  * must fail), X-All-Held ("len=N complete=C fnv=H" of a held body, "-"),
  * X-All-Target (req_target), X-All-Nheaders (req_header_at) and
- * X-All-Numbers (conf_index_number over `numbers`); X-Backend-Secret is removed. on_log logs one line per request
+ * X-All-Numbers (conf_index_number over `numbers`), X-All-Req-Id (req_id);
+ * X-Backend-Secret is removed. on_log logs one line per request
  * with the response body bytes, fini logs "allhooks: fini tag=... worker=N".
  */
 #include <foyer/plugin.h>
@@ -613,6 +614,7 @@ static int on_response_headers(void *state, foyer_request_t *r)
     snprintf(v, sizeof v, "%d", q->nheaders);
     rc |= api->resp_set_header(r, "X-All-Nheaders", v);
     rc |= api->resp_set_header(r, "X-All-Numbers", st->numbers);
+    rc |= api->resp_set_header(r, "X-All-Req-Id", api->req_id(r) ? api->req_id(r) : "-");
     if (rc != 0) return FOYER_ERROR;
     /* Calls that must fail here (too late, invalid or protected) — but respond(),
      * which may still replace the upstream's answer from this hook. */

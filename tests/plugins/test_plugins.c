@@ -922,6 +922,8 @@ E2E_TEST(allhooks_holds_the_body, 40)
     CHECK_STR(hdr(&r, "X-All-Target"), "/sink?a=1");
     CHECK_STR(hdr(&r, "X-All-Nheaders"), "3"); /* Host, X-Hold, Content-Length */
     CHECK_STR(hdr(&r, "X-All-Numbers"), "7,2.5,x");
+    CHECK_STR(hdr(&r, "X-All-Req-Id"), hdr(&r, "X-Request-Id")); /* the same id */
+    CHECK_INT(strlen(hdr(&r, "X-All-Req-Id")), 32);
     e2e_resp_free(&r);
     /* chunked: the plugin sees data, the backend gets it all */
     memset(&r, 0, sizeof r);

@@ -83,10 +83,13 @@ E2E_TEST(blocked_requests_never_reach_the_backend, 30)
     CHECK_INT(send(f.port, "GET", "/search?q=1%27%20OR%20%271%27%3D%271", NULL, &r), 403);
     CHECKF(r.body && strstr(r.body, "request id: ") && !strstr(r.body, "942"),
            "403 body names an id only: %s", r.body);
-    char id[128];
-    CHECK(e2e_resp_header(&r, "X-Request-Id", id, sizeof id) != NULL);
+    char id[128], needle[192];
+    REQUIRE(e2e_resp_header(&r, "X-Request-Id", id, sizeof id) != NULL);
+    CHECKF(strstr(r.body, id) != NULL, "the body names the id %s: %s", id, r.body);
     e2e_resp_free(&r);
-    CHECK(e2e_foyer_log_wait(&f, "blocked id=", T_MS));
+    snprintf(needle, sizeof needle, "blocked id=%s ",
+             id); /* foyer's id: the access log's */
+    CHECK(e2e_foyer_log_wait(&f, needle, T_MS));
     CHECK(e2e_foyer_log_wait(&f, "ARGS:q", T_MS));
     CHECK_INT(status_of(f.port, "GET", "/page?x=%3Cscript%3Ealert(1)%3C/script%3E", NULL),
               403);

@@ -202,6 +202,9 @@ struct foyer_api {
     /* A number element of a table's array part (1-based): 0, or -1 when it is
      * not a number. */
     int (*conf_index_number)(const foyer_conf_t *t, size_t i, double *out);
+    /* The request id foyer logs and returns (`set { request_id = ... }`): the
+     * client's or a new one; NULL when request ids are off. */
+    const char *(*req_id)(foyer_request_t *r);
 };
 
 /* A connection transport a plugin provides, e.g. TLS. foyer calls these
