@@ -21,13 +21,12 @@
  * The decision is taken in on_route (the route's settings are known then).
  * A request with a body has it held (api->req_hold_body) and is inspected in
  * on_request_body_held, before anything reaches an upstream. A blocked
- * request gets `status` with only a request id; the log line says why (rule
+ * request gets `status` with only the request id; the log line says why (rule
  * ids, variables, bounded excerpts). */
 #include "engine.h"
 
 #include <foyer/plugin.h>
 #include <math.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -357,34 +356,6 @@ static int has_body(foyer_request_t *r)
     return api->req_header(r, "transfer-encoding", &len) != NULL;
 }
 
-/* The request id the client sees and the log names: foyer's own (the one
- * the access log has), else the client's X-Request-Id when sane, else a new
- * random one (request ids turned off in foyer). */
-static void request_id(foyer_request_t *r, char *out, size_t len)
-{
-    const char *core =
-        api->size > offsetof(struct foyer_api, req_id) ? api->req_id(r) : NULL;
-    if (core != NULL) {
-        snprintf(out, len, "%s", core);
-        return;
-    }
-    size_t n;
-    const char *id = api->req_header(r, "x-request-id", &n);
-    int ok = id && n > 0 && n < len && n <= 64;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = (id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'z') ||
-             (id[i] >= 'A' && id[i] <= 'Z') || id[i] == '-' || id[i] == '_';
-    if (ok) {
-        snprintf(out, len, "%.*s", (int)n, id);
-        return;
-    }
-    static uint64_t s;
-    if (s == 0)
-        s = (uint64_t)(uintptr_t)&s ^ (uint64_t)(api->now() * 1e9) ^ 0x9e3779b97f4a7c15u;
-    s ^= s << 13, s ^= s >> 7, s ^= s << 17; /* xorshift: unique, not secret */
-    snprintf(out, len, "%016llx", (unsigned long long)s);
-}
-
 static void client_text(foyer_request_t *r, char *out, size_t len)
 {
     const struct sockaddr *sa = api->req_client(r);
@@ -449,10 +420,10 @@ static int inspect(struct waf_state *st, foyer_request_t *r, const struct waf_re
         return q->mode == MODE_BLOCK ? FOYER_ERROR : FOYER_CONTINUE;
     }
     if (rep.nfindings == 0 && !hit) return FOYER_CONTINUE;
-    char id[72];
-    request_id(r, id, sizeof id);
+    /* foyer's request id (the access log's; foyer returns it too), "-" when off */
+    const char *id = api->req_id(r) ? api->req_id(r) : "-";
     int block = hit && q->mode == MODE_BLOCK;
-    if (hit || rep.nfindings) log_report(r, &rep, block, id);
+    log_report(r, &rep, block, id);
     if (!hit) return FOYER_CONTINUE;
     if (!block) {
         ++*st->detected;
@@ -463,7 +434,6 @@ static int inspect(struct waf_state *st, foyer_request_t *r, const struct waf_re
     char text[160];
     int n = snprintf(text, sizeof text, "%s\nrequest id: %s\n",
                      status == 413 ? "Request body too large" : "Forbidden", id);
-    api->resp_set_header(r, "X-Request-Id", id);
     api->respond(r, status, "text/plain; charset=utf-8", text, (size_t)n);
     return FOYER_RESPOND;
 }
