@@ -14,7 +14,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
-#include "plugin_api.h"
+#include "plugin_hooks.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -95,19 +95,6 @@ static void add_json_string(struct body *b, const char *s)
     add(b, "\"");
 }
 
-/* Endpoint states from the plugin balancing the service, if any. */
-static int endpoint_states(struct foyer_config *c, const char *service,
-                           struct foyer_endpoint_state *st, size_t n)
-{
-    for (unsigned i = 0; i < c->nplugins; i++) {
-        struct foyer_plugin_slot *p = &c->plugins[i];
-        int (*fn)(void *, const char *, struct foyer_endpoint_state *, size_t) =
-            FOYER_PLUGIN_HOOK(p->desc, service_health);
-        if (fn != NULL && fn(p->state, service, st, n) >= 0) return 1;
-    }
-    return 0;
-}
-
 /* Calls each(service, endpoint, up) for every endpoint of the configuration. */
 static void each_endpoint(void (*each)(struct body *, const struct foyer_service *,
                                        unsigned, int, int),
@@ -119,7 +106,7 @@ static void each_endpoint(void (*each)(struct body *, const struct foyer_service
         struct foyer_endpoint_state *st = calloc(s->nendpoints, sizeof *st);
         for (unsigned j = 0; st && j < s->nendpoints; j++)
             st[j].size = sizeof *st;
-        int known = st && endpoint_states(c, s->name, st, s->nendpoints);
+        int known = st && foyer_hooks_service_health(c, s->name, st, s->nendpoints);
         for (unsigned j = 0; j < s->nendpoints; j++)
             each(b, s, j, known ? st[j].up : 1, j + 1 == s->nendpoints);
         free(st);

@@ -170,6 +170,18 @@ void foyer_hooks_upstream_result(struct foyer_exchange *x, int connect_error,
     }
 }
 
+int foyer_hooks_service_health(struct foyer_config *c, const char *service,
+                               struct foyer_endpoint_state *st, size_t n)
+{
+    for (unsigned i = 0; i < c->nplugins; i++) {
+        struct foyer_plugin_slot *p = &c->plugins[i];
+        int (*fn)(void *, const char *, struct foyer_endpoint_state *, size_t) =
+            FOYER_PLUGIN_HOOK(p->desc, service_health);
+        if (fn != NULL && fn(p->state, service, st, n) >= 0) return 1;
+    }
+    return 0;
+}
+
 void foyer_hooks_log(struct foyer_exchange *x)
 {
     struct foyer_config *c = x->cfg;

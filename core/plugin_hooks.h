@@ -30,6 +30,10 @@ void foyer_hooks_upstream_result(struct foyer_exchange *x, int connect_error,
 int foyer_hooks_response_headers(struct foyer_exchange *x);
 int foyer_hooks_response_body(struct foyer_exchange *x, const char *data, size_t len);
 void foyer_hooks_log(struct foyer_exchange *x);
+/* The endpoint states of a service from the first plugin balancing it: 1
+ * with st filled (n entries at most), 0 when no plugin balances it. */
+int foyer_hooks_service_health(struct foyer_config *c, const char *service,
+                               struct foyer_endpoint_state *st, size_t n);
 
 /* For plugin_api.c. */
 const foyer_conf_t *foyer_plugin_route_conf(struct foyer_exchange *x, const char *plugin);

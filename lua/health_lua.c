@@ -12,19 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Asks the plugins in order; the first that balances the service answers. */
-static int ask_plugins(struct foyer_config *c, const char *name,
-                       struct foyer_endpoint_state *st, size_t n)
-{
-    for (unsigned i = 0; i < c->nplugins; i++) {
-        struct foyer_plugin_slot *p = &c->plugins[i];
-        int (*fn)(void *, const char *, struct foyer_endpoint_state *, size_t) =
-            FOYER_PLUGIN_HOOK(p->desc, service_health);
-        if (fn != NULL && fn(p->state, name, st, n) >= 0) return 1;
-    }
-    return 0;
-}
-
 static void set_number(lua_State *L, const char *k, double v)
 {
     lua_pushnumber(L, v);
@@ -68,7 +55,7 @@ int foyer_lua_service_health(lua_State *L)
         st[i].index = i;
         st[i].up = 1;
     }
-    int known = ask_plugins(c, name, st, s->nendpoints);
+    int known = foyer_hooks_service_health(c, name, st, s->nendpoints);
     lua_createtable(L, (int)s->nendpoints, 0);
     for (unsigned i = 0; i < s->nendpoints; i++) {
         push_endpoint(L, &s->endpoints[i], &st[i], known);
