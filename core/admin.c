@@ -15,10 +15,10 @@
 #include "log.h"
 #include "metrics.h"
 #include "plugin_hooks.h"
+#include "strbuf.h"
 #include "worker.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <ev.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -50,55 +50,26 @@ static struct {
 
 /* ---- answers ---- */
 
-struct body {
-    char *p;
-    size_t len, cap;
-};
-
-static void add(struct body *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void add(struct body *b, const char *fmt, ...)
-{
-    va_list ap;
-    for (int tries = 0; tries < 2; tries++) {
-        va_start(ap, fmt);
-        int n =
-            vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) return;
-        if (b->p && (size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap * 2 + (size_t)n + 256;
-        char *p = realloc(b->p, cap);
-        if (p == NULL) return;
-        b->p = p;
-        b->cap = cap;
-    }
-}
-
 /* A JSON string; names here are config strings an operator chose. */
-static void add_json_string(struct body *b, const char *s)
+static void add_json_string(struct foyer_strbuf *b, const char *s)
 {
-    add(b, "\"");
+    foyer_strbuf_printf(b, "\"");
     for (; s && *s; s++) {
         unsigned char ch = (unsigned char)*s;
         if (ch == '"' || ch == '\\')
-            add(b, "\\%c", ch);
+            foyer_strbuf_printf(b, "\\%c", ch);
         else if (ch < 0x20)
-            add(b, "\\u%04x", ch);
+            foyer_strbuf_printf(b, "\\u%04x", ch);
         else
-            add(b, "%c", ch);
+            foyer_strbuf_printf(b, "%c", ch);
     }
-    add(b, "\"");
+    foyer_strbuf_printf(b, "\"");
 }
 
 /* Calls each(service, endpoint, up) for every endpoint of the configuration. */
-static void each_endpoint(void (*each)(struct body *, const struct foyer_service *,
-                                       unsigned, int, int),
-                          struct body *b)
+static void each_endpoint(void (*each)(struct foyer_strbuf *,
+                                       const struct foyer_service *, unsigned, int, int),
+                          struct foyer_strbuf *b)
 {
     struct foyer_config *c = foyer_worker.config;
     for (unsigned i = 0; i < c->nservices; i++) {
@@ -113,63 +84,63 @@ static void each_endpoint(void (*each)(struct body *, const struct foyer_service
     }
 }
 
-static void metric_endpoint(struct body *b, const struct foyer_service *s, unsigned j,
-                            int up, int last)
+static void metric_endpoint(struct foyer_strbuf *b, const struct foyer_service *s,
+                            unsigned j, int up, int last)
 {
     (void)last;
-    add(b, "foyer_endpoint_up{service=");
+    foyer_strbuf_printf(b, "foyer_endpoint_up{service=");
     add_json_string(b, s->name); /* the same escaping as Prometheus label values */
-    add(b, ",endpoint=\"%s\"} %d\n", s->endpoints[j].name, up);
+    foyer_strbuf_printf(b, ",endpoint=\"%s\"} %d\n", s->endpoints[j].name, up);
 }
 
 static char *metrics_text(size_t *len)
 {
-    char *text = foyer_metrics_render(len);
-    if (text == NULL) return NULL;
-    struct body b = {text, *len, *len};
-    add(&b, "# HELP foyer_endpoint_up 1 when the endpoint takes traffic (its balancer's "
-            "view)\n# TYPE foyer_endpoint_up gauge\n");
+    struct foyer_strbuf b = {0};
+    if (foyer_metrics_render(&b) != 0) b.oom = 1;
+    foyer_strbuf_printf(&b, "# HELP foyer_endpoint_up 1 when the endpoint takes traffic "
+                            "(its balancer's view)\n# TYPE foyer_endpoint_up gauge\n");
     each_endpoint(metric_endpoint, &b);
-    *len = b.len;
-    return b.p;
+    return foyer_strbuf_take(&b, len);
 }
 
-static void status_endpoint(struct body *b, const struct foyer_service *s, unsigned j,
-                            int up, int last)
+static void status_endpoint(struct foyer_strbuf *b, const struct foyer_service *s,
+                            unsigned j, int up, int last)
 {
     if (j == 0) {
-        add(b, "{\"name\":");
+        foyer_strbuf_printf(b, "{\"name\":");
         add_json_string(b, s->name);
-        add(b, ",\"endpoints\":[");
+        foyer_strbuf_printf(b, ",\"endpoints\":[");
     }
-    add(b, "{\"address\":\"%s%s\",\"up\":%s}%s", s->endpoints[j].tls ? "https://" : "",
-        s->endpoints[j].name, up ? "true" : "false", last ? "]}," : ",");
+    foyer_strbuf_printf(b, "{\"address\":\"%s%s\",\"up\":%s}%s",
+                        s->endpoints[j].tls ? "https://" : "", s->endpoints[j].name,
+                        up ? "true" : "false", last ? "]}," : ",");
 }
 
 static char *status_json(size_t *len)
 {
-    struct body b = {0};
+    struct foyer_strbuf b = {0};
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     double now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
-    add(&b, "{\"version\":\"%s\",\"pid\":%d,\"uptime\":%.3f,\"generation\":%u,",
+    foyer_strbuf_printf(
+        &b, "{\"version\":\"%s\",\"pid\":%d,\"uptime\":%.3f,\"generation\":%u,",
         PACKAGE_VERSION, (int)getppid(), now - foyer_metrics_start_time(),
         foyer_worker.config->generation);
-    add(&b, "\"config\":");
+    foyer_strbuf_printf(&b, "\"config\":");
     add_json_string(&b, foyer_worker.config->file);
-    add(&b, ",\"requests\":%llu,\"workers\":[",
-        (unsigned long long)foyer_metrics_requests_total());
+    foyer_strbuf_printf(&b, ",\"requests\":%llu,\"workers\":[",
+                        (unsigned long long)foyer_metrics_requests_total());
     for (unsigned w = 0; w < foyer_metrics_workers(); w++)
-        add(&b, "%s{\"id\":%u,\"pid\":%lld,\"generation\":%lld,\"connections\":%lld}",
+        foyer_strbuf_printf(
+            &b, "%s{\"id\":%u,\"pid\":%lld,\"generation\":%lld,\"connections\":%lld}",
             w ? "," : "", w, (long long)foyer_metrics_worker_gauge(w, FOYER_G_PID),
             (long long)foyer_metrics_worker_gauge(w, FOYER_G_GENERATION),
             (long long)foyer_metrics_worker_gauge(w, FOYER_G_CONNS_OPEN));
-    add(&b, "],\"services\":[");
+    foyer_strbuf_printf(&b, "],\"services\":[");
     each_endpoint(status_endpoint, &b);
     if (b.p && b.p[b.len - 1] == ',') b.len--; /* the last service's comma */
-    add(&b, "]}\n");
-    *len = b.len;
-    return b.p;
+    foyer_strbuf_printf(&b, "]}\n");
+    return foyer_strbuf_take(&b, len);
 }
 
 /* ---- the connection ---- */

@@ -6,6 +6,7 @@ core_libfoyercore_a_SOURCES = \
 	core/notify.c core/notify.h \
 	core/metrics.c core/metrics.h \
 	core/admin.c core/admin.h \
+	core/strbuf.c core/strbuf.h \
 	core/addr.c core/addr.h \
 	core/buf.c core/buf.h \
 	core/config.c core/config.h \

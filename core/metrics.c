@@ -6,8 +6,8 @@
  * published last (release), and readers skip entries whose family is 0. */
 #include "metrics.h"
 #include "log.h"
+#include "strbuf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,72 +320,44 @@ static size_t merge(enum family f, struct merged *out, size_t cap)
     return n;
 }
 
-struct text {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void put(struct text *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void put(struct text *t, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) return;
-        if ((size_t)n < t->cap - t->len) {
-            t->len += (size_t)n;
-            return;
-        }
-        size_t cap = t->cap * 2 + (size_t)n;
-        char *p = realloc(t->p, cap);
-        if (p == NULL) {
-            t->oom = 1;
-            return;
-        }
-        t->p = p;
-        t->cap = cap;
-    }
-}
-
-static void put_histogram(struct text *t, const char *name, const struct merged *m)
+static void put_histogram(struct foyer_strbuf *t, const char *name,
+                          const struct merged *m)
 {
     const char *sep = m->labels[0] ? "," : "";
     uint64_t cum = 0;
     for (size_t b = 0; b <= NB; b++) {
         cum += m->v[b];
         if (b < NB)
-            put(t, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, m->labels, sep, bounds[b],
-                (unsigned long long)cum);
+            foyer_strbuf_printf(t, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, m->labels,
+                                sep, bounds[b], (unsigned long long)cum);
         else
-            put(t, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, m->labels, sep,
-                (unsigned long long)cum);
+            foyer_strbuf_printf(t, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, m->labels,
+                                sep, (unsigned long long)cum);
     }
-    put(t, "%s_sum{%s} %.6f\n", name, m->labels, m->v[H_SUM_US] / 1e6);
-    put(t, "%s_count{%s} %llu\n", name, m->labels, (unsigned long long)m->v[H_COUNT]);
+    foyer_strbuf_printf(t, "%s_sum{%s} %.6f\n", name, m->labels, m->v[H_SUM_US] / 1e6);
+    foyer_strbuf_printf(t, "%s_count{%s} %llu\n", name, m->labels,
+                        (unsigned long long)m->v[H_COUNT]);
 }
 
-static void put_family(struct text *t, enum family f, struct merged *m, size_t cap)
+static void put_family(struct foyer_strbuf *t, enum family f, struct merged *m,
+                       size_t cap)
 {
     size_t n = merge(f, m, cap);
-    put(t, "# HELP %s %s\n# TYPE %s %s\n", families[f].name, families[f].help,
-        families[f].name, families[f].type);
+    foyer_strbuf_printf(t, "# HELP %s %s\n# TYPE %s %s\n", families[f].name,
+                        families[f].help, families[f].name, families[f].type);
     for (size_t i = 0; i < n; i++) {
         if (families[f].histogram)
             put_histogram(t, families[f].name, &m[i]);
         else if (m[i].labels[0])
-            put(t, "%s{%s} %llu\n", families[f].name, m[i].labels,
-                (unsigned long long)m[i].v[0]);
+            foyer_strbuf_printf(t, "%s{%s} %llu\n", families[f].name, m[i].labels,
+                                (unsigned long long)m[i].v[0]);
         else
-            put(t, "%s %llu\n", families[f].name, (unsigned long long)m[i].v[0]);
+            foyer_strbuf_printf(t, "%s %llu\n", families[f].name,
+                                (unsigned long long)m[i].v[0]);
     }
 }
 
-static void put_gauges(struct text *t)
+static void put_gauges(struct foyer_strbuf *t)
 {
     int64_t open = 0, idle = 0, up_idle = 0;
     for (unsigned w = 0; w < region->nworkers; w++) {
@@ -393,7 +365,8 @@ static void put_gauges(struct text *t)
         idle += region->w[w].gauges[FOYER_G_CONNS_IDLE];
         up_idle += region->w[w].gauges[FOYER_G_UPSTREAM_IDLE];
     }
-    put(t,
+    foyer_strbuf_printf(
+        t,
         "# HELP foyer_connections Client connections, by state\n"
         "# TYPE foyer_connections gauge\n"
         "foyer_connections{state=\"active\"} %lld\nfoyer_connections{state=\"idle\"} "
@@ -402,12 +375,14 @@ static void put_gauges(struct text *t)
         "# TYPE foyer_upstream_idle_connections gauge\n"
         "foyer_upstream_idle_connections %lld\n",
         (long long)(open - idle), (long long)idle, (long long)up_idle);
-    put(t, "# HELP foyer_config_generation Configuration generation in force, by worker\n"
+    foyer_strbuf_printf(
+        t, "# HELP foyer_config_generation Configuration generation in force, by worker\n"
            "# TYPE foyer_config_generation gauge\n");
     for (unsigned w = 0; w < region->nworkers; w++)
-        put(t, "foyer_config_generation{worker=\"%u\"} %lld\n", w,
-            (long long)region->w[w].gauges[FOYER_G_GENERATION]);
-    put(t,
+        foyer_strbuf_printf(t, "foyer_config_generation{worker=\"%u\"} %lld\n", w,
+                            (long long)region->w[w].gauges[FOYER_G_GENERATION]);
+    foyer_strbuf_printf(
+        t,
         "# HELP foyer_worker_restarts_total Workers that died and were started again\n"
         "# TYPE foyer_worker_restarts_total counter\nfoyer_worker_restarts_total %llu\n"
         "# HELP foyer_start_time_seconds When foyer started (Unix time)\n"
@@ -416,25 +391,15 @@ static void put_gauges(struct text *t)
         region->start);
 }
 
-char *foyer_metrics_render(size_t *len)
+int foyer_metrics_render(struct foyer_strbuf *t)
 {
-    if (region == NULL) return NULL;
+    if (region == NULL) return -1;
     size_t cap = (size_t)region->nworkers * SERIES;
     struct merged *m = malloc(cap * sizeof *m);
-    struct text t = {malloc(16384), 0, 16384, 0};
-    if (m == NULL || t.p == NULL) {
-        free(m);
-        free(t.p);
-        return NULL;
-    }
+    if (m == NULL) return -1;
     for (enum family f = M_REQUESTS; f < M_COUNT; f++)
-        put_family(&t, f, m, cap);
-    put_gauges(&t);
+        put_family(t, f, m, cap);
+    put_gauges(t);
     free(m);
-    if (t.oom) {
-        free(t.p);
-        return NULL;
-    }
-    *len = t.len;
-    return t.p;
+    return 0;
 }

@@ -43,8 +43,10 @@ void foyer_metrics_worker_restart(void);
 /* A named counter's current value, published (plugin counters, every second). */
 void foyer_metrics_publish(const char *plugin, const char *name, uint64_t value);
 
-/* Prometheus text of all workers, malloc'd (NULL when out of memory). */
-char *foyer_metrics_render(size_t *len);
+/* Appends the Prometheus text of all workers to t; -1 without the region or
+ * memory. */
+struct foyer_strbuf;
+int foyer_metrics_render(struct foyer_strbuf *t);
 /* Facts for /status: start time, workers, each worker's generation and pid. */
 double foyer_metrics_start_time(void);
 unsigned foyer_metrics_workers(void);
