@@ -93,8 +93,7 @@ const char *e2e_path(const char *name)
 bool e2e_write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
-    if (!f)
-        return false;
+    if (!f) return false;
     bool ok = fputs(text, f) >= 0;
     return fclose(f) == 0 && ok;
 }
@@ -102,8 +101,7 @@ bool e2e_write_file(const char *path, const char *text)
 char *e2e_read_file(const char *path)
 {
     FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
+    if (!f) return NULL;
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
     size_t n;
@@ -121,29 +119,29 @@ char *e2e_read_file(const char *path)
         }
     }
     fclose(f);
-    if (buf)
-        buf[len] = 0;
+    if (buf) buf[len] = 0;
     return buf;
 }
 
 const char *e2e_env(const char *name)
 {
     const char *v = getenv(name);
-    REQUIREF(v && *v, "environment variable %s is not set (run through make check)", name);
+    REQUIREF(v && *v, "environment variable %s is not set (run through make check)",
+             name);
     return v;
 }
 
 int e2e_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(sa);
     int port = -1;
     if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
         getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
         port = ntohs(sa.sin_port);
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
     REQUIREF(port > 0, "no free port: %s", strerror(errno));
     return port;
 }
@@ -152,33 +150,32 @@ int e2e_free_port(void)
 
 bool e2e_check(bool ok, const char *file, int line, const char *fmt, ...)
 {
-    if (ok)
-        return true;
+    if (ok) return true;
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     for (char *p = msg; *p; p++) /* one failure per line on the pipe */
-        if (*p == '\n' || *p == '\t')
-            *p = ' ';
+        if (*p == '\n' || *p == '\t') *p = ' ';
     cs.failures++;
     fprintf(stderr, "    %s:%d: FAILED %s\n", file, line, msg);
-    if (cs.report_fd >= 0)
-        dprintf(cs.report_fd, "%d\t%s\t%s\n", line, file, msg);
+    if (cs.report_fd >= 0) dprintf(cs.report_fd, "%d\t%s\t%s\n", line, file, msg);
     return false;
 }
 
-bool e2e_check_int(long long got, long long want, const char *expr, const char *file, int line)
+bool e2e_check_int(long long got, long long want, const char *expr, const char *file,
+                   int line)
 {
     return e2e_check(got == want, file, line, "%s is %lld, want %lld", expr, got, want);
 }
 
-bool e2e_check_str(const char *got, const char *want, const char *expr, const char *file, int line)
+bool e2e_check_str(const char *got, const char *want, const char *expr, const char *file,
+                   int line)
 {
     bool ok = got && want && strcmp(got, want) == 0;
-    return e2e_check(ok, file, line, "%s is \"%s\", want \"%s\"", expr, got ? got : "(null)",
-                     want ? want : "(null)");
+    return e2e_check(ok, file, line, "%s is \"%s\", want \"%s\"", expr,
+                     got ? got : "(null)", want ? want : "(null)");
 }
 
 /* ---- processes ----------------------------------------------------------------- */
@@ -203,10 +200,8 @@ pid_t e2e_spawn(char *const argv[], int out_fd, int err_fd)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         int devnull = open("/dev/null", O_RDONLY);
         dup2(devnull, 0);
-        if (out_fd >= 0)
-            dup2(out_fd, 1);
-        if (err_fd >= 0)
-            dup2(err_fd, 2);
+        if (out_fd >= 0) dup2(out_fd, 1);
+        if (err_fd >= 0) dup2(err_fd, 2);
         signal(SIGPIPE, SIG_DFL);
         execv(argv[0], argv);
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
@@ -218,10 +213,8 @@ pid_t e2e_spawn(char *const argv[], int out_fd, int err_fd)
 
 static int decode_status(int st)
 {
-    if (WIFEXITED(st))
-        return WEXITSTATUS(st);
-    if (WIFSIGNALED(st))
-        return 128 + WTERMSIG(st);
+    if (WIFEXITED(st)) return WEXITSTATUS(st);
+    if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
     return -1;
 }
 
@@ -239,8 +232,7 @@ int e2e_wait(pid_t pid, int timeout_ms)
             forget_proc(pid);
             return -1;
         }
-        if (e2e_now_ms() >= deadline)
-            return -1;
+        if (e2e_now_ms() >= deadline) return -1;
         e2e_sleep_ms(10);
     }
 }
@@ -250,10 +242,8 @@ bool e2e_wait_gone(pid_t pid, int timeout_ms)
     int64_t deadline = e2e_now_ms() + (int64_t)timeout_ms * slow_factor();
     for (;;) {
         waitpid(pid, NULL, WNOHANG);
-        if (kill(pid, 0) < 0 && errno == ESRCH)
-            return true;
-        if (e2e_now_ms() >= deadline)
-            return false;
+        if (kill(pid, 0) < 0 && errno == ESRCH) return true;
+        if (e2e_now_ms() >= deadline) return false;
         e2e_sleep_ms(10);
     }
 }
@@ -279,19 +269,16 @@ static void drain_fd(int fd, char *out, size_t outlen, int64_t deadline)
     for (;;) {
         int64_t left = deadline - e2e_now_ms();
         struct pollfd pfd = {fd, POLLIN, 0};
-        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-            break;
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) break;
         char tmp[4096];
         ssize_t n = read(fd, tmp, sizeof(tmp));
-        if (n <= 0)
-            break;
+        if (n <= 0) break;
         size_t room = outlen > len + 1 ? outlen - len - 1 : 0;
         size_t k = (size_t)n < room ? (size_t)n : room;
         memcpy(out + len, tmp, k);
         len += k;
     }
-    if (outlen)
-        out[len] = 0;
+    if (outlen) out[len] = 0;
 }
 
 int e2e_run(char *const argv[], char *out, size_t outlen, int timeout_ms)
@@ -320,33 +307,27 @@ static pid_t proc_ppid(const char *pid)
     char path[64], buf[512];
     snprintf(path, sizeof(path), "/proc/%s/stat", pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     ssize_t n = read(fd, buf, sizeof(buf) - 1);
     close(fd);
-    if (n <= 0)
-        return -1;
+    if (n <= 0) return -1;
     buf[n] = 0;
     char *rp = strrchr(buf, ')');
     int ppid;
     char state;
-    if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2)
-        return -1;
+    if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2) return -1;
     return state == 'Z' ? -1 : ppid;
 }
 
 int e2e_children(pid_t pid, pid_t *out, int max)
 {
     DIR *d = opendir("/proc");
-    if (!d)
-        return 0;
+    if (!d) return 0;
     int n = 0;
     struct dirent *de;
     while ((de = readdir(d)) && n < max) {
-        if (de->d_name[0] < '1' || de->d_name[0] > '9')
-            continue;
-        if (proc_ppid(de->d_name) == pid)
-            out[n++] = (pid_t)atoi(de->d_name);
+        if (de->d_name[0] < '1' || de->d_name[0] > '9') continue;
+        if (proc_ppid(de->d_name) == pid) out[n++] = (pid_t)atoi(de->d_name);
     }
     closedir(d);
     return n;
@@ -357,13 +338,11 @@ long e2e_rss_kb(pid_t pid)
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
     FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
+    if (!f) return -1;
     char line[256];
     long kb = -1;
     while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld", &kb) == 1)
-            break;
+        if (sscanf(line, "VmRSS: %ld", &kb) == 1) break;
     fclose(f);
     return kb;
 }
@@ -377,8 +356,7 @@ static void read_line_fd(int fd, char *out, size_t outlen, int64_t deadline)
         struct pollfd pfd = {fd, POLLIN, 0};
         if (left <= 0 || poll(&pfd, 1, (int)left) <= 0 || read(fd, out + len, 1) != 1)
             break;
-        if (out[len++] == '\n')
-            break;
+        if (out[len++] == '\n') break;
     }
     out[len] = 0;
 }
@@ -419,13 +397,14 @@ struct e2e_backend e2e_backend_start_args(const char *name, const char *const *e
 bool e2e_backend_stats(int port, struct e2e_backend_stats *st)
 {
     struct e2e_resp r = {0};
-    int rc = e2e_request(port,
-                         "GET /stats HTTP/1.1\r\nHost: stats\r\nX-Backend-Control: stats\r\n"
-                         "Connection: close\r\n\r\n",
-                         &r, 5000);
+    int rc =
+        e2e_request(port,
+                    "GET /stats HTTP/1.1\r\nHost: stats\r\nX-Backend-Control: stats\r\n"
+                    "Connection: close\r\n\r\n",
+                    &r, 5000);
     bool ok = rc == 1 && r.status == 200 && r.body &&
-              sscanf(r.body, "conns=%ld open=%ld requests=%ld bad=%ld", &st->conns, &st->open,
-                     &st->requests, &st->bad) == 4;
+              sscanf(r.body, "conns=%ld open=%ld requests=%ld bad=%ld", &st->conns,
+                     &st->open, &st->requests, &st->bad) == 4;
     e2e_resp_free(&r);
     return ok;
 }
@@ -441,8 +420,7 @@ long e2e_backend_requests(int port)
 static bool port_accepts(int port)
 {
     struct e2e_conn c;
-    if (!e2e_conn_open(&c, port))
-        return false;
+    if (!e2e_conn_open(&c, port)) return false;
     e2e_conn_close(&c);
     return true;
 }
@@ -450,8 +428,7 @@ static bool port_accepts(int port)
 static void dump_log_file(const char *path)
 {
     char *log = e2e_read_file(path);
-    if (!log)
-        return;
+    if (!log) return;
     size_t len = strlen(log);
     const char *tail = len > 3000 ? log + len - 3000 : log;
     fprintf(stderr, "    ---- foyer stderr (%s) ----\n%s    ---- end ----\n", path, tail);
@@ -490,7 +467,8 @@ static void foyer_wait_ready(struct e2e_foyer *f)
         if (waitpid(f->pid, &st, WNOHANG) == f->pid) {
             forget_proc(f->pid);
             f->pid = -1;
-            REQUIREF(false, "foyer exited during start-up (status %d)", decode_status(st));
+            REQUIREF(false, "foyer exited during start-up (status %d)",
+                     decode_status(st));
         }
         REQUIREF(e2e_now_ms() < deadline, "foyer did not accept on port %d within 5 s",
                  f->port);
@@ -515,8 +493,8 @@ void e2e_foyer_start(struct e2e_foyer *f, const char *lua_fmt, ...)
     foyer_wait_ready(f);
 }
 
-void e2e_foyer_start_conf(struct e2e_foyer *f, const char *name, int port, const char *text,
-                          const char *pidfile)
+void e2e_foyer_start_conf(struct e2e_foyer *f, const char *name, int port,
+                          const char *text, const char *pidfile)
 {
     memset(f, 0, sizeof(*f));
     f->pid = -1;
@@ -536,10 +514,8 @@ bool e2e_foyer_log_wait(const struct e2e_foyer *f, const char *needle, int timeo
         char *log = e2e_read_file(f->errlog);
         bool found = log && strstr(log, needle);
         free(log);
-        if (found)
-            return true;
-        if (e2e_now_ms() >= deadline)
-            return false;
+        if (found) return true;
+        if (e2e_now_ms() >= deadline) return false;
         e2e_sleep_ms(20);
     }
 }
@@ -556,15 +532,35 @@ int e2e_foyer_workers(const struct e2e_foyer *f, pid_t *out, int max)
     return n;
 }
 
+const char *e2e_plugin_so(const char *name)
+{
+    static char paths[8][PATH_MAX];
+    static int n;
+    for (int i = 0; i < n; i++) { /* one path per plugin, made once */
+        const char *base = strrchr(paths[i], '/') + 1;
+        if (strncmp(base, name, strlen(name)) == 0 &&
+            strcmp(base + strlen(name), ".so") == 0)
+            return paths[i];
+    }
+    REQUIRE(n < 8);
+    const char *bin = e2e_env("FOYER_BIN");
+    const char *slash = strrchr(bin, '/');
+    int dl = slash ? (int)(slash - bin) : 1;
+    const char *dir = slash ? bin : ".";
+    snprintf(paths[n], PATH_MAX, "%.*s/plugins/%s/.libs/%s.so", dl, dir, name, name);
+    if (access(paths[n], R_OK) != 0)
+        snprintf(paths[n], PATH_MAX, "%.*s/plugins/%s/%s.so", dl, dir, name, name);
+    REQUIREF(access(paths[n], R_OK) == 0, "%s.so not found next to %s", name, bin);
+    return paths[n++];
+}
+
 char *e2e_replace(char *text, const char *from, const char *to)
 {
-    if (!text || !*from)
-        return text;
+    if (!text || !*from) return text;
     size_t fl = strlen(from), tl = strlen(to), n = 0;
     for (const char *p = text; (p = strstr(p, from)); p += fl)
         n++;
-    if (n == 0)
-        return text;
+    if (n == 0) return text;
     char *out = malloc(strlen(text) + n * tl + 1), *o = out;
     REQUIRE(out != NULL);
     const char *p = text, *hit;
@@ -591,8 +587,7 @@ void e2e_foyer_start_simple(struct e2e_foyer *f, const char *extra_set, int port
 
 int e2e_foyer_stop(struct e2e_foyer *f, int timeout_ms)
 {
-    if (f->pid <= 0)
-        return -1;
+    if (f->pid <= 0) return -1;
     pid_t workers[64];
     int nw = e2e_children(f->pid, workers, 64);
     int rc = e2e_stop(f->pid, timeout_ms);
@@ -600,8 +595,7 @@ int e2e_foyer_stop(struct e2e_foyer *f, int timeout_ms)
     /* Workers outliving their master were adopted by this subreaper: give
      * them a moment, then kill and reap them. */
     for (int i = 0; i < nw; i++) {
-        if (e2e_wait_gone(workers[i], 1000))
-            continue;
+        if (e2e_wait_gone(workers[i], 1000)) continue;
         e2e_log("foyer worker %d outlived its master: killing it", (int)workers[i]);
         kill(workers[i], SIGKILL);
         e2e_wait_gone(workers[i], 1000);
@@ -613,13 +607,11 @@ long e2e_foyer_rss_kb(const struct e2e_foyer *f)
 {
     pid_t w[64];
     int n = e2e_children(f->pid, w, 64);
-    if (n == 0)
-        return e2e_rss_kb(f->pid);
+    if (n == 0) return e2e_rss_kb(f->pid);
     long sum = 0;
     for (int i = 0; i < n; i++) {
         long kb = e2e_rss_kb(w[i]);
-        if (kb > 0)
-            sum += kb;
+        if (kb > 0) sum += kb;
     }
     return sum;
 }
@@ -630,12 +622,10 @@ long e2e_foyer_rss_kb(const struct e2e_foyer *f)
 static void remove_tree(const char *dir)
 {
     DIR *d = opendir(dir);
-    if (!d)
-        return;
+    if (!d) return;
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
         char path[PATH_MAX];
         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
         struct stat st;
@@ -661,7 +651,8 @@ static void kill_everything(void)
         e2e_stop(cs.procs[cs.nprocs - 1], 2000);
     pid_t kids[64];
     int n;
-    for (int round = 0; round < 10 && (n = e2e_children(getpid(), kids, 64)) > 0; round++) {
+    for (int round = 0; round < 10 && (n = e2e_children(getpid(), kids, 64)) > 0;
+         round++) {
         for (int i = 0; i < n; i++)
             kill(kids[i], SIGKILL);
         e2e_sleep_ms(20);
@@ -691,7 +682,8 @@ void e2e_bail(void)
  * (this process included). Only async-signal-safe calls here. */
 static void on_alarm(int sig)
 {
-    static const char msg[] = "0\ttimeout\tcase timed out (hung): killed with all it started\n";
+    static const char msg[] =
+        "0\ttimeout\tcase timed out (hung): killed with all it started\n";
     (void)sig;
     if (cs.report_fd >= 0) {
         ssize_t w = write(cs.report_fd, msg, sizeof(msg) - 1);
@@ -701,7 +693,8 @@ static void on_alarm(int sig)
     _exit(1);
 }
 
-static __attribute__((noreturn)) void run_case(e2e_body_fn body, int report_fd, int timeout_s)
+static __attribute__((noreturn)) void run_case(e2e_body_fn body, int report_fd,
+                                               int timeout_s)
 {
     setpgid(0, 0);
     prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -732,11 +725,9 @@ static int collect_reports(int fd, int64_t deadline, char *tmpdir, size_t tmplen
     for (;;) {
         int64_t left = deadline - e2e_now_ms();
         struct pollfd pfd = {fd, POLLIN, 0};
-        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-            return -1;
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) return -1;
         ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
-        if (n <= 0)
-            break;
+        if (n <= 0) break;
         len += (size_t)n;
         buf[len] = 0;
         char *line, *nl;
@@ -748,7 +739,8 @@ static int collect_reports(int fd, int64_t deadline, char *tmpdir, size_t tmplen
             } else if (msg) {
                 *file++ = 0;
                 *msg++ = 0;
-                CU_assertImplementation(CU_FALSE, (unsigned)atoi(line), msg, file, "", CU_FALSE);
+                CU_assertImplementation(CU_FALSE, (unsigned)atoi(line), msg, file, "",
+                                        CU_FALSE);
                 nfail++;
             }
             len -= (size_t)(nl + 1 - buf);
@@ -785,8 +777,7 @@ void e2e_isolate(const char *name, e2e_body_fn body, int timeout_s)
     int nfail = collect_reports(p[0], t0 + (int64_t)timeout_s * 1000 + 15000, tmpdir,
                                 sizeof(tmpdir));
     close(p[0]);
-    if (nfail < 0)
-        kill(-pid, SIGKILL);
+    if (nfail < 0) kill(-pid, SIGKILL);
     int st = 0;
     waitpid(pid, &st, 0);
     kill(-pid, SIGKILL); /* sweep the case's process group, if anything is left */
@@ -796,12 +787,14 @@ void e2e_isolate(const char *name, e2e_body_fn body, int timeout_s)
         cs.tmpdir[0] = 0;
     }
     int rc = decode_status(st);
-    fprintf(stderr, "    [%s: exit %d, %.1f s]\n", name, rc, (e2e_now_ms() - t0) / 1000.0);
+    fprintf(stderr, "    [%s: exit %d, %.1f s]\n", name, rc,
+            (e2e_now_ms() - t0) / 1000.0);
     /* CU_FAIL and CU_PASS expand to braced blocks: keep them in braces. */
     if (nfail < 0) {
         CU_FAIL("case did not finish in time (killed)");
     } else if (rc != 0 && nfail == 0) {
-        CU_assertImplementation(CU_FALSE, 0, "case process died without reporting (crash?)",
+        CU_assertImplementation(CU_FALSE, 0,
+                                "case process died without reporting (crash?)",
                                 (char *)name, "", CU_FALSE);
     } else if (rc == 0) {
         CU_PASS(name);
@@ -814,19 +807,18 @@ static void default_env(void)
 {
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n <= 0)
-        return;
+    if (n <= 0) return;
     exe[n] = 0;
     for (int up = 0; up < 3; up++) { /* strip "/test_x", "/e2e", "/tests" */
         char *slash = strrchr(exe, '/');
-        if (!slash)
-            return;
+        if (!slash) return;
         *slash = 0;
     }
-    static const char *const vars[][2] = {{"FOYER_BIN", "%s/foyer"},
-                                          {"FOYER_BACKEND", "%s/tests/helpers/foyer-test-backend"},
-                                          {"FOYER_SRCDIR", "%s"},
-                                          {"FOYER_SHARED", "%s/../shared"}};
+    static const char *const vars[][2] = {
+        {"FOYER_BIN", "%s/foyer"},
+        {"FOYER_BACKEND", "%s/tests/helpers/foyer-test-backend"},
+        {"FOYER_SRCDIR", "%s"},
+        {"FOYER_SHARED", "%s/../shared"}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         char val[PATH_MAX + 64];
         snprintf(val, sizeof(val), vars[i][1], exe);
@@ -838,8 +830,7 @@ int e2e_run_suite(const char *suite, const struct e2e_case *cases, size_t n)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     default_env();
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 2;
+    if (CU_initialize_registry() != CUE_SUCCESS) return 2;
     CU_pSuite s = CU_add_suite(suite, NULL, NULL);
     for (size_t i = 0; s && i < n; i++)
         CU_add_test(s, cases[i].name, cases[i].fn);

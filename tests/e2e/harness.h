@@ -182,6 +182,9 @@ void e2e_foyer_start_conf(struct e2e_foyer *f, const char *name, int port, const
 bool e2e_foyer_log_wait(const struct e2e_foyer *f, const char *needle, int timeout_ms);
 /* Worker pids of a running foyer (children of the master); how many. */
 int e2e_foyer_workers(const struct e2e_foyer *f, pid_t *out, int max);
+/* A plugin of the build tree next to $FOYER_BIN: plugins/NAME/.libs/NAME.so
+ * (libtool's) or plugins/NAME/NAME.so; REQUIREs it. Valid to the end. */
+const char *e2e_plugin_so(const char *name);
 /* Replaces every occurrence of from by to in a malloc'd string (freed). */
 char *e2e_replace(char *text, const char *from, const char *to);
 

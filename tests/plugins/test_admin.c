@@ -3,7 +3,6 @@
  * health endpoints, and the endpoints' health from the lb plugin. */
 #include "../e2e/harness.h"
 
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,17 +10,6 @@
 #include <unistd.h>
 
 #define T_MS 5000
-
-static const char *lb_so(void)
-{
-    static char path[PATH_MAX];
-    const char *bin = e2e_env("FOYER_BIN");
-    const char *slash = strrchr(bin, '/');
-    snprintf(path, sizeof path, "%.*s/plugins/lb/.libs/lb.so",
-             slash ? (int)(slash - bin) : 1, slash ? bin : ".");
-    REQUIREF(access(path, R_OK) == 0, "lb.so not found at %s", path);
-    return path;
-}
 
 /* Two workers, the admin listener on admin_port, services app (a backend)
  * and dead (lb, one endpoint nobody listens on, checked every 0.1 s). */
@@ -44,7 +32,7 @@ static int start(struct e2e_foyer *f, int backend)
         "  if req.path == '/boom' then error('boom') end\n"
         "  return nil\n"
         "end)\n",
-        admin, lb_so(), backend, dead);
+        admin, e2e_plugin_so("lb"), backend, dead);
     return admin;
 }
 

@@ -32,21 +32,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static const char *lb_so(void)
-{
-    static char path[PATH_MAX];
-    static const char *const where[] = {"plugins/lb/.libs/lb.so", "plugins/lb/lb.so"};
-    const char *bin = e2e_env("FOYER_BIN");
-    const char *slash = strrchr(bin, '/');
-    for (size_t i = 0; i < sizeof where / sizeof *where; i++) {
-        if (slash) snprintf(path, sizeof path, "%.*s/%s", (int)(slash - bin), bin, where[i]);
-        else snprintf(path, sizeof path, "%s", where[i]);
-        if (access(path, R_OK) == 0) return path;
-    }
-    REQUIREF(false, "lb.so not found next to %s (plugins/lb/.libs/lb.so)", bin);
-    return NULL;
-}
-
 /* "{ \"127.0.0.1:P0\", ... }" with optional per-endpoint extras ("weight = 2"). */
 static const char *endpoints(const int *ports, int n, const char *const *extra)
 {
@@ -76,7 +61,7 @@ static void start(struct e2e_foyer *f, int workers, const char *set, const int *
                     "route(function(req)\n"
                     "  return { service = \"app\", hash_key = req:header(\"x-key\") }\n"
                     "end)\n",
-                    workers, *set ? ", " : "", set, lb_so(), endpoints(ports, n, extra), settings);
+                    workers, *set ? ", " : "", set, e2e_plugin_so("lb"), endpoints(ports, n, extra), settings);
 }
 
 static int start_backends(struct e2e_backend *b, int *ports, int n)
@@ -598,7 +583,7 @@ static int check_conf(const char *plugin_settings, const char *service_settings,
              "plugin \"lb\" { path = \"%s\"%s%s }\n"
              "service \"app\" { endpoints = { \"127.0.0.1:2\", { address = \"127.0.0.1:3\", weight = 2 } }%s%s }\n"
              "route(function(req) return \"app\" end)\n",
-             lb_so(), *plugin_settings ? ", " : "", plugin_settings,
+             e2e_plugin_so("lb"), *plugin_settings ? ", " : "", plugin_settings,
              *service_settings ? ", " : "", service_settings);
     const char *path = e2e_path("check.lua");
     REQUIRE(e2e_write_file(path, text));

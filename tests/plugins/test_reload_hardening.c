@@ -54,21 +54,6 @@ static char certs_base[512]; /* DIR, removed at exit */
 
 /* ---- files, foyer and its processes ---------------------------------------- */
 
-static const char *tls_so(void)
-{
-    static char path[PATH_MAX];
-    static const char *const where[] = {"plugins/tls/.libs/tls.so", "plugins/tls/tls.so"};
-    const char *bin = e2e_env("FOYER_BIN");
-    const char *slash = strrchr(bin, '/');
-    for (size_t i = 0; i < sizeof where / sizeof *where; i++) {
-        snprintf(path, sizeof path, "%.*s/%s", slash ? (int)(slash - bin) : 1,
-                 slash ? bin : ".", where[i]);
-        if (access(path, R_OK) == 0) return path;
-    }
-    REQUIREF(false, "tls.so not found next to %s (plugins/tls/.libs/tls.so)", bin);
-    return NULL;
-}
-
 static const char *cert_file(const char *name)
 {
     static char bufs[4][640];
@@ -94,7 +79,7 @@ static char *config_text(const struct setup *s, int set, bool extra, bool v2, co
     fprintf(m, "listen \"127.0.0.1:%d\"\n", s->port);
     if (extra) fprintf(m, "listen \"127.0.0.1:%d\"\n", s->extra_port);
     fprintf(m, "set { workers = 2%s }\n", more);
-    fprintf(m, "plugin 'tls' { path = '%s' }\n", tls_so());
+    fprintf(m, "plugin 'tls' { path = '%s' }\n", e2e_plugin_so("tls"));
     if (s->tls_port)
         fprintf(m, "listen { '127.0.0.1:%d', tls = { certificates = { { cert = '%s', key = '%s' } } } }\n",
                 s->tls_port, cert_file(v2 ? "www-v2.pem" : "www-ec.pem"),

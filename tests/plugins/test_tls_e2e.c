@@ -43,21 +43,6 @@ static char certs[512]; /* made by main() */
 
 /* ---- files and foyer ----------------------------------------------------- */
 
-static const char *tls_so(void)
-{
-    static char path[PATH_MAX];
-    static const char *const where[] = {"plugins/tls/.libs/tls.so", "plugins/tls/tls.so"};
-    const char *bin = e2e_env("FOYER_BIN");
-    const char *slash = strrchr(bin, '/');
-    for (size_t i = 0; i < sizeof where / sizeof *where; i++) {
-        if (slash) snprintf(path, sizeof path, "%.*s/%s", (int)(slash - bin), bin, where[i]);
-        else snprintf(path, sizeof path, "%s", where[i]);
-        if (access(path, R_OK) == 0) return path;
-    }
-    REQUIREF(false, "tls.so not found next to %s (plugins/tls/.libs/tls.so)", bin);
-    return NULL;
-}
-
 /* A command's full path from $PATH (e2e_run execs without searching). */
 static char *tool(const char *name)
 {
@@ -132,7 +117,7 @@ static void start(struct tfoyer *t, int workers, const char *plugin_settings, co
                     "listen { '127.0.0.1:%d', tls = { %s } }\n"
                     "service 'app' { endpoints = { '127.0.0.1:%d' } }\n"
                     "%s",
-                    workers, *set_extra ? ", " : "", set_extra, tls_so(),
+                    workers, *set_extra ? ", " : "", set_extra, e2e_plugin_so("tls"),
                     *plugin_settings ? ", " : "", plugin_settings, t->tls_port, tls, backend_port,
                     ROUTE);
 }
@@ -1029,7 +1014,7 @@ E2E_TEST(ocsp_stapling, 60)
     snprintf(conf, sizeof conf,
              "listen '127.0.0.1:1'\nplugin 'tls' { path = '%s' }\nlisten { '127.0.0.1:2', tls = { %s } }\n"
              "service 'app' { endpoints = { '127.0.0.1:3' } }\nroute(function(req) return 'app' end)\n",
-             tls_so(), tls);
+             e2e_plugin_so("tls"), tls);
     REQUIRE(e2e_write_file(e2e_path("check.lua"), conf));
     char *check[] = {(char *)e2e_env("FOYER_BIN"), "-t", "-c", (char *)e2e_path("check.lua"), NULL};
     int rc = e2e_run(check, out, sizeof out, T_MS);
@@ -1057,7 +1042,7 @@ static int check_conf(const char *plugin, const char *tls, char *out, size_t len
              "listen { '127.0.0.1:2', tls = %s }\n"
              "service 'app' { endpoints = { '127.0.0.1:3' } }\n"
              "route(function(req) return 'app' end)\n",
-             tls_so(), *plugin ? ", " : "", plugin, tls);
+             e2e_plugin_so("tls"), *plugin ? ", " : "", plugin, tls);
     REQUIRE(e2e_write_file(e2e_path("check.lua"), text));
     char *argv[] = {(char *)e2e_env("FOYER_BIN"), "-t", "-c", (char *)e2e_path("check.lua"), NULL};
     return e2e_run(argv, out, len, T_MS);

@@ -15,23 +15,6 @@
 
 static char certs[512]; /* made by main() */
 
-static const char *tls_so(void)
-{
-    static char path[PATH_MAX];
-    static const char *const where[] = {"plugins/tls/.libs/tls.so", "plugins/tls/tls.so"};
-    const char *bin = e2e_env("FOYER_BIN");
-    const char *slash = strrchr(bin, '/');
-    for (size_t i = 0; i < sizeof where / sizeof *where; i++) {
-        if (slash)
-            snprintf(path, sizeof path, "%.*s/%s", (int)(slash - bin), bin, where[i]);
-        else
-            snprintf(path, sizeof path, "%s", where[i]);
-        if (access(path, R_OK) == 0) return path;
-    }
-    REQUIREF(false, "tls.so not found next to %s", bin);
-    return NULL;
-}
-
 /* certs/NAME in one of 8 rotating buffers. */
 static const char *cf(const char *name)
 {
@@ -68,7 +51,7 @@ static int start_origin(struct e2e_foyer *f, const char *name, const char *cert,
         "  end\n"
         "  return 'app'\n"
         "end)\n",
-        extra_set, tls_so(), port, pem, key, extra_tls, backend);
+        extra_set, e2e_plugin_so("tls"), port, pem, key, extra_tls, backend);
     e2e_foyer_start_conf(f, name, port, conf, NULL);
     return port;
 }
@@ -82,7 +65,7 @@ static void start_front(struct e2e_foyer *f, const char *endpoints, const char *
                     "plugin 'tls' { path = '%s' }\n"
                     "service 'up' { endpoints = { %s }%s%s%s }\n"
                     "route(function(req) return 'up' end)\n",
-                    tls_so(), endpoints, tls ? ", tls = { " : "", tls ? tls : "",
+                    e2e_plugin_so("tls"), endpoints, tls ? ", tls = { " : "", tls ? tls : "",
                     tls ? " }" : "");
 }
 
@@ -317,7 +300,7 @@ E2E_TEST(config_errors, 30)
         "listen '127.0.0.1:1'\nplugin 'tls' { path = '%s' }\n"
         "service 'up' { endpoints = { 'https://127.0.0.1:9' }, tls = { verfy = true } }\n"
         "route(function(req) return 'up' end)\n",
-        tls_so());
+        e2e_plugin_so("tls"));
     CHECK(check_conf(conf, out, sizeof out) != 0);
     CHECKF(strstr(out, "unknown key 'verfy'") != NULL, "typo named: %s", out);
 
@@ -326,7 +309,7 @@ E2E_TEST(config_errors, 30)
         "listen '127.0.0.1:1'\nplugin 'tls' { path = '%s' }\n"
         "service 'up' { endpoints = { 'https://127.0.0.1:9' }, tls = { ca = '%s' } }\n"
         "route(function(req) return 'up' end)\n",
-        tls_so(), e2e_path("missing-ca.pem"));
+        e2e_plugin_so("tls"), e2e_path("missing-ca.pem"));
     CHECK(check_conf(conf, out, sizeof out) != 0);
     CHECKF(strstr(out, "tls.ca") && strstr(out, "missing-ca.pem"), "file named: %s", out);
 
@@ -342,7 +325,7 @@ E2E_TEST(config_errors, 30)
         "listen '127.0.0.1:1'\nplugin 'tls' { path = '%s' }\n"
         "service 'up' { endpoints = { 'https://127.0.0.1', 'http://127.0.0.1:8080' } }\n"
         "route(function(req) return 'up' end)\n",
-        tls_so());
+        e2e_plugin_so("tls"));
     CHECKF(check_conf(conf, out, sizeof out) == 0, "schemes and default ports: %s", out);
 }
 

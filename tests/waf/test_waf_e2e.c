@@ -5,24 +5,12 @@
  * custom rules, and configuration errors with their line. */
 #include "../e2e/harness.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define T_MS 5000
-
-static const char *waf_so(void)
-{
-    static char path[PATH_MAX];
-    const char *bin = e2e_env("FOYER_BIN");
-    const char *slash = strrchr(bin, '/');
-    snprintf(path, sizeof path, "%.*s/plugins/waf/.libs/waf.so",
-             slash ? (int)(slash - bin) : 1, slash ? bin : ".");
-    REQUIREF(access(path, R_OK) == 0, "waf.so not found at %s", path);
-    return path;
-}
 
 /* foyer with `plugin "waf" { <settings> }`; /detect/ routes in detect mode,
  * /lenient/ with threshold 100, /off/ with the WAF off. */
@@ -43,7 +31,7 @@ static void start(struct e2e_foyer *f, int backend, const char *settings)
         "  end\n"
         "  return 'app'\n"
         "end)\n",
-        waf_so(), *settings ? ", " : "", settings, backend);
+        e2e_plugin_so("waf"), *settings ? ", " : "", settings, backend);
 }
 
 /* One request (extra: header lines, then optionally "\r\n" + body). */
@@ -258,7 +246,7 @@ static void refused(const char *settings, const char *needle)
     snprintf(conf, sizeof conf,
              "listen '127.0.0.1:1'\n\nplugin 'waf' { path = '%s', %s }\n"
              "route(function(req) return nil end)\n",
-             waf_so(), settings);
+             e2e_plugin_so("waf"), settings);
     const char *path = e2e_path("bad.lua");
     REQUIRE(e2e_write_file(path, conf));
     char *argv[] = {(char *)e2e_env("FOYER_BIN"), "-t", "-c", (char *)path, NULL};
