@@ -21,6 +21,10 @@ HOST_HEADER=${HOST_HEADER:-vincentpizza.com}
 # Extra keys for foyer's set { } table, e.g. FOYER_SET='keepalive_timeout = 300',
 # and extra configuration lines (e.g. a plugin) in FOYER_EXTRA.
 FOYER_SET=${FOYER_SET:-}
+# Seconds nginx and HAProxy give a client (idle keep-alive, head, body,
+# sending): long, so memory.sh can hold idle and half-sent connections;
+# bench/slow_clients.sh sets its own.
+CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-300}
 # Response sizes the stand-in origin must serve.
 ORIGIN_SIZES="100 4096 16384 1048576"
 
@@ -243,11 +247,12 @@ events { worker_connections 16384; }
 http {
   access_log off;
 $(nginx_paths "$d")
-  # No per-connection request cap on either side (the 1.22 default is 1000),
-  # long timeouts so memory.sh can hold idle and half-sent connections.
+  # No per-connection request cap on either side (the 1.22 default is 1000).
   keepalive_requests 1000000;
-  keepalive_timeout 300s;
-  client_header_timeout 300s;
+  keepalive_timeout ${CLIENT_TIMEOUT}s;
+  client_header_timeout ${CLIENT_TIMEOUT}s;
+  client_body_timeout ${CLIENT_TIMEOUT}s;
+  send_timeout ${CLIENT_TIMEOUT}s;
   upstream app {
     server 127.0.0.1:$BPORT;
     keepalive 1024;
@@ -292,10 +297,10 @@ defaults
   http-reuse always
   maxconn 12000
   timeout connect 5s
-  timeout client 300s
+  timeout client ${CLIENT_TIMEOUT}s
   timeout server 300s
-  timeout http-request 300s
-  timeout http-keep-alive 300s
+  timeout http-request ${CLIENT_TIMEOUT}s
+  timeout http-keep-alive ${CLIENT_TIMEOUT}s
 
 frontend fe
   bind 127.0.0.1:$port

@@ -56,87 +56,8 @@ hard=$(ulimit -Hn)
 	die "2,000 idle connections need a hard open-files limit of 4500 at least ($hard)"
 ulimit -n "$hard"
 
-# The peers with the bench timeouts (lib.sh's configs hold connections for
-# 300 s, for memory.sh).
-start_nginx_slow() { # PORT NAME
-	local port=$1 name=$2 d=$T/$2
-	mkdir -p "$d/tmp"
-	cat >"$d/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-master_process on;
-$(nginx_user_line)
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-worker_rlimit_nofile 20000;
-events { worker_connections 16384; }
-http {
-  access_log off;
-$(nginx_paths "$d")
-  keepalive_requests 1000000;
-  keepalive_timeout ${TIMEOUT}s;
-  client_header_timeout ${TIMEOUT}s;
-  client_body_timeout ${TIMEOUT}s;
-  send_timeout ${TIMEOUT}s;
-  upstream app {
-    server 127.0.0.1:$BPORT;
-    keepalive 1024;
-    keepalive_requests 1000000;
-    keepalive_timeout 300s;
-  }
-  server {
-    listen 127.0.0.1:$port backlog=4096;
-    location / {
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host \$http_host;
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto \$scheme;
-      proxy_set_header X-Forwarded-Host \$host;
-    }
-  }
-}
-EOF
-	start_bg "$name" "$PROXY_CPU" "$NGINX" -p "$d/" -c "$d/nginx.conf" -e "$d/error.log"
-	PROXY_PID=$LAST_PID
-	wait_http "$port" "$PROXY_PID" "$name"
-}
-
-start_haproxy_slow() { # PORT NAME
-	local port=$1 name=$2 d=$T/$2
-	mkdir -p "$d"
-	cat >"$d/haproxy.cfg" <<EOF
-global
-  nbthread 1
-  maxconn 8000
-  no strict-limits
-
-defaults
-  mode http
-  option http-keep-alive
-  http-reuse always
-  maxconn 8000
-  timeout connect 5s
-  timeout client ${TIMEOUT}s
-  timeout server 300s
-  timeout http-request ${TIMEOUT}s
-  timeout http-keep-alive ${TIMEOUT}s
-
-frontend fe
-  bind 127.0.0.1:$port
-  option forwardfor
-  http-request set-header X-Forwarded-Proto http
-  http-request set-header X-Forwarded-Host %[req.hdr(host)]
-  default_backend app
-
-backend app
-  server app1 127.0.0.1:$BPORT
-EOF
-	start_bg "$name" "$PROXY_CPU" "$HAPROXY" -db -f "$d/haproxy.cfg"
-	PROXY_PID=$LAST_PID
-	wait_http "$port" "$PROXY_PID" "$name"
-}
+# The peers (lib.sh's configurations) give clients the bench's timeouts.
+CLIENT_TIMEOUT=$TIMEOUT
 
 start_slow_proxy() { # TARGET PORT NAME
 	case $1 in
@@ -144,8 +65,8 @@ start_slow_proxy() { # TARGET PORT NAME
 		FOYER_SET="client_header_timeout = $TIMEOUT, client_body_timeout = $TIMEOUT, client_send_timeout = $TIMEOUT, keepalive_timeout = $TIMEOUT" \
 			start_foyer "$2" "$3"
 		;;
-	nginx) start_nginx_slow "$2" "$3" ;;
-	haproxy) start_haproxy_slow "$2" "$3" ;;
+	nginx) start_nginx "$2" "$3" ;;
+	haproxy) start_haproxy "$2" "$3" ;;
 	*) die "unknown proxy $1" ;;
 	esac
 }
