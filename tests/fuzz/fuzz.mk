@@ -36,7 +36,7 @@ FUZZ_CPPFLAGS = -I$(out)/include -I$(srcdir)/core/include -I$(srcdir)/core \
 # What core/libfoyercore.a holds (core/local.mk, lua/local.mk), less nothing:
 # the archive lets each target link only the objects it reaches.
 FUZZ_CORE_SOURCES = \
-	core/access_log.c core/log_format.c core/notify.c core/metrics.c core/admin.c \
+	core/access_log.c core/log_format.c core/notify.c core/metrics.c core/admin.c core/strbuf.c \
 	core/addr.c core/buf.c core/config.c core/conn.c core/deadline.c core/fields.c \
 	core/http1.c core/http_chunked.c core/http_head.c core/http_message.c \
 	core/listener.c core/log.c core/mirror.c core/outq.c core/plugin_api.c \
