@@ -64,6 +64,19 @@ static double metric(const char *text, const char *series)
     return -1;
 }
 
+/* /metrics once `series` reads `want`: plugin counters are published every
+ * second, so a fixed sleep would race a loaded machine. */
+static char *wait_metric(int admin, const char *series, double want, int *status)
+{
+    int64_t end = e2e_now_ms() + T_MS;
+    for (;;) {
+        char *m = fetch(admin, "/metrics", status);
+        if (metric(m, series) == want || e2e_now_ms() > end) return m;
+        free(m);
+        e2e_sleep_ms(50);
+    }
+}
+
 E2E_TEST(metrics_count_exactly, 60)
 {
     struct e2e_backend be = e2e_backend_start("b");
@@ -82,12 +95,15 @@ E2E_TEST(metrics_count_exactly, 60)
     CHECK(e2e_wait_closed(&c, T_MS));
     e2e_conn_close(&c);
     /* the dead endpoint is found down by its check; then 503s, counted by lb */
-    e2e_sleep_ms(600);
+    char down[64];
+    snprintf(down, sizeof down, "endpoint 127.0.0.1:%d is down", dead_port);
+    REQUIRE(e2e_foyer_log_wait(&f, down, T_MS));
     CHECK_INT(get(f.port, "/dead"), 503);
     CHECK_INT(get(f.port, "/dead"), 503);
-    e2e_sleep_ms(1200); /* plugin counters are published every second */
     int st;
-    char *m = fetch(admin, "/metrics", &st);
+    char *m = wait_metric(
+        admin, "foyer_plugin_counter{plugin=\"lb\",name=\"no_healthy_endpoint\"}", 2,
+        &st);
     CHECK_INT(st, 200);
     CHECK(metric(m, "foyer_requests_total{service=\"app\",tag=\"\",code=\"2xx\"}") == 7);
     CHECK(metric(m, "foyer_requests_total{service=\"app\",tag=\"promo\",code=\"2xx\"}") ==
