@@ -31,12 +31,17 @@ mkdir -p "$RESULTS"
 export BENCH_DIR
 RAW=$T/raw.jsonl
 
-# A 2 KiB order: nested objects, numbers, prose with apostrophes and quotes.
+# A 2 KiB order: nested objects, numbers, a different prose note per item
+# (apostrophes, parentheses, '&', ';', ':' and "--", as customers write).
 "$PY" - "$T/order.json" <<'EOF'
 import json, sys
+notes = ["extra basil, please; it's for Tom's birthday", "no onions (allergy!) - thanks",
+         "half pepperoni; half mushroom & olives", "well done, crispy edges if you can",
+         "cut into 8 slices, not 6", "gluten-free base; we'll pick it up at 7:30",
+         "Don't add chilli: the kids won't eat it", "light on the cheese -- doctor's orders",
+         "surprise us! (no anchovies though)"]
 items = [{"sku": "PZ-%03d" % i, "name": "Margherita %d" % i, "qty": i % 3 + 1,
-          "price": 8.5 + i, "notes": "extra basil, please; it's for Tom's birthday"}
-         for i in range(9)]
+          "price": 8.5 + i, "notes": notes[i]} for i in range(9)]
 order = {"customer": {"name": "O'Brien", "email": "ann.obrien@example.com",
                       "phone": "+44 20 7946 0958"},
          "address": {"street": "12 Baker's Row", "city": "London", "zip": "NW1 6XE"},

@@ -415,6 +415,11 @@ struct det {
 
 #define FB(f) (1u << (f))
 
+/* ':' beside a path separator (c:\\, php://, jndi:ldap://); a ':' alone ("7:30",
+ * "Note: ...") is prose to the path and code detectors. A bit waf_charset()
+ * leaves free. */
+#define CS_COLON_PATH (1u << 29)
+
 /* needs: a value with none of these characters cannot hold an attack of
  * the detector's class (e.g. template injection needs a delimiter such as
  * '{' '$' '#' '%' '<' '@' '['), so the detector is not run on it. */
@@ -423,18 +428,19 @@ struct det {
      WAF_CS_PAREN | WAF_CS_SEMI | WAF_CS_EQ | WAF_CS_LT | WAF_CS_GT | WAF_CS_PIPE |      \
      WAF_CS_AMP | WAF_CS_CTL | WAF_CS_STAR | WAF_CS_OTHER | WAF_CS_BRACE | WAF_CS_PCT |  \
      WAF_CS_BSLASH)
+/* Code needs a call, a variable, a tag, a lookup, a wrapper (php://, jndi:ldap://)
+ * or an escape; a ';' ends a statement but starts none, so alone it is prose. */
 #define CS_CODE                                                                          \
     (WAF_CS_PAREN | WAF_CS_DOLLAR | WAF_CS_BRACE | WAF_CS_BRACKET | WAF_CS_LT |          \
-     WAF_CS_BTICK | WAF_CS_COLON | WAF_CS_SEMI | WAF_CS_BSLASH | WAF_CS_HASH |           \
-     WAF_CS_PCT)
+     WAF_CS_BTICK | CS_COLON_PATH | WAF_CS_BSLASH | WAF_CS_HASH | WAF_CS_PCT)
 static const struct det detectors[] = {
     {waf_detect_sqli, FB(F_SQLC) | FB(F_SQLJ), CS_ANY_SQL},
     {waf_detect_xss, FB(F_HTML) | FB(F_ESC),
      WAF_CS_LT | WAF_CS_GT | WAF_CS_PAREN | WAF_CS_BTICK | WAF_CS_EQ | WAF_CS_COLON |
          WAF_CS_AMP | WAF_CS_BSLASH | WAF_CS_BRACE | WAF_CS_BRACKET | WAF_CS_PCT},
     {waf_detect_lfi, FB(F_PATH),
-     WAF_CS_SLASH | WAF_CS_BSLASH | WAF_CS_COLON | WAF_CS_PCT | WAF_CS_NUL | WAF_CS_DOT2 |
-         WAF_CS_HIGH},
+     WAF_CS_SLASH | WAF_CS_BSLASH | CS_COLON_PATH | WAF_CS_PCT | WAF_CS_NUL |
+         WAF_CS_DOT2 | WAF_CS_HIGH},
     {waf_detect_rfi, 0, WAF_CS_COLON | WAF_CS_SLASH | WAF_CS_BSLASH | WAF_CS_PCT},
     {waf_detect_rce, FB(F_SHELL),
      WAF_CS_SEMI | WAF_CS_PIPE | WAF_CS_AMP | WAF_CS_DOLLAR | WAF_CS_PAREN | WAF_CS_LT |
@@ -576,12 +582,19 @@ static int code_hint(const char *s, size_t n, unsigned cs)
     return 0;
 }
 
+static unsigned with_colon_path(unsigned cs)
+{
+    int path = (cs & WAF_CS_COLON) && (cs & (WAF_CS_SLASH | WAF_CS_BSLASH));
+    return path ? cs | CS_COLON_PATH : cs;
+}
+
 /* cs is waf_charset(s, n), which the caller has already computed. */
 static void run_detectors(struct ctx *c, const struct waf_var *v, const char *s, size_t n,
                           unsigned cs)
 {
     struct form forms[F_COUNT]; /* filled as needed: no memset on the hot path */
     /* the hint only matters when the code detector's characters are absent */
+    cs = with_colon_path(cs);
     int hint = !(cs & CS_CODE) && code_hint(s, n, cs);
     if ((cs & ~WAF_CS_DOT) == 0) { /* letters, digits, '_', '-', '.' */
         struct waf_hit h;
@@ -595,7 +608,7 @@ static void run_detectors(struct ctx *c, const struct waf_var *v, const char *s,
         char *slot = c->slots + (size_t)F_URL * c->slot_cap;
         forms[F_URL].n = waf_url_decode_full(s, n, slot, 0, NULL);
         forms[F_URL].p = slot;
-        cs |= waf_charset(slot, forms[F_URL].n);
+        cs = with_colon_path(cs | waf_charset(slot, forms[F_URL].n));
     }
     forms[F_NUL] = forms[F_URL];
     if (cs & WAF_CS_NUL) {

@@ -1245,9 +1245,14 @@ static int word_is(const char *w, size_t n, const char *list)
 static int trigger_word(const unsigned char *s, size_t n)
 {
     char w[28];
-    if (n < 4 || n >= sizeof w || is_digit(s[0]) ||
-        !strchr("abcdeghimoprstuwxABCDEGHIMOPRSTUWX", s[0]))
-        return 0;
+    /* the first letters of the words below (a table: one load per word) */
+    static const unsigned char first[256] = {
+        ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['g'] = 1, ['h'] = 1,
+        ['i'] = 1, ['m'] = 1, ['o'] = 1, ['p'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
+        ['u'] = 1, ['w'] = 1, ['x'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1,
+        ['E'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['M'] = 1, ['O'] = 1, ['P'] = 1,
+        ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['W'] = 1, ['X'] = 1};
+    if (n < 4 || n >= sizeof w || !first[s[0]]) return 0;
     int joined = 0; /* schema.table, pg_sleep, rdb$database */
     for (size_t k = 0; k < n; k++) {
         w[k] = (char)lower(s[k]);
@@ -1360,6 +1365,82 @@ static int apostrophe_strong(const unsigned char *s, size_t n, size_t i)
     return sql_word_near(s, n, 0, i) || sql_word_near(s, n, i + 1, 0);
 }
 
+static int blank(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '+';
+}
+
+/* Is the strong byte s[i] SQL here? Prose uses three of them in ways SQL
+ * cannot: '!' ending a sentence (SQL's NOT is glued to its operand or '='),
+ * '&' alone between words ("Tom & Jerry"; SQL's "&&" and bitwise '&' take
+ * operands, and "1 & 1" keeps digits), '@' inside an address
+ * (ann@example.com; variables are "@x" and "@@x" after a space or operator). */
+static int strong_here(const unsigned char *s, size_t n, size_t i)
+{
+    unsigned char prev = i ? s[i - 1] : 0, next = i + 1 < n ? s[i + 1] : 0;
+    switch (s[i]) {
+    case '\'':
+        return apostrophe_strong(s, n, i);
+    case '!':
+        return !(is_alpha(prev) || prev == ')') ||
+               !(next == 0 || blank(next) || next == ')' || next == ',' || next == '.' ||
+                 next == '?' || next == '!');
+    case '&':
+        return !(i >= 2 && i + 2 < n && blank(prev) && blank(next) &&
+                 is_alpha(s[i - 2]) && is_alpha(s[i + 2]));
+    case '@':
+        return !(alnum_byte(prev) && alnum_byte(next));
+    default:
+        return 1;
+    }
+}
+
+/* A word that gives SQL logic without punctuation: a boolean or comparison
+ * operator, or a number ("1 or true -- x", "1 --"). */
+static int logic_word(const unsigned char *s, size_t n)
+{
+    if (is_digit(s[0])) return 1;
+    char w[8];
+    if (n < 2 || n > 7) return 0;
+    for (size_t k = 0; k < n; k++)
+        w[k] = (char)lower(s[k]);
+    w[n] = '\0';
+    switch (n) {
+    case 2:
+        return !strcmp(w, "or") || !strcmp(w, "is") || !strcmp(w, "in");
+    case 3:
+        return !strcmp(w, "and") || !strcmp(w, "xor") || !strcmp(w, "not") ||
+               !strcmp(w, "div") || !strcmp(w, "mod");
+    case 4:
+        return !strcmp(w, "like");
+    case 5:
+        return !strcmp(w, "rlike");
+    case 6:
+        return !strcmp(w, "regexp");
+    default:
+        return !strcmp(w, "between");
+    }
+}
+
+/* "--" with blanks around it after plain words is a dash of prose ("light on
+ * the cheese -- doctor's orders"): a comment there cuts off nothing that
+ * words without SQL logic could have started. */
+static int comment_strong(const unsigned char *s, size_t n, size_t i)
+{
+    if (s[i] == '/') return 1;
+    int spaced = i > 0 && blank(s[i - 1]) && (i + 2 >= n || blank(s[i + 2]));
+    if (!spaced) return 1;
+    for (size_t k = 0; k < i;) { /* the words before it */
+        while (k < i && !(byte_class[s[k]] & B_WORD))
+            k++;
+        size_t b = k;
+        while (k < i && (byte_class[s[k]] & B_WORD))
+            k++;
+        if (k > b && logic_word(s + b, k - b)) return 1;
+    }
+    return 0;
+}
+
 static int maybe_sqli(const unsigned char *s, size_t n)
 {
     size_t word = 0; /* start of the current word */
@@ -1373,9 +1454,11 @@ static int maybe_sqli(const unsigned char *s, size_t n)
         }
         if (in_word && trigger_word(s + word, i - word)) return 1;
         in_word = 0;
-        if ((b & B_STRONG) && apostrophe_strong(s, n, i)) return 1;
-        if ((b & B_DASH) && i + 1 < n && s[i + 1] == (s[i] == '-' ? '-' : '*'))
-            return 1; /* -- and / * comments; a lone - or / is everyday text */
+        if ((b & B_STRONG) && strong_here(s, n, i)) return 1;
+        /* -- and / * comments; a lone - or / is everyday text */
+        if ((b & B_DASH) && i + 1 < n && s[i + 1] == (s[i] == '-' ? '-' : '*') &&
+            comment_strong(s, n, i))
+            return 1;
     }
     return in_word && trigger_word(s + word, n - word);
 }

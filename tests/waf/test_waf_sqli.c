@@ -176,6 +176,24 @@ static void test_inword_apostrophe(void)
     expect_all(attack, 1);
 }
 
+/* '!', '&', '@' and a spaced "--" as prose writes them skip the lexer; the
+ * same bytes where SQL uses them are still lexed and caught. */
+static void test_prose_punctuation(void)
+{
+    static const char *const benign[] = {"surprise us! (no anchovies though)",
+                                         "no onions (allergy!) - thanks",
+                                         "half pepperoni; half mushroom & olives",
+                                         "ann.obrien@example.com",
+                                         "light on the cheese -- doctor's orders",
+                                         "Ring twice -- the bell's broken. Don't!",
+                                         NULL};
+    static const char *const attack[] = {"1 or true -- x", "1 or 1 --",
+                                         "x or x -- y",    "1 and @@version is not null",
+                                         "1 or @a",        NULL};
+    expect_all(benign, 0);
+    expect_all(attack, 1);
+}
+
 static void test_robustness(void)
 {
     /* NUL bytes, high bytes, unterminated constructs, long inputs. */
@@ -216,6 +234,7 @@ int main(void)
     CU_add_test(s, "benign prose", test_benign_prose);
     CU_add_test(s, "fingerprint", test_fingerprint);
     CU_add_test(s, "in-word apostrophe", test_inword_apostrophe);
+    CU_add_test(s, "prose punctuation", test_prose_punctuation);
     CU_add_test(s, "robustness", test_robustness);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
