@@ -12,6 +12,13 @@ that the backend saw exactly the requests foyer let through.
   corpus_replay.py --foyer BIN --waf PATH/waf.so --backend BIN
                    [--corpus ../shared/corpus/waf/public.jsonl]
                    [--min-detect 90] [--max-fp 2] [--json OUT] [-v]
+  corpus_replay.py --target-port PORT [--corpus ...] [--json OUT] [-v]
+
+--target-port replays against a proxy already listening on 127.0.0.1:PORT
+(e.g. the nginx + ModSecurity anchor of bench/waf_anchor.sh) instead of
+starting foyer: nothing is started and the backend count is not checked.
+--cases-out FILE writes each request's id, label, class, subclass, source
+and answer status, one JSON object a line, for comparisons case by case.
 
 Exit status: 0 when the targets given hold, 1 when not, 77 when the corpus
 is absent (a clone without ../shared: the test is skipped).
@@ -179,9 +186,11 @@ def report(results, verbose):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--foyer", required=True)
-    ap.add_argument("--waf", required=True)
-    ap.add_argument("--backend", required=True)
+    ap.add_argument("--foyer")
+    ap.add_argument("--waf")
+    ap.add_argument("--backend")
+    ap.add_argument("--target-port", type=int, default=None)
+    ap.add_argument("--cases-out", default=None)
     ap.add_argument("--corpus", default=os.path.join(os.path.dirname(__file__), "..", "..",
                                                      "..", "shared", "corpus", "waf",
                                                      "public.jsonl"))
@@ -190,30 +199,51 @@ def main():
     ap.add_argument("--json", default=None)
     ap.add_argument("-v", action="store_true")
     args = ap.parse_args()
+    missing = [o for o in ("foyer", "waf", "backend") if getattr(args, o) is None]
+    if args.target_port is None and missing:
+        ap.error("the following arguments are required: " +
+                 ", ".join("--" + o for o in missing))
     if not os.path.exists(args.corpus):
         print("corpus %s absent: skipped" % args.corpus)
         return 77
     with open(args.corpus) as f:
         cases = [json.loads(line) for line in f if line.strip()]
-    with tempfile.TemporaryDirectory(prefix="foyer-waf-") as tmp:
-        backend, bport, foyer, port = start(args, tmp)
-        try:
-            results = [(case, send(port, raw_request(case))) for case in cases]
-            blocked = sum(1 for _, st in results if st == 403)
-            seen = backend_requests(bport)
-        finally:
-            foyer.terminate()
-            foyer.wait(10)
-            backend.terminate()
-            backend.wait(10)
+    if args.target_port is not None:
+        # Someone else's proxy: no backend of ours to count at.
+        results = [(case, send(args.target_port, raw_request(case))) for case in cases]
+        blocked = sum(1 for _, st in results if st == 403)
+        seen = None
+    else:
+        with tempfile.TemporaryDirectory(prefix="foyer-waf-") as tmp:
+            backend, bport, foyer, port = start(args, tmp)
+            try:
+                results = [(case, send(port, raw_request(case))) for case in cases]
+                blocked = sum(1 for _, st in results if st == 403)
+                seen = backend_requests(bport)
+            finally:
+                foyer.terminate()
+                foyer.wait(10)
+                backend.terminate()
+                backend.wait(10)
     det, fp, by_class, by_sub = report(results, args.v)
-    print("\nbackend saw %d of the %d requests; foyer blocked %d" % (seen, len(results), blocked))
+    if seen is None:
+        print("\n127.0.0.1:%d blocked %d of the %d requests" % (args.target_port, blocked,
+                                                               len(results)))
+    else:
+        print("\nbackend saw %d of the %d requests; foyer blocked %d" % (seen, len(results),
+                                                                       blocked))
+    if args.cases_out:
+        with open(args.cases_out, "w") as f:
+            for case, status in results:
+                row = {k: case.get(k) for k in ("id", "label", "class", "subclass", "source")}
+                row["status"] = status
+                f.write(json.dumps(row, sort_keys=True) + "\n")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"detect": det, "false_positive": fp,
                        "classes": {k: v[:2] for k, v in by_class.items()},
                        "benign": {k: v for k, v in by_sub.items()}}, f, indent=1)
-    ok = seen <= len(results) - blocked  # a blocked request never reaches it
+    ok = seen is None or seen <= len(results) - blocked  # a blocked request never reaches it
     if not ok:
         print("FAIL: the backend saw a request foyer blocked")
     if args.min_detect is not None and det < args.min_detect:
