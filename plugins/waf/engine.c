@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect_util.h"
 #include "misc.h"
 #include "normalize.h"
 #include "request_parts.h"
@@ -825,6 +826,31 @@ static int on_url_part(void *ctx, const struct waf_var *part)
  * inspected apart, like the request's own, so that the ordinary parts of a
  * link (host, path, "page=2") cost almost nothing and an injection in one
  * argument is not diluted by the rest. */
+/* Where the path of "http(s)://host[:port]/path" starts when the part before
+ * it is a plain origin: a host name or IPv4 address and a numeric port hold
+ * nothing to inspect, and every Referer starts with one. 0 otherwise. */
+static size_t plain_origin_len(const char *s, size_t n)
+{
+    size_t i;
+    if (n > 7 && strncasecmp(s, "http://", 7) == 0)
+        i = 7;
+    else if (n > 8 && strncasecmp(s, "https://", 8) == 0)
+        i = 8;
+    else
+        return 0;
+    size_t h = i;
+    while (i < n && (waf_is_alnum((unsigned char)s[i]) || s[i] == '.' || s[i] == '-'))
+        i++;
+    if (i == h) return 0;
+    if (i < n && s[i] == ':') {
+        size_t p = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == p || i - p > 5) return 0;
+    }
+    return i == n || s[i] == '/' ? i : 0;
+}
+
 static void inspect_url(struct ctx *c, const struct waf_var *v)
 {
     const char *s = v->value;
@@ -835,10 +861,11 @@ static void inspect_url(struct ctx *c, const struct waf_var *v)
         inspect_value(c, v, waf_charset(s, n));
         return;
     }
+    size_t o = plain_origin_len(s, pl);
     struct waf_var pv = *v;
-    pv.value = s;
-    pv.value_len = pl;
-    run_detectors(c, &pv, s, pl, waf_charset(s, pl));
+    pv.value = s + o;
+    pv.value_len = pl - o;
+    if (pl > o) run_detectors(c, &pv, s + o, pl - o, waf_charset(s + o, pl - o));
     if (q) {
         struct url_ctx u = {c, v};
         struct waf_parts_sink sink = {on_url_part, NULL, &u};

@@ -100,6 +100,31 @@ static void test_benign(void)
     CU_ASSERT_EQUAL(r.score, 0);
 }
 
+/* A Referer's plain origin is not inspected, but its path and query are, and
+ * an origin outside host name grammar is inspected whole. */
+static void test_referer(void)
+{
+    static const char *const attacks[] = {
+        "https://shop.example.com/x?q=%3Cscript%3Ealert(1)%3C/script%3E",
+        "http://shop.example.com:8080/../../../../etc/passwd",
+        "http://a'or'1'='1/",
+        "http://<svg/onload=alert(1)>/",
+        "http://shop.example.com/;cat /etc/passwd",
+        NULL};
+    struct req q;
+    struct waf_report r;
+    for (const char *const *a = attacks; *a; a++) {
+        req_browser(&q, "/");
+        req_header(&q, "Referer", *a);
+        int blocked = waf_inspect(pol, &q.v, 0, &r);
+        if (!blocked) fprintf(stderr, "\n  missed in a Referer: %s\n", *a);
+        CU_ASSERT_EQUAL(blocked, 1);
+    }
+    req_browser(&q, "/");
+    req_header(&q, "Referer", "http://127.0.0.1:8080/admin/users?page=3");
+    CU_ASSERT_EQUAL(waf_inspect(pol, &q.v, 0, &r), 0);
+}
+
 static void test_ssi_arg(void)
 {
     struct req q;
@@ -438,6 +463,7 @@ int main(void)
     CU_pSuite s = CU_add_suite("waf_engine", NULL, NULL);
     CU_add_test(s, "benign", test_benign);
     CU_add_test(s, "ssi_arg", test_ssi_arg);
+    CU_add_test(s, "referer", test_referer);
     CU_add_test(s, "protocol", test_protocol);
     CU_add_test(s, "scanner", test_scanner);
     CU_add_test(s, "session", test_session);
