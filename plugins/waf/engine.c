@@ -475,6 +475,22 @@ static size_t xf_path(const char *in, size_t n, char *out)
     return waf_path_normalize(in, n, out, 1);
 }
 
+/* Are the value's only shell-ignored bytes quotes inside words ("it's",
+ * "O'Brien")? The RCE detector already reads a command word through such
+ * quotes (c'a't is "cat"), so the de-obfuscated form would add nothing. */
+static int inword_quotes_only(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '\\' || ch == '^' || ch == '$') return 0;
+        if ((ch == '\'' || ch == '"' || ch == '`') &&
+            !(i > 0 && i + 1 < n && waf_is_alnum((unsigned char)s[i - 1]) &&
+              waf_is_alnum((unsigned char)s[i + 1])))
+            return 0;
+    }
+    return 1;
+}
+
 /* Computes form f from the base form into its slot; NULL-length forms that
  * equal their source are reported as absent (n = 0, p = NULL). */
 static void make_form(struct ctx *c, struct form *forms, int f, unsigned cs)
@@ -514,6 +530,7 @@ static void make_form(struct ctx *c, struct form *forms, int f, unsigned cs)
                WAF_CS_CTL | WAF_CS_PAREN | WAF_CS_LT | WAF_CS_GT | WAF_CS_BRACE)))
             return;
         const struct form *src = forms[F_ESC].p ? &forms[F_ESC] : b;
+        if (inword_quotes_only(src->p, src->n)) return;
         n = waf_shell_deobfuscate(src->p, src->n, slot);
         if (n == src->n && memcmp(slot, src->p, n) == 0) return;
         /* only the RCE detector reads this form: skip it when it cannot fire

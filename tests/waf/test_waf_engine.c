@@ -125,6 +125,26 @@ static void test_referer(void)
     CU_ASSERT_EQUAL(waf_inspect(pol, &q.v, 0, &r), 0);
 }
 
+/* Quote-split commands are caught whether the engine builds the
+ * de-obfuscated form or leaves it to the detector's own word reading. */
+static void test_shell_quotes(void)
+{
+    static const char *const attacks[] = {
+        "/?x=x;c'a't+/etc/passwd", "/?x=a;w'h'o'am'i",  "/?x=a;who''ami",
+        "/?x=a|wh'oam'i",          "/?x=it's;wh'o'ami", "/?x=x;'wh'oami",
+        "/?x=a;c\\at+/etc/passwd", "/?x=a;who$@ami",    NULL};
+    struct req q;
+    struct waf_report r;
+    for (const char *const *a = attacks; *a; a++) {
+        req_browser(&q, *a);
+        int blocked = waf_inspect(pol, &q.v, 0, &r);
+        if (!blocked) fprintf(stderr, "\n  missed: %s\n", *a);
+        CU_ASSERT_EQUAL(blocked, 1);
+    }
+    req_browser(&q, "/?note=extra+basil,+please;+it's+for+Tom's+birthday");
+    CU_ASSERT_EQUAL(waf_inspect(pol, &q.v, 0, &r), 0);
+}
+
 static void test_ssi_arg(void)
 {
     struct req q;
@@ -464,6 +484,7 @@ int main(void)
     CU_add_test(s, "benign", test_benign);
     CU_add_test(s, "ssi_arg", test_ssi_arg);
     CU_add_test(s, "referer", test_referer);
+    CU_add_test(s, "shell_quotes", test_shell_quotes);
     CU_add_test(s, "protocol", test_protocol);
     CU_add_test(s, "scanner", test_scanner);
     CU_add_test(s, "session", test_session);
