@@ -257,10 +257,20 @@ struct json {
 
 static void json_ws(struct json *j)
 {
-    if (j->i < j->n && (unsigned char)j->s[j->i] > ' ') return; /* the usual case */
-    while (j->i < j->n && (j->s[j->i] == ' ' || j->s[j->i] == '\t' ||
-                           j->s[j->i] == '\n' || j->s[j->i] == '\r'))
-        j->i++;
+    static const unsigned char ws[256] = {[' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1};
+    const unsigned char *p = (const unsigned char *)j->s;
+    size_t i = j->i, n = j->n;
+    if (i < n && p[i] > ' ') return; /* compact JSON */
+    /* ", " and ": " between tokens: one space, then a token */
+    if (i + 1 < n && p[i] == ' ' && p[i + 1] > ' ') {
+        j->i = i + 1;
+        return;
+    }
+    while (i + 8 <= n && memcmp(p + i, "        ", 8) == 0) /* indentation, padding */
+        i += 8;
+    while (i < n && ws[p[i]])
+        i++;
+    j->i = i;
 }
 
 static int hexv(char c)

@@ -31,6 +31,7 @@
 #include "detect.h"
 #include "sqli_tokens.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #define WIN 64  /* tokens in the window */
@@ -1220,32 +1221,31 @@ static int scan_context(const unsigned char *s, size_t n, unsigned char quote,
 }
 
 /* Words that can carry an attack in a value without SQL punctuation:
- * "1 union select 2", "1 or sleep(5)", "; drop table x", "1 order by 3".
- * Grouped by first letter so a prose word costs one switch and a compare. */
-static int word_is(const char *w, size_t n, const char *list)
+ * "1 union select 2", "1 or sleep(5)", "; drop table x", "1 order by 3". */
+static const char *const trigger_words[] = {
+    "alter",    "benchmark", "create",       "delete",     "drop",       "declare",
+    "exec",     "execute",   "extractvalue", "except",     "group",      "having",
+    "insert",   "intersect", "order",        "replace",    "rename",     "procedure",
+    "select",   "sleep",     "shutdown",     "sysobjects", "syscolumns", "sysusers",
+    "truncate", "union",     "update",       "updatexml",  "waitfor",    NULL};
+
+/* By word length, a bit per first letter of the trigger words: most prose
+ * words are turned away by one load and a shift, without being folded. */
+static uint32_t trigger_first[28];
+
+__attribute__((constructor)) static void trigger_init(void)
 {
-    /* list: space-separated candidates */
-    while (*list) {
-        size_t m = 0;
-        while (list[m] && list[m] != ' ')
-            m++;
-        if (m == n) {
-            size_t k = 0;
-            while (k < n && w[k] == list[k])
-                k++;
-            if (k == n) return 1;
-        }
-        list += m;
-        while (*list == ' ')
-            list++;
-    }
-    return 0;
+    for (const char *const *t = trigger_words; *t; t++)
+        trigger_first[strlen(*t)] |= 1u << (**t - 'a');
 }
+
+/* Bytes that join a catalog name: schema.table, pg_sleep, rdb$database. */
+static const unsigned char join_byte[256] = {['.'] = 1, ['_'] = 1, ['$'] = 1};
 
 static int trigger_word(const unsigned char *s, size_t n)
 {
     char w[28];
-    /* the first letters of the words below (a table: one load per word) */
+    /* the first letters of trigger words and catalogs (one load per word) */
     static const unsigned char first[256] = {
         ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['g'] = 1, ['h'] = 1,
         ['i'] = 1, ['m'] = 1, ['o'] = 1, ['p'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
@@ -1253,48 +1253,18 @@ static int trigger_word(const unsigned char *s, size_t n)
         ['E'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['M'] = 1, ['O'] = 1, ['P'] = 1,
         ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['W'] = 1, ['X'] = 1};
     if (n < 4 || n >= sizeof w || !first[s[0]]) return 0;
-    int joined = 0; /* schema.table, pg_sleep, rdb$database */
-    for (size_t k = 0; k < n; k++) {
+    unsigned char joined = 0;
+    for (size_t k = 0; k < n; k++)
+        joined |= join_byte[s[k]];
+    if (!joined && !(trigger_first[n] >> (lower(s[0]) - 'a') & 1)) return 0;
+    for (size_t k = 0; k < n; k++)
         w[k] = (char)lower(s[k]);
-        joined |= s[k] == '.' || s[k] == '_' || s[k] == '$';
-    }
     if (joined)
         return is_catalog(w, n) ||
                (kw_lookup(w, n) && (kw_lookup(w, n)->flags & KF_DANGER));
-    switch (w[0]) {
-    case 'a':
-        return word_is(w, n, "alter");
-    case 'b':
-        return word_is(w, n, "benchmark");
-    case 'c':
-        return word_is(w, n, "create");
-    case 'd':
-        return word_is(w, n, "delete drop declare");
-    case 'e':
-        return word_is(w, n, "exec execute extractvalue except");
-    case 'g':
-        return word_is(w, n, "group");
-    case 'h':
-        return word_is(w, n, "having");
-    case 'i':
-        return word_is(w, n, "insert intersect");
-    case 'o':
-        return word_is(w, n, "order");
-    case 'r':
-        return word_is(w, n, "replace rename");
-    case 'p':
-        return word_is(w, n, "procedure");
-    case 's':
-        return word_is(w, n, "select sleep shutdown sysobjects syscolumns sysusers");
-    case 't':
-        return word_is(w, n, "truncate");
-    case 'u':
-        return word_is(w, n, "union update updatexml");
-    case 'w':
-        return word_is(w, n, "waitfor");
-    default:
-        return 0;
-    }
+    for (const char *const *t = trigger_words; *t; t++)
+        if (**t == w[0] && strlen(*t) == n && memcmp(*t, w, n) == 0) return 1;
+    return 0;
 }
 
 /* Byte classes for the cheap test. */
