@@ -416,10 +416,12 @@ struct det {
 
 #define FB(f) (1u << (f))
 
-/* ':' beside a path separator (c:\\, php://, jndi:ldap://); a ':' alone ("7:30",
- * "Note: ...") is prose to the path and code detectors. A bit waf_charset()
- * leaves free. */
+/* Pairs of bytes, in bits waf_charset() leaves free. ':' beside a path
+ * separator (c:\\, php://, jndi:ldap://); a ':' alone ("7:30", "Note: ...") is
+ * prose to the path and code detectors. */
 #define CS_COLON_PATH (1u << 29)
+/* A quote and a ';': a string break-out into a statement ("';return true"). */
+#define CS_QUOTE_SEMI (1u << 30)
 
 /* needs: a value with none of these characters cannot hold an attack of
  * the detector's class (e.g. template injection needs a delimiter such as
@@ -453,9 +455,9 @@ static const struct det detectors[] = {
          WAF_CS_BRACKET | WAF_CS_PAREN},
     {waf_detect_ldap, 0,
      WAF_CS_PAREN | WAF_CS_STAR | WAF_CS_PIPE | WAF_CS_AMP | WAF_CS_BSLASH | WAF_CS_NUL},
+    /* operators ($ne, [$gt]), calls, blocks, or a quote and a ';' (';return) */
     {waf_detect_nosql, 0,
-     WAF_CS_DOLLAR | WAF_CS_BRACKET | WAF_CS_BRACE | WAF_CS_QUOTE | WAF_CS_SEMI |
-         WAF_CS_PIPE | WAF_CS_AMP | WAF_CS_PAREN | WAF_CS_EQ},
+     WAF_CS_DOLLAR | WAF_CS_BRACKET | WAF_CS_BRACE | WAF_CS_PAREN | CS_QUOTE_SEMI},
     /* SSI/XXE need '<', mail a line break, session fixation ';' or '=',
      * out-of-band probe domains sit in URLs */
     {waf_detect_misc, FB(F_HTML),
@@ -600,10 +602,12 @@ static int code_hint(const char *s, size_t n, unsigned cs)
     return 0;
 }
 
-static unsigned with_colon_path(unsigned cs)
+/* cs with the engine's pair bits (CS_COLON_PATH, CS_QUOTE_SEMI) added. */
+static unsigned with_pairs(unsigned cs)
 {
-    int path = (cs & WAF_CS_COLON) && (cs & (WAF_CS_SLASH | WAF_CS_BSLASH));
-    return path ? cs | CS_COLON_PATH : cs;
+    if ((cs & WAF_CS_COLON) && (cs & (WAF_CS_SLASH | WAF_CS_BSLASH))) cs |= CS_COLON_PATH;
+    if ((cs & WAF_CS_QUOTE) && (cs & WAF_CS_SEMI)) cs |= CS_QUOTE_SEMI;
+    return cs;
 }
 
 /* cs is waf_charset(s, n), which the caller has already computed. */
@@ -612,7 +616,7 @@ static void run_detectors(struct ctx *c, const struct waf_var *v, const char *s,
 {
     struct form forms[F_COUNT]; /* filled as needed: no memset on the hot path */
     /* the hint only matters when the code detector's characters are absent */
-    cs = with_colon_path(cs);
+    cs = with_pairs(cs);
     int hint = !(cs & CS_CODE) && code_hint(s, n, cs);
     if ((cs & ~WAF_CS_DOT) == 0) { /* letters, digits, '_', '-', '.' */
         struct waf_hit h;
@@ -626,7 +630,7 @@ static void run_detectors(struct ctx *c, const struct waf_var *v, const char *s,
         char *slot = c->slots + (size_t)F_URL * c->slot_cap;
         forms[F_URL].n = waf_url_decode_full(s, n, slot, 0, NULL);
         forms[F_URL].p = slot;
-        cs = with_colon_path(cs | waf_charset(slot, forms[F_URL].n));
+        cs = with_pairs(cs | waf_charset(slot, forms[F_URL].n));
     }
     forms[F_NUL] = forms[F_URL];
     if (cs & WAF_CS_NUL) {

@@ -163,6 +163,12 @@ static const char *const bin_dirs[] = {
     "/bin/",           "/usr/bin/",        "/sbin/", "/usr/sbin/",
     "/usr/local/bin/", "/usr/local/sbin/", NULL};
 
+/* Bytes of the words read_word() reads (':' ends a word piece). */
+static const unsigned char word_byte[256] = {
+    ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
+    ['_'] = 1,         ['-'] = 1,         ['.'] = 1,
+};
+
 /* Read a command word at i; the base name of a path, without .exe/.com/.bat. */
 static void read_word(const char *s, size_t n, size_t i, struct word *w)
 {
@@ -175,6 +181,12 @@ static void read_word(const char *s, size_t n, size_t i, struct word *w)
     size_t j = i;
     while (j < n) {
         unsigned char c = (unsigned char)s[j];
+        if (word_byte[c]) { /* the usual byte: a letter */
+            if (w->len < sizeof w->buf) w->buf[w->len] = (char)waf_lc(c);
+            w->len++;
+            j++;
+            continue;
+        }
         if (lit_newline(s, n, j)) break;
         size_t ob = obfuscation_len(s, n, j);
         if (ob) {
@@ -289,11 +301,13 @@ static int check_position(const char *s, size_t n, size_t p, enum sep sep,
                      s[i] == '(' || s[i] == '{' || s[i] == '@'))
         i++;
     /* Prefix commands that run the next word. */
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 2 && i < n; k++) {
+        unsigned char f = waf_lc((unsigned char)s[i]);
         if (i + 1 < n && s[i] == '.' && is_blank((unsigned char)s[i + 1]))
             i += 2;
-        else if (waf_word_at(s, n, i, "sudo") || waf_word_at(s, n, i, "nohup") ||
-                 waf_word_at(s, n, i, "exec") || waf_word_at(s, n, i, "command"))
+        else if ((f == 's' || f == 'n' || f == 'e' || f == 'c') &&
+                 (waf_word_at(s, n, i, "sudo") || waf_word_at(s, n, i, "nohup") ||
+                  waf_word_at(s, n, i, "exec") || waf_word_at(s, n, i, "command")))
             i = waf_skip_space(s, n, i + waf_word_len(s, n, i));
         else
             break;
@@ -397,8 +411,15 @@ static void idioms_init(void)
         idiom_first[(unsigned char)shell_idioms[t][0]] |= 1u << t;
 }
 
+/* Every idiom holds one of - . ( % / $: a value without them holds none. */
+static const unsigned char idiom_mark[32] = {
+    [4] = 0x30, /* $ % (0x24 0x25) */
+    [5] = 0xE1, /* ( - . / (0x28 0x2d 0x2e 0x2f) */
+};
+
 static int find_idiom(const char *s, size_t n, struct waf_hit *hit)
 {
+    if (!waf_has_any(s, n, idiom_mark)) return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = waf_lc((unsigned char)s[i]);
         unsigned cand = idiom_first[c]; /* the idioms that start with this byte */
@@ -594,12 +615,6 @@ int waf_detect_rce(const char *s, size_t n, enum waf_place place, struct waf_hit
 static const unsigned char shell_syntax[256] = {
     ['('] = 1,  ['{'] = 1, ['/'] = 1,  ['~'] = 1, ['$'] = 1,  ['%'] = 1,  ['`'] = 1,
     ['\\'] = 1, ['"'] = 1, ['\''] = 1, ['^'] = 1, ['\n'] = 1, ['\r'] = 1,
-};
-
-/* Bytes of the words read_word() reads (':' ends a word piece). */
-static const unsigned char word_byte[256] = {
-    ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
-    ['_'] = 1,         ['-'] = 1,         ['.'] = 1,
 };
 
 int waf_rce_possible(const char *s, size_t n)

@@ -328,7 +328,13 @@ static long json_string(struct json *j, char *out, const char **val)
         uint64_t q = w ^ 0x2222222222222222ull, b = w ^ 0x5c5c5c5c5c5c5c5cull;
         uint64_t z =
             ((q - 0x0101010101010101ull) & ~q) | ((b - 0x0101010101010101ull) & ~b);
-        if (z & 0x8080808080808080ull) break;
+        z &= 0x8080808080808080ull;
+        if (z) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            e += (size_t)__builtin_ctzll(z) >> 3; /* the lowest flag is exact */
+#endif
+            break;
+        }
         e += 8;
     }
     while (e < j->n && j->s[e] != '"' && j->s[e] != '\\')

@@ -1223,20 +1223,39 @@ static int scan_context(const unsigned char *s, size_t n, unsigned char quote,
 /* Words that can carry an attack in a value without SQL punctuation:
  * "1 union select 2", "1 or sleep(5)", "; drop table x", "1 order by 3". */
 static const char *const trigger_words[] = {
-    "alter",    "benchmark", "create",       "delete",     "drop",       "declare",
-    "exec",     "execute",   "extractvalue", "except",     "group",      "having",
-    "insert",   "intersect", "order",        "replace",    "rename",     "procedure",
-    "select",   "sleep",     "shutdown",     "sysobjects", "syscolumns", "sysusers",
-    "truncate", "union",     "update",       "updatexml",  "waitfor",    NULL};
+    "alter",      "benchmark",
+    "create",     "declare",
+    "delete",     "drop",
+    "except",     "exec",
+    "execute",    "extractvalue",
+    "group",      "having",
+    "insert",     "intersect",
+    "order",      "procedure",
+    "rename",     "replace",
+    "select",     "shutdown",
+    "sleep",      "syscolumns",
+    "sysobjects", "sysusers",
+    "truncate",   "union",
+    "update",     "updatexml",
+    "waitfor",    NULL}; /* sorted: the words of one first letter are together */
 
 /* By word length, a bit per first letter of the trigger words: most prose
  * words are turned away by one load and a shift, without being folded. */
 static uint32_t trigger_first[28];
+static unsigned char trigger_from[27]; /* first index of each letter's words */
+static unsigned char trigger_len[32];
 
 __attribute__((constructor)) static void trigger_init(void)
 {
-    for (const char *const *t = trigger_words; *t; t++)
-        trigger_first[strlen(*t)] |= 1u << (**t - 'a');
+    unsigned i = 0;
+    for (int c = 0; c < 26; c++) {
+        trigger_from[c] = (unsigned char)i;
+        for (; trigger_words[i] && trigger_words[i][0] == 'a' + c; i++) {
+            trigger_len[i] = (unsigned char)strlen(trigger_words[i]);
+            trigger_first[trigger_len[i]] |= 1u << c;
+        }
+    }
+    trigger_from[26] = (unsigned char)i;
 }
 
 /* Bytes that join a catalog name: schema.table, pg_sleep, rdb$database. */
@@ -1262,8 +1281,9 @@ static int trigger_word(const unsigned char *s, size_t n)
     if (joined)
         return is_catalog(w, n) ||
                (kw_lookup(w, n) && (kw_lookup(w, n)->flags & KF_DANGER));
-    for (const char *const *t = trigger_words; *t; t++)
-        if (**t == w[0] && strlen(*t) == n && memcmp(*t, w, n) == 0) return 1;
+    int c = w[0] - 'a';
+    for (unsigned t = trigger_from[c]; t < trigger_from[c + 1]; t++)
+        if (trigger_len[t] == n && memcmp(trigger_words[t], w, n) == 0) return 1;
     return 0;
 }
 
