@@ -165,6 +165,8 @@ static int php_call(const char *s, size_t n, size_t i, size_t l, struct waf_hit 
                                p + 1 - i);
         return 0;
     }
+    /* every family prefix ends in '_' but gz and bz */
+    if (!memchr(s + i, '_', l) && !((s[i] | 32) == 'g' || (s[i] | 32) == 'b')) return 0;
     for (const char *const *x = php_prefixes; *x; x++) {
         size_t pl = strlen(*x);
         if (l > pl + 1 && waf_starts_ci(s, n, i, *x) &&

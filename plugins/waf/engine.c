@@ -458,11 +458,11 @@ static const struct det detectors[] = {
     /* operators ($ne, [$gt]), calls, blocks, or a quote and a ';' (';return) */
     {waf_detect_nosql, 0,
      WAF_CS_DOLLAR | WAF_CS_BRACKET | WAF_CS_BRACE | WAF_CS_PAREN | CS_QUOTE_SEMI},
-    /* SSI/XXE need '<', mail a line break, session fixation ';' or '=',
-     * out-of-band probe domains sit in URLs */
+    /* SSI/XXE need '<' (or "&lt;"), mail a line break, session fixation an
+     * attribute "; expires=", out-of-band probe domains sit in URLs */
     {waf_detect_misc, FB(F_HTML),
-     WAF_CS_LT | WAF_CS_CTL | WAF_CS_PCT | WAF_CS_HIGH | WAF_CS_SEMI | WAF_CS_EQ |
-         WAF_CS_COLON | WAF_CS_SLASH | WAF_CS_AMP},
+     WAF_CS_LT | WAF_CS_CTL | WAF_CS_PCT | WAF_CS_HIGH | WAF_CS_EQ | WAF_CS_COLON |
+         WAF_CS_SLASH | WAF_CS_AMP},
 };
 
 typedef size_t (*xform_fn)(const char *in, size_t n, char *out);
