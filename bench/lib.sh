@@ -231,11 +231,14 @@ EOF
 	wait_http "$port" "$PROXY_PID" "$name"
 }
 
-# start_nginx PORT NAME: nginx as the peer proxy, 1 worker.
+# start_nginx PORT NAME: nginx as the peer proxy, 1 worker. NGINX_MAIN_EXTRA
+# and NGINX_SERVER_EXTRA add lines to the main context and the server block
+# (a module and its directives: bench/waf_anchor.sh's ModSecurity).
 start_nginx() {
 	local port=$1 name=$2 d=$T/$2
 	mkdir -p "$d/tmp"
 	cat >"$d/nginx.conf" <<EOF
+${NGINX_MAIN_EXTRA:-}
 worker_processes 1;
 daemon off;
 master_process on;
@@ -261,6 +264,7 @@ $(nginx_paths "$d")
   }
   server {
     listen 127.0.0.1:$port backlog=4096;
+${NGINX_SERVER_EXTRA:-}
     location / {
       proxy_pass http://app;
       proxy_http_version 1.1;
@@ -273,6 +277,12 @@ $(nginx_paths "$d")
   }
 }
 EOF
+	# nginx -t first: a bad configuration (or module path) fails clearly here
+	"$NGINX" -t -q -p "$d/" -c "$d/nginx.conf" -e "$d/error.log" 2>"$d/nginx-t.err" || {
+		cat "$d/nginx-t.err" >&2
+		warn "nginx -t failed on $d/nginx.conf"
+		return 1
+	}
 	start_bg "$name" "$PROXY_CPU" "$NGINX" -p "$d/" -c "$d/nginx.conf" -e "$d/error.log"
 	PROXY_PID=$LAST_PID
 	wait_http "$port" "$PROXY_PID" "$name"

@@ -127,72 +127,18 @@ Include $CRS_RULES/*.conf
 $(include_if "$CRS_ETC/RESPONSE-999-EXCLUSION-RULES-AFTER-CRS.conf")
 EOF
 
-# --- nginx, with and without ModSecurity ---------------------------------------
-# nginx_conf NAME PORT MODSEC(0|1): as lib.sh's start_nginx (1 worker, upstream
-# keep-alive, the same header rewriting), plus the module when MODSEC=1; the
-# bare config differs only in not loading it.
-nginx_conf() {
-	local port=$2 ms=$3 d=$T/$1
-	mkdir -p "$d/tmp"
-	cat >"$d/nginx.conf" <<EOF
-$([ "$ms" = 1 ] && echo "load_module $MODSEC_MODULE;")
-worker_processes 1;
-daemon off;
-master_process on;
-$(nginx_user_line)
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-worker_rlimit_nofile 20000;
-events { worker_connections 16384; }
-http {
-  access_log off;
-$(nginx_paths "$d")
-  keepalive_requests 1000000;
-  keepalive_timeout 300s;
-  upstream app {
-    server 127.0.0.1:$BPORT;
-    keepalive 1024;
-    keepalive_requests 1000000;
-    keepalive_timeout 300s;
-  }
-  server {
-    listen 127.0.0.1:$port backlog=4096;
-$([ "$ms" = 1 ] && printf '    modsecurity on;\n    modsecurity_rules_file %s;\n' "$MS/main.conf")
-    location / {
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host \$http_host;
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto \$scheme;
-      proxy_set_header X-Forwarded-Host \$host;
-    }
-  }
-}
-EOF
-	# nginx -t parses the ModSecurity rules too: a bad path fails here, clearly.
-	"$NGINX" -t -q -p "$d/" -c "$d/nginx.conf" -e "$d/error.log" 2>"$d/nginx-t.err" || {
-		cat "$d/nginx-t.err" >&2
-		die "nginx -t failed on $d/nginx.conf"
-	}
-}
-
-start_nginx_conf() { # NAME PORT: sets PROXY_PID
-	local d=$T/$1
-	start_bg "$1" "$PROXY_CPU" "$NGINX" -p "$d/" -c "$d/nginx.conf" -e "$d/error.log"
-	PROXY_PID=$LAST_PID
-	wait_http "$2" "$PROXY_PID" "$1" || die "$1 did not start"
-}
-
 start_backend
 declare -A PORT PID
+# nginx with and without ModSecurity: lib.sh's start_nginx (1 worker, upstream
+# keep-alive, the same header rewriting); the bare one differs only in not
+# loading the module.
 PORT[nginx]=$(free_port)
-nginx_conf nginx "${PORT[nginx]}" 0
-start_nginx_conf nginx "${PORT[nginx]}"
+start_nginx "${PORT[nginx]}" nginx || die "nginx did not start"
 PID[nginx]=$PROXY_PID
 PORT[modsec]=$(free_port)
-nginx_conf modsec "${PORT[modsec]}" 1
-start_nginx_conf modsec "${PORT[modsec]}"
+NGINX_MAIN_EXTRA="load_module $MODSEC_MODULE;" \
+	NGINX_SERVER_EXTRA="    modsecurity on; modsecurity_rules_file $MS/main.conf;" \
+	start_nginx "${PORT[modsec]}" modsec || die "nginx + ModSecurity did not start"
 PID[modsec]=$PROXY_PID
 PORT[off]=$(free_port)
 FOYER_EXTRA='' start_foyer "${PORT[off]}" off || die "foyer (off) did not start"
