@@ -555,11 +555,30 @@ static void make_form(struct ctx *c, struct form *forms, int f, unsigned cs)
  * __class__), a serialised Java object (base64 "rO0", hex "aced") or a base64
  * gadget name in a long token. These cheap shapes decide whether the
  * (costlier: 0.25-1.5 us on a token) detector runs on a plain value. */
+static int hex_token(const char *s, size_t n)
+{
+    static const unsigned char hex[256] = {
+        ['0' ... '9'] = 1, ['a' ... 'f'] = 1, ['A' ... 'F'] = 1};
+    unsigned char ok = 1;
+    for (size_t i = 0; i < n; i++)
+        ok &= hex[(unsigned char)s[i]];
+    return ok;
+}
+
+/* The Java serialisation magic, hex-encoded, anywhere in a hex token. */
+static int hex_magic(const char *s, size_t n)
+{
+    for (size_t i = 0; i + 8 <= n; i++)
+        if ((s[i] | 32) == 'a' && strncasecmp(s + i, "aced0005", 8) == 0) return 1;
+    return 0;
+}
+
 static int code_hint(const char *s, size_t n, unsigned cs)
 {
     if (n < 5) return 0;
-    /* a long plain token may be a base64 serialised object or gadget name */
-    if ((cs & ~WAF_CS_DOT) == 0 && n >= 16) return 1;
+    /* a long plain token may be a base64 serialised object or gadget name;
+     * a hex one (session ids, digests) only the hex of one (aced0005) */
+    if ((cs & ~WAF_CS_DOT) == 0 && n >= 16) return !hex_token(s, n) || hex_magic(s, n);
     if ((cs & WAF_CS_DOT) && n >= 10) {
         /* a class: "x.y.ClassName", or a JDK / well-known package root */
         for (const char *d = memchr(s, '.', n); d && d + 1 < s + n;
@@ -608,6 +627,14 @@ static unsigned with_pairs(unsigned cs)
     if ((cs & WAF_CS_COLON) && (cs & (WAF_CS_SLASH | WAF_CS_BSLASH))) cs |= CS_COLON_PATH;
     if ((cs & WAF_CS_QUOTE) && (cs & WAF_CS_SEMI)) cs |= CS_QUOTE_SEMI;
     return cs;
+}
+
+/* Header injection wants the once-decoded value, leftovers like %0d%0a
+ * included; a request line ("GET /x HTTP/1.1") needs no special byte. */
+static int crlf_possible(const char *s, size_t n, unsigned cs)
+{
+    return (cs & (WAF_CS_CTL | WAF_CS_PCT | WAF_CS_HIGH)) ||
+           (n >= 14 && (cs & WAF_CS_SLASH) && memmem(s, n, " HTTP/", 6));
 }
 
 /* cs is waf_charset(s, n), which the caller has already computed. */
@@ -663,11 +690,8 @@ static void run_detectors(struct ctx *c, const struct waf_var *v, const char *s,
             }
         }
     }
-    /* header injection wants the once-decoded value, leftovers like %0d%0a
-     * included; a request line ("GET /x HTTP/1.1") needs no special byte */
-    if ((cs & (WAF_CS_CTL | WAF_CS_PCT | WAF_CS_HIGH)) ||
-        (n >= 14 && (cs & WAF_CS_SLASH) && memmem(s, n, " HTTP/", 6)))
-        if (waf_detect_crlf(s, n, v->place, &h)) add_hit(c, &h, v, s, n);
+    if (crlf_possible(s, n, cs) && waf_detect_crlf(s, n, v->place, &h))
+        add_hit(c, &h, v, s, n);
 }
 
 /* Long values are inspected in overlapping windows of max_arg bytes so that
@@ -893,7 +917,8 @@ static void inspect_url(struct ctx *c, const struct waf_var *v)
         waf_split_urlencoded(q + 1, n - pl - 1, 0, c->parts, c->parts_cap, &sink);
     }
     struct waf_hit h;
-    if (waf_detect_crlf(s, n, v->place, &h)) add_hit(c, &h, v, s, n);
+    if (crlf_possible(s, n, waf_charset(s, n)) && waf_detect_crlf(s, n, v->place, &h))
+        add_hit(c, &h, v, s, n);
 }
 
 static void check_session_param(struct ctx *c, const struct waf_var *v)
