@@ -127,7 +127,16 @@ static pid_t spawn(struct foyer_config *c, int w, sigset_t *old)
         return -1;
     }
     if (pid == 0) {
-        sigprocmask(SIG_SETMASK, old, NULL);
+        /* The worker's signals stay blocked until its loop watches them
+         * (watch_signals unblocks them): a SIGHUP sent while it starts is
+         * delivered then, instead of killing it by the default action. */
+        sigset_t starting = *old;
+        sigaddset(&starting, SIGHUP);
+        sigaddset(&starting, SIGUSR1);
+        sigaddset(&starting, SIGTERM);
+        sigaddset(&starting, SIGINT);
+        sigaddset(&starting, SIGQUIT);
+        sigprocmask(SIG_SETMASK, &starting, NULL);
         close_other_listeners(w);
         _exit(foyer_worker_run(c, slots[w].fds, slots[w].nfds, w, nworkers));
     }

@@ -237,6 +237,16 @@ static void watch_signals(struct ev_loop *loop)
     ev_signal_start(loop, &foyer_worker.sigint);
     ev_signal_start(loop, &foyer_worker.sigquit);
     ev_signal_start(loop, &foyer_worker.sighup);
+    /* spawn() kept these blocked while the worker started; libev's handlers
+     * (EVFLAG_AUTO: sigaction, not signalfd) now take them, pending ones too */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGQUIT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
 int foyer_worker_run(struct foyer_config *c, struct foyer_listen_fd *inherited,
