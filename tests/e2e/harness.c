@@ -59,6 +59,11 @@ int64_t e2e_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t e2e_deadline(int timeout_ms)
+{
+    return e2e_now_ms() + (int64_t)timeout_ms * slow_factor();
+}
+
 void e2e_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
@@ -415,7 +420,37 @@ long e2e_backend_requests(int port)
     return e2e_backend_stats(port, &st) ? st.requests : -1;
 }
 
+bool e2e_backend_wait_requests(int port, long n, int timeout_ms)
+{
+    return E2E_WAIT_UNTIL(e2e_backend_requests(port) >= n, timeout_ms);
+}
+
 /* ---- foyer -------------------------------------------------------------------- */
+
+/* Whether pid has a handler installed for sig. */
+static bool catches(pid_t pid, int sig)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *fp = fopen(path, "r");
+    if (!fp) return false;
+    unsigned long long mask = 0;
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), fp))
+        found = sscanf(line, "SigCgt: %llx", &mask) == 1;
+    fclose(fp);
+    return found && ((mask >> (sig - 1)) & 1);
+}
+
+static bool workers_ready(const struct e2e_foyer *f, int n)
+{
+    pid_t w[64];
+    int k = f->pid > 0 ? e2e_children(f->pid, w, 64) : 0;
+    if (k != n) return false;
+    for (int i = 0; i < k; i++)
+        if (!catches(w[i], SIGHUP)) return false;
+    return true;
+}
 
 static bool port_accepts(int port)
 {
@@ -440,6 +475,10 @@ void e2e_foyer_dump_log(const struct e2e_foyer *f)
     dump_log_file(f->errlog);
 }
 
+/* Size of foyer's stderr file when it was last launched (a foyer started
+ * again in the same case appends to it). */
+static size_t launch_log_size;
+
 static void foyer_launch(struct e2e_foyer *f, const char *errname, const char *pidfile)
 {
     char *bin = (char *)e2e_env("FOYER_BIN");
@@ -448,6 +487,8 @@ static void foyer_launch(struct e2e_foyer *f, const char *errname, const char *p
     snprintf(f->errlog, sizeof(f->errlog), "%s", e2e_path(errname));
     int err = open(f->errlog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     REQUIRE(err >= 0);
+    struct stat sb;
+    launch_log_size = fstat(err, &sb) == 0 ? (size_t)sb.st_size : 0;
     char *argv[] = {bin, "-c", f->conf, pidfile ? "-p" : NULL, (char *)pidfile, NULL};
     f->pid = e2e_spawn(argv, err, err);
     close(err);
@@ -458,7 +499,40 @@ static void foyer_launch(struct e2e_foyer *f, const char *errname, const char *p
         snprintf(cs.foyer_logs[cs.nfoyers++], sizeof(cs.foyer_logs[0]), "%s", f->errlog);
 }
 
-/* Waits until foyer's port accepts, failing early if foyer exits. */
+/* How many workers the master said it started ("foyer V started: N
+ * worker(s)") since its launch, 0 before it did. */
+static int workers_started(const struct e2e_foyer *f)
+{
+    char *log = e2e_read_file(f->errlog);
+    const char *p = log && strlen(log) >= launch_log_size
+                        ? strstr(log + launch_log_size, " started: ")
+                        : NULL;
+    int n = 0;
+    if (p && sscanf(p + 10, "%d worker", &n) != 1) n = 0;
+    free(log);
+    return n;
+}
+
+/* Whether pid exists and is not a zombie. */
+static bool running(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) return false;
+    buf[n] = 0;
+    char *rp = strrchr(buf, ')');
+    return rp && rp[1] == ' ' && rp[2] != 'Z';
+}
+
+/* Waits until foyer's port accepts, failing early if foyer exits; then, at
+ * most as long again, until the workers the master started are running
+ * their loops (not required: a test may start a foyer whose workers fail).
+ * The port accepts as soon as the master has opened it, before it forks the
+ * workers: a signal sent then may reach a worker still starting. */
 static void foyer_wait_ready(struct e2e_foyer *f)
 {
     int64_t deadline = e2e_now_ms() + 5000 * slow_factor();
@@ -474,6 +548,11 @@ static void foyer_wait_ready(struct e2e_foyer *f)
                  f->port);
         e2e_sleep_ms(20);
     }
+    int n = 0;
+    if (!E2E_WAIT_UNTIL(!running(f->pid) ||
+                            ((n = workers_started(f)) > 0 && workers_ready(f, n)),
+                        5000))
+        e2e_log("foyer's workers did not all start within 5 s");
 }
 
 void e2e_foyer_start(struct e2e_foyer *f, const char *lua_fmt, ...)
@@ -530,6 +609,11 @@ int e2e_foyer_workers(const struct e2e_foyer *f, pid_t *out, int max)
         e2e_sleep_ms(20);
     }
     return n;
+}
+
+bool e2e_foyer_wait_workers(const struct e2e_foyer *f, int n, int timeout_ms)
+{
+    return E2E_WAIT_UNTIL(workers_ready(f, n), timeout_ms);
 }
 
 const char *e2e_plugin_so(const char *name)

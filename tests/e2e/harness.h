@@ -93,6 +93,22 @@ void e2e_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int64_t e2e_now_ms(void);
 void e2e_sleep_ms(int ms);
+/* e2e_now_ms() + timeout_ms, stretched by FOYER_TEST_SLOW like the harness's
+ * other waits for foyer. */
+int64_t e2e_deadline(int timeout_ms);
+
+/* Polls until cond (an expression, evaluated anew every 20 ms) is true or
+ * timeout_ms have passed (see e2e_deadline); the value is cond's last one.
+ * For asynchronous state (a health check, a reload, a connection closing): a
+ * fixed sleep followed by a check races a loaded machine. */
+#define E2E_WAIT_UNTIL(cond, timeout_ms)                                                 \
+    ({                                                                                   \
+        int64_t e2e_until_ = e2e_deadline(timeout_ms);                                   \
+        bool e2e_ok_;                                                                    \
+        while (!(e2e_ok_ = (cond)) && e2e_now_ms() < e2e_until_)                         \
+            e2e_sleep_ms(20);                                                            \
+        e2e_ok_;                                                                         \
+    })
 /* The case's private temporary directory (removed when the case ends). */
 const char *e2e_tmpdir(void);
 /* Path of a file in the temp dir (static buffer rotation: 4 live results). */
@@ -149,6 +165,10 @@ struct e2e_backend e2e_backend_start_args(const char *name, const char *const *e
 struct e2e_backend e2e_backend_start_report(const char *name);
 /* Requests counted by a backend so far (-1 on error). */
 long e2e_backend_requests(int port);
+/* Waits until the backend has counted at least n requests (it counts one as
+ * soon as its head is in, before answering: a request it counted is in
+ * flight); false after timeout_ms. */
+bool e2e_backend_wait_requests(int port, long n, int timeout_ms);
 
 /* ---- foyer -------------------------------------------------------------------- */
 
@@ -161,7 +181,9 @@ struct e2e_foyer {
 
 /* Writes `listen "127.0.0.1:PORT"` + the given Lua (printf format) into
  * foyer.lua in the temp dir, starts `$FOYER_BIN -c foyer.lua` and waits (5 s
- * at most) until the port accepts connections. REQUIREs success. */
+ * at most) until the port accepts connections. REQUIREs success. Then it
+ * waits (5 s at most, not required) until the workers the master started all
+ * run, their signal handlers installed (see e2e_foyer_wait_workers). */
 void e2e_foyer_start(struct e2e_foyer *f, const char *lua_fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* The usual config: one worker, the extra `set` keys (may be ""), a service
@@ -175,13 +197,20 @@ long e2e_foyer_rss_kb(const struct e2e_foyer *f);
 void e2e_foyer_dump_log(const struct e2e_foyer *f);
 /* Writes text (the whole config, listen lines included) to `name` in the
  * temp dir and starts foyer on it: stderr goes to name.err, pidfile (may be
- * NULL) is passed as -p; waits (5 s at most) until `port` accepts. */
+ * NULL) is passed as -p; waits (5 s at most) until `port` accepts, then for
+ * the workers as e2e_foyer_start does. */
 void e2e_foyer_start_conf(struct e2e_foyer *f, const char *name, int port, const char *text,
                           const char *pidfile);
 /* Waits until foyer's stderr contains needle; false after timeout_ms. */
 bool e2e_foyer_log_wait(const struct e2e_foyer *f, const char *needle, int timeout_ms);
 /* Worker pids of a running foyer (children of the master); how many. */
 int e2e_foyer_workers(const struct e2e_foyer *f, pid_t *out, int max);
+/* Waits until foyer has n workers, each of which has installed its signal
+ * handlers (SIGHUP in /proc/PID/status's SigCgt); false after timeout_ms.
+ * The port accepts before the workers are even forked: a SIGHUP or SIGUSR1
+ * that reaches a worker still starting kills it (the master restarts it), so
+ * a test signals foyer soon after its start only once this is true. */
+bool e2e_foyer_wait_workers(const struct e2e_foyer *f, int n, int timeout_ms);
 /* A plugin of the build tree next to $FOYER_BIN: plugins/NAME/.libs/NAME.so
  * (libtool's) or plugins/NAME/NAME.so; REQUIREs it. Valid to the end. */
 const char *e2e_plugin_so(const char *name);

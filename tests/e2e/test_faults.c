@@ -475,8 +475,9 @@ E2E_TEST(silent_backend_504_pool_recovers, 40)
     int fds1 = fd_count_settle(w, fds0 + 1, 5000);
     CHECKF(fds1 <= fds0 + 1, "worker fds: %d before, %d after %d timed-out requests", fds0, fds1,
            2 * N + 2);
-    /* The timed-out upstream connections were closed, not pooled. */
-    e2e_sleep_ms(200);
+    /* The timed-out upstream connections were closed, not pooled (the
+     * backend sees the closes when its loop gets to them). */
+    E2E_WAIT_UNTIL(e2e_backend_stats(b.port, &st1) && st1.open <= 3, T_MS);
     REQUIRE(e2e_backend_stats(b.port, &st1));
     CHECKF(st1.open <= 3, "the backend still has %ld connections open", st1.open);
     e2e_foyer_stop(&f, 5000);
@@ -569,6 +570,7 @@ E2E_TEST(client_resets_mid_transfer, 60)
     REQUIRE(e2e_backend_stats(b.port, &st0));
 
     enum { N = 50, BATCH = 10 };
+    long reqs0 = st0.requests;
     static char chunk[65536];
     memset(chunk, 'u', sizeof(chunk));
     for (int base = 0; base < N; base += BATCH) {
@@ -591,7 +593,8 @@ E2E_TEST(client_resets_mid_transfer, 60)
             }
             CHECKF(got >= 200000, "download %d: only %zu bytes", base + i, got);
         }
-        e2e_sleep_ms(50);
+        CHECKF(e2e_backend_wait_requests(b.port, reqs0 + 2 * (base + BATCH), T_MS),
+               "the uploads of batch %d did not all reach the upstream", base / BATCH);
         for (int i = 0; i < BATCH; i++) {
             reset_conn(&up[i]);
             reset_conn(&down[i]);
@@ -675,7 +678,7 @@ E2E_TEST(fd_limit_accept_pause, 60)
     while (fd_count(w) < fds0 + ROOM && e2e_now_ms() < deadline)
         e2e_sleep_ms(20);
     CHECKF(fd_count(w) >= fds0 + ROOM - 2, "worker fds %d, limit %d", fd_count(w), fds0 + ROOM);
-    CHECK(e2e_foyer_log_wait(&f, "accept:", 3000));
+    CHECK(e2e_foyer_log_wait(&f, "accept:", T_MS));
 
     /* Paused, not spinning: the worker's CPU over 2 s stays small. */
     long t0 = cpu_ticks(w);
@@ -719,6 +722,7 @@ E2E_TEST(fd_limit_accept_pause, 60)
      * without waiting for a client to leave. */
     enum { K = ROOM / 2 - 2 };
     int ka[K];
+    long reqs0 = e2e_backend_requests(b.port);
     for (int i = 0; i < K; i++) {
         ka[i] = connect_to(f.port);
         REQUIRE(ka[i] >= 0);
@@ -726,13 +730,14 @@ E2E_TEST(fd_limit_accept_pause, 60)
                            "X-Backend-Response-Header: Connection: close\r\n\r\n";
         REQUIRE(send(ka[i], slow, strlen(slow), MSG_NOSIGNAL) == (ssize_t)strlen(slow));
     }
-    e2e_sleep_ms(300); /* the slow requests hold their upstream fds */
+    /* the slow requests hold their upstream fds once the backend has them */
+    REQUIREF(e2e_backend_wait_requests(b.port, reqs0 + K, T_MS),
+             "the %d slow requests did not all reach the backend", (int)K);
     int extra[8];
     int ne = open_holders(f.port, extra, 8); /* beyond the limit: EMFILE, pause */
     REQUIRE(ne == 8);
-    e2e_sleep_ms(200);
-    CHECKF(fd_count(w) >= fds0 + ROOM - 2, "worker fds %d, limit %d: not out of fds", fd_count(w),
-           fds0 + ROOM);
+    CHECKF(E2E_WAIT_UNTIL(fd_count(w) >= fds0 + ROOM - 2, T_MS),
+           "worker fds %d, limit %d: not out of fds", fd_count(w), fds0 + ROOM);
     for (int i = 0; i < K; i++) {
         int s = request_on(ka[i], "", 8000); /* reads the slow answer; stays open */
         CHECKF(s == 200, "keep-alive client %d: slow request answered %d", i, s);

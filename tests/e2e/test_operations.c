@@ -3,6 +3,7 @@
 #include "harness.h"
 #include "json.h"
 
+#include <dirent.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,7 +32,7 @@ static void start_logging(struct e2e_foyer *f, const char *format, int port)
 /* The access log's last line once it has n lines (flushed within a second). */
 static char *log_line(int n)
 {
-    for (int i = 0; i < 40; i++) {
+    for (int64_t end = e2e_deadline(10000);;) {
         char *text = e2e_read_file(e2e_path("access.log"));
         int lines = 0;
         for (char *p = text; p && *p; p++)
@@ -47,10 +48,35 @@ static char *log_line(int n)
             return copy;
         }
         free(text);
+        if (e2e_now_ms() > end) break;
         e2e_sleep_ms(100);
     }
     REQUIREF(false, "the access log did not get %d lines", n);
     return NULL;
+}
+
+/* Whether every worker of f has the file at path open (its /proc/PID/fd
+ * links name it: a file moved away shows its new name). */
+static bool workers_have_open(const struct e2e_foyer *f, int nworkers, const char *path)
+{
+    pid_t w[16];
+    int n = e2e_foyer_workers(f, w, 16);
+    if (n != nworkers) return false;
+    for (int i = 0; i < n; i++) {
+        char dir[64], link[400], target[512];
+        snprintf(dir, sizeof dir, "/proc/%d/fd", (int)w[i]);
+        DIR *d = opendir(dir);
+        bool found = false;
+        for (struct dirent *de; d && !found && (de = readdir(d)) != NULL;) {
+            snprintf(link, sizeof link, "%s/%s", dir, de->d_name);
+            ssize_t len = readlink(link, target, sizeof target - 1);
+            target[len > 0 ? len : 0] = '\0';
+            found = strcmp(target, path) == 0;
+        }
+        if (d) closedir(d);
+        if (!found) return false;
+    }
+    return true;
 }
 
 static bool matches(const char *text, const char *pattern)
@@ -214,6 +240,7 @@ E2E_TEST(sigusr1_reopens_moved_logs, 30)
         "service 'app' { endpoints = { '127.0.0.1:%d' } }\n"
         "route(function(req) return 'app' end)\n",
         e2e_path("access.log"), be.port);
+    REQUIREF(e2e_foyer_wait_workers(&f, 2, T_MS), "foyer's workers did not start");
     struct e2e_resp r;
     CHECK_INT(get(f.port, "/before", NULL, &r), 200);
     e2e_resp_free(&r);
@@ -224,7 +251,10 @@ E2E_TEST(sigusr1_reopens_moved_logs, 30)
     REQUIRE(rename(e2e_path("access.log"), e2e_path("access.log.1")) == 0);
     REQUIRE(kill(f.pid, SIGUSR1) == 0);
     CHECK(e2e_foyer_log_wait(&f, "log files reopened", T_MS));
-    e2e_sleep_ms(200);
+    /* the master says so once it has signalled the workers: each reopens on
+     * its own loop, a moment later */
+    CHECKF(E2E_WAIT_UNTIL(workers_have_open(&f, 2, e2e_path("access.log")), T_MS),
+           "the workers did not reopen access.log");
     for (int i = 0; i < 4; i++) { /* both workers */
         CHECK_INT(get(f.port, "/after", NULL, &r), 200);
         e2e_resp_free(&r);
@@ -276,6 +306,7 @@ E2E_TEST(systemd_notifications, 30)
         be.port);
     unsetenv("NOTIFY_SOCKET");
     expect_notify(fd, "READY=1");
+    REQUIREF(e2e_foyer_wait_workers(&f, 1, T_MS), "foyer's workers did not start");
     REQUIRE(kill(f.pid, SIGHUP) == 0);
     expect_notify(fd, "RELOADING=1\nMONOTONIC_USEC=");
     expect_notify(fd, "READY=1");

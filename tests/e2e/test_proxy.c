@@ -163,14 +163,9 @@ E2E_TEST(route_errors_are_500, 30)
     CHECK_INT(e2e_get(f.port, "a.example", "/ghost", NULL, 0), 500);
     CHECK_INT(e2e_get(f.port, "a.example", "/fine", NULL, 0), 200);
     /* The error log names the script line and the unknown service. */
-    char *log = NULL;
-    for (int i = 0; i < 50; i++) {
-        free(log);
-        log = e2e_read_file(f.errlog);
-        if (log && strstr(log, "kaboom") && strstr(log, "no-such-svc"))
-            break;
-        e2e_sleep_ms(50);
-    }
+    e2e_foyer_log_wait(&f, "kaboom", T_MS);
+    e2e_foyer_log_wait(&f, "no-such-svc", T_MS);
+    char *log = e2e_read_file(f.errlog);
     CHECKF(log && strstr(log, "kaboom"), "error log lacks the Lua error message");
     CHECKF(log && strstr(log, "foyer.lua:5"), "error log lacks the script line foyer.lua:5");
     CHECKF(log && strstr(log, "no-such-svc"), "error log lacks the undeclared service name");
@@ -556,15 +551,25 @@ E2E_TEST(sigterm_completes_in_flight, 30)
     struct e2e_backend b = e2e_backend_start("app");
     struct e2e_foyer f;
     e2e_foyer_start_simple(&f, "", b.port);
-    struct e2e_conn c, late;
+    struct e2e_conn c, late, idle;
+    /* An idle keep-alive connection: the worker closes it when it stops. */
+    struct e2e_resp ir = {0};
+    REQUIRE(e2e_conn_open(&idle, f.port));
+    REQUIRE(e2e_send_str(&idle, "GET /idle HTTP/1.1\r\nHost: a\r\n\r\n", T_MS));
+    REQUIRE(e2e_read_response(&idle, &ir, T_MS) == 1);
+    e2e_resp_free(&ir);
     REQUIRE(e2e_conn_open(&c, f.port));
     REQUIRE(e2e_send_str(&c, "GET /slow/800 HTTP/1.1\r\nHost: a\r\n\r\n", T_MS));
-    e2e_sleep_ms(200);
+    /* in flight once the backend has it */
+    REQUIRE(e2e_backend_wait_requests(b.port, 2, T_MS));
     pid_t workers[64];
     int nw = e2e_children(f.pid, workers, 64);
     int64_t t0 = e2e_now_ms();
     REQUIRE(kill(f.pid, SIGTERM) == 0);
-    e2e_sleep_ms(200);
+    /* The worker has begun to stop (its listener closed first) once it has
+     * closed the idle connection. */
+    CHECKF(e2e_wait_closed(&idle, T_MS), "the idle connection stayed open after SIGTERM");
+    e2e_conn_close(&idle);
     /* After SIGTERM new requests are not served (refused, or closed unanswered). */
     bool late_open = e2e_conn_open(&late, f.port);
     if (late_open)

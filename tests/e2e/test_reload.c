@@ -99,6 +99,7 @@ E2E_TEST(reload_on_sighup, 60)
     struct e2e_foyer f;
     e2e_foyer_start_conf(&f, "foyer.lua", port, text, NULL);
     free(text);
+    REQUIREF(e2e_foyer_wait_workers(&f, 2, T_MS), "foyer's workers did not start");
     char be[64];
     probe(port, be, sizeof(be));
     CHECK_STR(be, "a");
@@ -133,6 +134,7 @@ E2E_TEST(reload_command_with_pidfile, 60)
     struct e2e_foyer f;
     e2e_foyer_start_conf(&f, "foyer.lua", port, text, pidfile);
     free(text);
+    REQUIREF(e2e_foyer_wait_workers(&f, 1, T_MS), "foyer's workers did not start");
     char *pid = e2e_read_file(pidfile);
     CHECKF(pid && atoi(pid) == f.pid, "pid file holds \"%s\", master is %d", pid ? pid : "",
            (int)f.pid);
@@ -185,6 +187,7 @@ E2E_TEST(reload_invalid_config_is_refused, 60)
     struct e2e_foyer f;
     e2e_foyer_start_conf(&f, "foyer.lua", port, text, NULL);
     free(text);
+    REQUIREF(e2e_foyer_wait_workers(&f, 2, T_MS), "foyer's workers did not start");
     /* Lines: 1 listen, 2 set, 3-4 services, 5 the error, 6 route. */
     static const char *const bad[] = {
         "service \"c\" { endpoints = { \"127.0.0.1:9\" }, bogus = 1 }\n",
@@ -201,12 +204,12 @@ E2E_TEST(reload_invalid_config_is_refused, 60)
         free(log);
         REQUIRE(kill(f.pid, SIGHUP) == 0);
         bool reported = false;
-        for (int t = 0; t < 150 && !reported; t++) {
+        for (int64_t end = e2e_deadline(T_MS); !reported;) {
             log = e2e_read_file(f.errlog);
             reported = log && strlen(log) > seen && strstr(log + seen, "foyer.lua:5");
             free(log);
-            if (!reported)
-                e2e_sleep_ms(20);
+            if (reported || e2e_now_ms() > end) break;
+            e2e_sleep_ms(20);
         }
         CHECKF(reported, "invalid config %zu: no foyer.lua:5 error in stderr after SIGHUP", i);
         /* The old config keeps serving, without a hiccup. */
@@ -231,6 +234,7 @@ E2E_TEST(reload_opens_and_closes_listeners, 60)
     struct e2e_foyer f;
     e2e_foyer_start_conf(&f, "foyer.lua", p1, text, NULL);
     free(text);
+    REQUIREF(e2e_foyer_wait_workers(&f, 2, T_MS), "foyer's workers did not start");
     CHECK(port_refuses(p2));
     /* Move from p1 to p2. */
     text = config_text(p2, 0, 2, &a, &b, "b", NULL);
@@ -271,6 +275,7 @@ E2E_TEST(reload_keeps_in_flight_and_idle_connections, 60)
     struct e2e_foyer f;
     e2e_foyer_start_conf(&f, "foyer.lua", port, text, NULL);
     free(text);
+    REQUIREF(e2e_foyer_wait_workers(&f, 1, T_MS), "foyer's workers did not start");
     /* A slow request in flight, and an idle keep-alive connection. */
     struct e2e_conn slow, idle;
     REQUIRE(e2e_conn_open(&slow, port));
@@ -280,7 +285,9 @@ E2E_TEST(reload_keeps_in_flight_and_idle_connections, 60)
     REQUIRE(e2e_read_response(&idle, &r, T_MS) == 1);
     CHECK_STR(r.body, "a GET /first\n");
     REQUIRE(e2e_send_str(&slow, "GET /slow/1500 HTTP/1.1\r\nHost: reload.example\r\n\r\n", T_MS));
-    e2e_sleep_ms(200);
+    /* routed (to a) and in flight once a has it: only then the reload */
+    REQUIREF(e2e_backend_wait_requests(a.port, 2, T_MS),
+             "the slow request did not reach a");
     text = config_text(port, 0, 1, &a, &b, "b", NULL);
     write_config(&f, text);
     free(text);
@@ -528,6 +535,7 @@ E2E_TEST(reload_under_load_drops_nothing, 300)
                          config_text(port, 0, 2, &a, &b, "b", NULL)};
     struct e2e_foyer f;
     e2e_foyer_start_conf(&f, "foyer.lua", port, set_text[0], NULL);
+    REQUIREF(e2e_foyer_wait_workers(&f, 2, T_MS), "foyer's workers did not start");
     for (size_t i = 0; i < sizeof(upload_body); i++)
         upload_body[i] = (char)(i * 131 + (i >> 9));
     snprintf(upload_want, sizeof(upload_want), "bytes=%d sha=%016llx\n", UPLOAD_BYTES,

@@ -688,12 +688,14 @@ E2E_TEST(script_errors_are_500_with_file_line, 30)
                paths[i]);
         CHECK_INT(get_status(f.port, "x.example", "/fine", NULL, 0), 200);
     }
-    CHECKF(e2e_foyer_log_wait(&f, "kaboom-raised", 2000), "the error message is not logged");
+    CHECKF(e2e_foyer_log_wait(&f, "kaboom-raised", T_MS),
+           "the error message is not logged");
     static const char *const where[] = {"foyer.lua:5", "foyer.lua:6", "foyer.lua:7"};
     for (size_t i = 0; i < 3; i++)
-        CHECKF(e2e_foyer_log_wait(&f, where[i], 1000), "stderr lacks %s", where[i]);
+        CHECKF(e2e_foyer_log_wait(&f, where[i], T_MS), "stderr lacks %s", where[i]);
     /* The request line is in the log with the error. */
-    CHECKF(e2e_foyer_log_wait(&f, "/raise?n=0", 1000), "stderr lacks the failing request line");
+    CHECKF(e2e_foyer_log_wait(&f, "/raise?n=0", T_MS),
+           "stderr lacks the failing request line");
     CHECK_INT(e2e_backend_requests(b[0].port), 5);
     e2e_foyer_stop(&f, 5000);
 }
@@ -925,7 +927,7 @@ E2E_TEST(require_from_lua_path, 30)
     CHECK_STR(be, "b");
     /* An error inside the module names the module's file and line. */
     CHECK_INT(get_status(f.port, "x.example", "/lib/boom", NULL, 0), 500);
-    CHECKF(e2e_foyer_log_wait(&f, "picker.lua:3", 2000), "stderr lacks picker.lua:3");
+    CHECKF(e2e_foyer_log_wait(&f, "picker.lua:3", T_MS), "stderr lacks picker.lua:3");
     e2e_foyer_stop(&f, 5000);
 }
 

@@ -585,8 +585,7 @@ E2E_TEST(request_mirror, 30)
     CHECK(rc_run(f.port, "mirror", &q));
     /* The copy arrives on its own, soon. */
     long n = 0;
-    for (int i = 0; i < 100 && (n = e2e_backend_requests(mport)) < 1; i++)
-        e2e_sleep_ms(30);
+    E2E_WAIT_UNTIL((n = e2e_backend_requests(mport)) >= 1, T_MS);
     CHECKF(n == 1, "the mirror received %ld requests, want 1", n);
     struct e2e_resp r = {0};
     CHECK_INT(e2e_request(mport,

@@ -879,12 +879,9 @@ static enum outcome run_case(const struct e2e_json *group, const struct e2e_json
     for (size_t i = 0; i < e2e_json_len(mir) && i < MAX_SVC; i++) {
         const char *name = str_or_empty(mir->items[i]);
         long now = -1;
-        for (int t = 0; t < 100; t++) {
-            now = e2e_backend_requests(svc_port(s, name));
-            if (now >= mbefore[i] + samples)
-                break;
-            e2e_sleep_ms(30);
-        }
+        E2E_WAIT_UNTIL((now = e2e_backend_requests(svc_port(s, name))) >=
+                           mbefore[i] + samples,
+                       10000);
         if (now < mbefore[i] + samples)
             whyf(w, "mirror %s received %ld copies, want %d", name, now - mbefore[i], samples);
     }

@@ -529,7 +529,10 @@ E2E_TEST(allhooks_request_and_response_fields, 30)
 {
     struct world w;
     start_world(&w, "");
-    e2e_sleep_ms(100); /* the repeating timer ticks meanwhile */
+    /* the port accepts before the worker is up: from its init on, the
+     * repeating timer (every 20 ms) ticks meanwhile */
+    REQUIRE(e2e_foyer_log_wait(&w.f, "worker_init tag=gen1 worker=0/1", T_MS));
+    e2e_sleep_ms(100);
     struct e2e_resp r;
     CHECK_INT(get(w.f.port, "Example.COM:8080", "/headers?q=1",
                   "X-Test: hello\r\nX-Remove-Me: please\r\n"
@@ -624,7 +627,7 @@ E2E_TEST(allhooks_answers_403_from_request_headers, 30)
     e2e_resp_free(&r);
     e2e_conn_close(&c);
     /* The log hook saw both 403s. */
-    CHECKF(e2e_foyer_log_wait(&w.f, "log path=/forbidden status=403", 2000),
+    CHECKF(e2e_foyer_log_wait(&w.f, "log path=/forbidden status=403", T_MS),
            "on_log did not report the 403");
     CHECK_INT(e2e_foyer_stop(&w.f, 5000), 0);
 }
@@ -742,7 +745,7 @@ E2E_TEST(allhooks_park_client_gone, 30)
     REQUIRE(e2e_send_str(&c, "GET /park/300 HTTP/1.1\r\nHost: example.com\r\n\r\n", T_MS));
     e2e_sleep_ms(50);
     e2e_conn_close(&c);
-    e2e_sleep_ms(500); /* the timer fires and resumes an orphan */
+    e2e_sleep_ms(1000); /* the timer fires (at 300 ms) and resumes an orphan */
     struct e2e_resp r;
     CHECK_INT(get(w.f.port, "example.com", "/x", NULL, &r), 200);
     e2e_resp_free(&r);
@@ -756,7 +759,9 @@ E2E_TEST(allhooks_park_client_gone, 30)
             (long long)(e2e_now_ms() - t0));
     e2e_resp_free(&r);
     e2e_conn_close(&c);
-    e2e_sleep_ms(2700 - (int)(e2e_now_ms() - t0) > 0 ? 2700 - (int)(e2e_now_ms() - t0) : 0);
+    /* past the park's end (2.5 s), with room for a slow timer */
+    e2e_sleep_ms(3500 - (int)(e2e_now_ms() - t0) > 0 ? 3500 - (int)(e2e_now_ms() - t0)
+                                                     : 0);
     CHECK_INT(get(w.f.port, "example.com", "/x", NULL, &r), 200);
     e2e_resp_free(&r);
     CHECK_INT(the_worker(&w.f), worker);
@@ -796,7 +801,7 @@ E2E_TEST(allhooks_upstream_select, 30)
     char want[256];
     snprintf(want, sizeof(want), "result /x service=flaky endpoint=0 address=127.0.0.1:%d status=0 err=%d",
              w.dead, ECONNREFUSED);
-    CHECKF(e2e_foyer_log_wait(&w.f, want, 2000), "no log line \"%s\"", want);
+    CHECKF(e2e_foyer_log_wait(&w.f, want, T_MS), "no log line \"%s\"", want);
     CHECK_INT(e2e_foyer_stop(&w.f, 5000), 0);
 }
 
@@ -1004,16 +1009,17 @@ E2E_TEST(allhooks_on_accept_refuses_client, 30)
     int fd = connect_from("127.0.0.2", w.f.port);
     REQUIREF(fd >= 0, "cannot connect from 127.0.0.2: %s", strerror(errno));
     bool closed;
-    long got = answer_bytes(fd, 3000, &closed);
+    long got = answer_bytes(fd, T_MS, &closed);
     close(fd);
     CHECKF(got == 0 && closed, "127.0.0.2 got %ld bytes (closed: %d), want a closed connection",
            got, closed);
-    CHECKF(e2e_foyer_log_wait(&w.f, "refused client 127.0.0.2", 2000), "no refusal logged");
+    CHECKF(e2e_foyer_log_wait(&w.f, "refused client 127.0.0.2", T_MS),
+           "no refusal logged");
     CHECK_INT(e2e_backend_requests(w.b[0].port), 0);
     /* Others are served. */
     fd = connect_from("127.0.0.1", w.f.port);
     REQUIRE(fd >= 0);
-    got = answer_bytes(fd, 3000, &closed);
+    got = answer_bytes(fd, T_MS, &closed);
     close(fd);
     CHECKF(got > 0, "127.0.0.1 was not served");
     struct e2e_resp r;
@@ -1047,7 +1053,8 @@ E2E_TEST(allhooks_errors_and_answers, 30)
     check_error(&w, "/answer/route", 418, "teapot\n");
     check_error(&w, "/answer/select", 503, "no endpoint for you\n");
     CHECK_INT(e2e_backend_requests(w.b[0].port), 4); /* only the /x ones */
-    CHECKF(e2e_foyer_log_wait(&w.f, "allhooks", 1000), "the failing plugin is not named in the log");
+    CHECKF(e2e_foyer_log_wait(&w.f, "allhooks", T_MS),
+           "the failing plugin is not named in the log");
     CHECK_INT(the_worker(&w.f), worker);
     CHECK_INT(e2e_foyer_stop(&w.f, 5000), 0);
 }
@@ -1062,9 +1069,9 @@ E2E_TEST(allhooks_log_sees_final_status, 30)
     e2e_resp_free(&r);
     CHECK_INT(get(w.f.port, "example.com", "/status/404", NULL, &r), 404);
     e2e_resp_free(&r);
-    CHECKF(e2e_foyer_log_wait(&w.f, "log path=/status/404 status=404", 2000),
+    CHECKF(e2e_foyer_log_wait(&w.f, "log path=/status/404 status=404", T_MS),
            "on_log: no status for a proxied 404");
-    CHECKF(e2e_foyer_log_wait(&w.f, "log path=/fail/headers status=500", 2000),
+    CHECKF(e2e_foyer_log_wait(&w.f, "log path=/fail/headers status=500", T_MS),
            "on_log: resp_status() is not the 500 the client got");
     CHECK_INT(e2e_foyer_stop(&w.f, 5000), 0);
 }
@@ -1154,7 +1161,8 @@ E2E_TEST(allhooks_reload, 40)
     CHECK_INT(get(w.f.port, "example.com", "/x", NULL, &r), 200);
     CHECK_STR(hdr(&r, "X-All-Tag"), "gen1");
     e2e_resp_free(&r);
-    CHECKF(e2e_foyer_log_wait(&w.f, "worker_init tag=gen1 worker=0/1", 1000), "no worker_init");
+    CHECKF(e2e_foyer_log_wait(&w.f, "worker_init tag=gen1 worker=0/1", T_MS),
+           "no worker_init");
 
     reload_to(&w, "gen2");
     CHECK_INT(get(w.f.port, "example.com", "/headers", NULL, &r), 200);
@@ -1164,10 +1172,10 @@ E2E_TEST(allhooks_reload, 40)
     e2e_resp_free(&r);
     CHECK_INT(the_worker(&w.f), worker); /* reloaded in place */
     /* No request holds the first generation any more. */
-    CHECKF(e2e_foyer_log_wait(&w.f, "fini tag=gen1 worker=0", 3000),
+    CHECKF(e2e_foyer_log_wait(&w.f, "fini tag=gen1 worker=0", T_MS),
            "the first state's fini did not run in the worker after the reload");
     /* the master loads on a niced thread: it may finish a moment later */
-    CHECKF(e2e_foyer_log_wait(&w.f, "fini tag=gen1 worker=-1", 3000),
+    CHECKF(e2e_foyer_log_wait(&w.f, "fini tag=gen1 worker=-1", T_MS),
            "the master did not finish its first state at the reload");
     CHECKF(!log_has(&w.f, "fini tag=gen2"), "the new state was finished");
 
@@ -1176,12 +1184,23 @@ E2E_TEST(allhooks_reload, 40)
     CHECK_INT(get(w.f.port, "example.com", "/x", NULL, &r), 200);
     CHECK_STR(hdr(&r, "X-All-Tag"), "gen3");
     e2e_resp_free(&r);
-    CHECKF(e2e_foyer_log_wait(&w.f, "fini tag=gen2 worker=0", 3000),
+    CHECKF(e2e_foyer_log_wait(&w.f, "fini tag=gen2 worker=0", T_MS),
            "the second state's fini did not run in the worker");
-    CHECKF(e2e_foyer_log_wait(&w.f, "fini tag=gen2 worker=-1", 3000),
+    CHECKF(e2e_foyer_log_wait(&w.f, "fini tag=gen2 worker=-1", T_MS),
            "the master did not finish the second state");
     CHECK_INT(count_in_log(&w.f, "fini tag=gen2 worker=0"), 1);
     CHECK_INT(e2e_foyer_stop(&w.f, 5000), 0);
+}
+
+/* X-All-Count of a request (allhooks counts every request's head), -1 on
+ * failure. */
+static int count_requests(const struct world *w)
+{
+    struct e2e_resp r;
+    int st = get(w->f.port, "example.com", "/x", NULL, &r);
+    int n = st == 200 ? atoi(hdr(&r, "X-All-Count")) : -1;
+    e2e_resp_free(&r);
+    return n;
 }
 
 /* The old state lives while a request parked before the reload still uses
@@ -1191,13 +1210,21 @@ E2E_TEST(allhooks_reload_waits_for_last_request, 40)
 {
     struct world w;
     start_world(&w, "");
+    REQUIREF(e2e_foyer_wait_workers(&w.f, 1, T_MS), "foyer's worker did not start");
     reload_to(&w, "gen2");
     struct e2e_conn held;
     REQUIRE(e2e_conn_open(&held, w.f.port));
-    REQUIRE(e2e_send_str(&held,
-                         "GET /park/1500 HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n",
-                         T_MS));
-    e2e_sleep_ms(200);
+    REQUIRE(e2e_send_str(
+        &held,
+        "GET /park/3000 HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n",
+        T_MS));
+    /* Parked (under gen2) once on_request_headers counted it: requests on
+     * other connections tell (X-All-Count counts both). */
+    int probes = 0, count = 0;
+    bool parked =
+        E2E_WAIT_UNTIL((probes++, count = count_requests(&w), count >= probes + 1), T_MS);
+    REQUIREF(parked, "the held request was not parked (%d requests counted, %d probes)",
+             count, probes);
     reload_to(&w, "gen3");
     struct e2e_resp r;
     CHECK_INT(get(w.f.port, "example.com", "/x", NULL, &r), 200);
@@ -1210,10 +1237,10 @@ E2E_TEST(allhooks_reload_waits_for_last_request, 40)
     CHECK_INT(e2e_read_response(&held, &r, T_MS), 1);
     CHECK_INT(r.status, 200);
     CHECK_STR(hdr(&r, "X-All-Tag"), "gen2"); /* its own generation to the end */
-    CHECK_STR(r.body, "b0 GET /park/1500\n");
+    CHECK_STR(r.body, "b0 GET /park/3000\n");
     e2e_resp_free(&r);
     e2e_conn_close(&held);
-    CHECKF(e2e_foyer_log_wait(&w.f, "fini tag=gen2 worker=0", 3000),
+    CHECKF(e2e_foyer_log_wait(&w.f, "fini tag=gen2 worker=0", T_MS),
            "the old state's fini did not run once its last request ended");
     CHECK_INT(e2e_foyer_stop(&w.f, 5000), 0);
 }
@@ -1235,6 +1262,7 @@ E2E_TEST(allhooks_reload_refused_keeps_state, 30)
 {
     struct world w;
     start_world(&w, "");
+    REQUIREF(e2e_foyer_wait_workers(&w.f, 1, T_MS), "foyer's worker did not start");
     char *text = allhooks_conf(&w, "", "gen2");
     text = e2e_replace(text, "verbose = true", "verbose = true, bogus = 1");
     REQUIRE(e2e_write_file(w.f.conf, text));
@@ -1304,7 +1332,7 @@ E2E_TEST(allhooks_route_conf_in_log_many_requests, 120)
     CHECK_INT(ok, n);
     char want[128];
     snprintf(want, sizeof(want), "log path=/n%d status=200 req_bytes=0 resp_bytes=", n - 1);
-    CHECKF(e2e_foyer_log_wait(&w.f, want, 2000), "no log line for the last request");
+    CHECKF(e2e_foyer_log_wait(&w.f, want, T_MS), "no log line for the last request");
     /* Every on_log call read the route's label. */
     char *log = e2e_read_file(w.f.errlog);
     int lines = 0, labelled = 0, first_lost = -1;

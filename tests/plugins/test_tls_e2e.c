@@ -703,7 +703,7 @@ E2E_TEST(mtls_required, 60)
            "backend saw: %.600s", r.body);
     tc_close(&c);
     /* the refusals are in the debug log */
-    CHECK(e2e_foyer_log_wait(&t.f, "handshake from 127.0.0.1:", 2000));
+    CHECK(e2e_foyer_log_wait(&t.f, "handshake from 127.0.0.1:", T_MS));
     e2e_foyer_stop(&t.f, T_MS);
     /* a CA alone means required */
     mtls_config(tls, sizeof tls, NULL);
@@ -791,7 +791,7 @@ E2E_TEST(plaintext_and_garbage_closed, 60)
     struct e2e_conn half;
     REQUIRE(e2e_conn_open(&half, t.tls_port));
     REQUIRE(e2e_send(&half, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11, T_MS));
-    CHECKF(e2e_wait_closed(&half, 4000), "half a ClientHello: not closed");
+    CHECKF(e2e_wait_closed(&half, T_MS), "half a ClientHello: not closed");
     CHECKF(e2e_now_ms() - t0 >= 800, "half a ClientHello closed after %lld ms, before the timeout",
            (long long)(e2e_now_ms() - t0));
     e2e_conn_close(&half);
@@ -801,7 +801,7 @@ E2E_TEST(plaintext_and_garbage_closed, 60)
     CHECKF(tlsinfo(t.tls_port, &o, info, sizeof info), "TLS after the junk: %s", info);
     char be[64];
     CHECK_INT(e2e_get(t.f.port, "www.example.test", "/size/10", be, sizeof be), 200);
-    CHECKF(e2e_foyer_log_wait(&t.f, "plain HTTP sent to a TLS port", 2000),
+    CHECKF(e2e_foyer_log_wait(&t.f, "plain HTTP sent to a TLS port", T_MS),
            "no debug line about plain HTTP");
     CHECK(kill(t.f.pid, 0) == 0);
     e2e_foyer_stop(&t.f, T_MS);
@@ -847,7 +847,7 @@ E2E_TEST(reload_swaps_certificate, 90)
     REQUIRE(e2e_foyer_log_wait(&t.f, "worker 0: configuration reloaded", 5000));
     int64_t t0 = e2e_now_ms();
     bool swapped = false;
-    while (!swapped && e2e_now_ms() - t0 < 3000) {
+    while (!swapped && e2e_now_ms() - t0 < T_MS) {
         swapped = subject_for(t.tls_port, &o, subject, sizeof subject, &type) &&
                   strstr(subject, "/O=v2/") != NULL;
         if (!swapped) e2e_sleep_ms(50);
@@ -916,11 +916,7 @@ E2E_TEST(reload_without_the_plugin, 60)
     REQUIRE(kill(t.f.pid, SIGHUP) == 0);
     REQUIRE(wait_reloads(&t.f, 2));
     char info[1024];
-    bool ok = false;
-    for (int i = 0; i < 50 && !ok; i++) {
-        ok = tlsinfo(t.tls_port, &o, info, sizeof info);
-        if (!ok) e2e_sleep_ms(20);
-    }
+    bool ok = E2E_WAIT_UNTIL(tlsinfo(t.tls_port, &o, info, sizeof info), T_MS);
     CHECKF(ok && strstr(info, "scheme=https|"), "TLS after loading the plugin again: %s", info);
     free(with_tls);
     e2e_foyer_stop(&t.f, T_MS);
