@@ -9,4 +9,4 @@ $SUDO apt-get install -y -q --no-install-recommends \
     build-essential autoconf automake libtool pkg-config \
     libev-dev libluajit-5.1-dev libssl-dev libhttp-parser-dev libcunit1-dev libyaml-dev \
     curl python3 python3-yaml ca-certificates procps openssl \
-    clang libclang-rt-14-dev valgrind
+    clang libclang-rt-14-dev valgrind etcd-server

@@ -126,6 +126,9 @@ static char *status_json(size_t *len)
         &b, "{\"version\":\"%s\",\"pid\":%d,\"uptime\":%.3f,\"generation\":%u,",
         PACKAGE_VERSION, (int)getppid(), now - foyer_metrics_start_time(),
         foyer_worker.config->generation);
+    if (foyer_worker.config->settings.etcd != NULL) /* the etcd state it was built with */
+        foyer_strbuf_printf(&b, "\"etcd_revision\":%lld,",
+                            foyer_worker.config->etcd_revision);
     foyer_strbuf_printf(&b, "\"config\":");
     add_json_string(&b, foyer_worker.config->file);
     foyer_strbuf_printf(&b, ",\"requests\":%llu,\"workers\":[",

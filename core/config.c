@@ -69,6 +69,7 @@ static void free_settings(struct foyer_settings *s)
     free(s->log_level);
     free(s->pid_file);
     free(s->plugin_path);
+    foyer_etcd_settings_free(s->etcd);
 }
 
 void foyer_config_unref(struct foyer_config *c)
@@ -148,4 +149,15 @@ void foyer_config_apply_logging(const struct foyer_settings *s)
     else
         foyer_log_level = FOYER_LOG_INFO;
     foyer_log_open_error(s->error_log);
+}
+
+void foyer_etcd_settings_free(struct foyer_etcd_settings *e)
+{
+    if (e == NULL) return;
+    for (unsigned i = 0; i < e->nendpoints; i++)
+        free(e->endpoints[i]);
+    free(e->endpoints);
+    free(e->prefix);
+    free(e->snapshot);
+    free(e);
 }

@@ -15,6 +15,18 @@ struct foyer_router;
 struct foyer_upstream_pool;
 struct foyer_log_format;
 
+/* set { config_source = { etcd = { ... } } }: services and routes also come
+ * from etcd (core/config_source.c follows it; lua/config_etcd.c merges the
+ * snapshot it writes). */
+struct foyer_etcd_settings {
+    char **endpoints; /* "host:port" */
+    unsigned nendpoints;
+    char *prefix;        /* "/foyer/" */
+    char *snapshot;      /* the last good etcd state, a JSON file */
+    double dial_timeout; /* seconds: connect and the first answer */
+    double retry_max;    /* seconds: the reconnect backoff's cap */
+};
+
 struct foyer_settings {
     int workers; /* 0 = one per CPU */
     double client_header_timeout;
@@ -42,8 +54,9 @@ struct foyer_settings {
     char *log_level;
     char *pid_file;
     char *plugin_path;
-    unsigned lua_instruction_limit; /* per route call, 0 = none */
-    unsigned lua_memory_limit;      /* bytes per Lua state, 0 = none */
+    unsigned lua_instruction_limit;   /* per route call, 0 = none */
+    unsigned lua_memory_limit;        /* bytes per Lua state, 0 = none */
+    struct foyer_etcd_settings *etcd; /* NULL: everything from the file */
 };
 
 struct foyer_endpoint {
@@ -106,6 +119,8 @@ struct foyer_config {
     struct foyer_router *router; /* the route when it is a foyer.router: matched in C */
     struct foyer_log_format *log_format; /* the access log's, compiled */
     unsigned generation;                 /* 1 for the first configuration, +1 a reload */
+    long long etcd_revision;             /* of the etcd snapshot merged in, 0 when none */
+    int etcd_snapshot_found; /* the snapshot file existed when this was loaded */
 };
 
 void foyer_settings_defaults(struct foyer_settings *s);
@@ -130,5 +145,11 @@ struct foyer_config *foyer_config_load(const char *file, char *err, size_t errle
  * worker's thread). finish leaves c to the caller to free on error. */
 struct foyer_config *foyer_config_parse(const char *file, char *err, size_t errlen);
 int foyer_config_finish(struct foyer_config *c, char *err, size_t errlen);
+/* foyer_config_load with the etcd snapshot given as text instead of read from
+ * the snapshot file: how the master validates a change before writing it. */
+struct foyer_config *foyer_config_load_candidate(const char *file, const char *snapshot,
+                                                 size_t len, char *err, size_t errlen);
+/* Frees the etcd settings (NULL is fine). */
+void foyer_etcd_settings_free(struct foyer_etcd_settings *e);
 
 #endif

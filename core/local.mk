@@ -10,6 +10,10 @@ core_libfoyercore_a_SOURCES = \
 	core/addr.c core/addr.h \
 	core/buf.c core/buf.h \
 	core/config.c core/config.h \
+	core/config_source.c core/config_source.h \
+	core/etcd_client.c core/etcd_client.h \
+	core/etcd_keys.c core/etcd_keys.h \
+	core/etcd_kvset.c core/etcd_kvset.h \
 	core/conn.c core/conn.h \
 	core/deadline.c core/deadline.h \
 	core/fields.c core/fields.h \

@@ -1,6 +1,7 @@
 #include "process.h"
 #include "build-config.h"
 #include "config.h"
+#include "config_source.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -9,12 +10,14 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <ev.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,6 +33,16 @@ struct worker_slot {
 static struct worker_slot *slots;
 static int nworkers;
 static struct foyer_config *current; /* the generation new workers start with */
+
+/* The master's own loop: signals arrive on a signalfd (they stay blocked, so
+ * the workers inherit no handler), next to the etcd follower's sockets and
+ * timers (config_source.c) when the configuration comes from etcd too. */
+static struct ev_loop *master_loop;
+static ev_io signal_watcher;
+static sigset_t master_signals, saved_mask;
+static int stopping;
+static int serving; /* workers started: etcd changes are reloads from here on */
+static int first_sync_failed_hard;
 
 static int worker_count(const struct foyer_config *c)
 {
@@ -119,6 +132,17 @@ static int check_new_listeners(const struct foyer_config *c, char *err, size_t e
     return 0;
 }
 
+/* A worker keeps nothing of the master's loop: neither its epoll nor the
+ * signalfd nor an etcd connection (which would then never close). */
+static void forget_master_loop(void)
+{
+    if (master_loop == NULL) return;
+    foyer_config_source_forget();
+    close(signal_watcher.fd);
+    ev_loop_destroy(master_loop);
+    master_loop = NULL;
+}
+
 static pid_t spawn(struct foyer_config *c, int w, sigset_t *old)
 {
     pid_t pid = fork();
@@ -127,6 +151,7 @@ static pid_t spawn(struct foyer_config *c, int w, sigset_t *old)
         return -1;
     }
     if (pid == 0) {
+        forget_master_loop();
         /* The worker's signals stay blocked until its loop watches them
          * (watch_signals unblocks them): a SIGHUP sent while it starts is
          * delivered then, instead of killing it by the default action. */
@@ -235,6 +260,25 @@ static struct foyer_config *load_for_later(const char *file, char *err, size_t e
     return ml.c;
 }
 
+/* The master's side of a reload the workers were told about: the new
+ * generation becomes the one later workers start with. */
+static int install(struct foyer_config *c)
+{
+    char err[2048];
+    if (check_new_listeners(c, err, sizeof err) != 0) {
+        foyer_err("reload refused, the running configuration stays: %s: %s", c->file,
+                  err);
+        foyer_config_unref(c);
+        return -1;
+    }
+    close_dropped_listeners(c);
+    foyer_config_apply_logging(&c->settings);
+    c->generation = current->generation + 1;
+    foyer_config_unref(current);
+    current = c;
+    return 0;
+}
+
 static void load_new(void)
 {
     char err[2048];
@@ -245,17 +289,7 @@ static void load_new(void)
         foyer_err("reload refused, the running configuration stays: %s", err);
         return;
     }
-    if (check_new_listeners(c, err, sizeof err) != 0) {
-        foyer_err("reload refused, the running configuration stays: %s: %s", c->file,
-                  err);
-        foyer_config_unref(c);
-        return;
-    }
-    close_dropped_listeners(c);
-    foyer_config_apply_logging(&c->settings);
-    c->generation = current->generation + 1;
-    foyer_config_unref(current);
-    current = c;
+    install(c);
 }
 
 static void reload(void)
@@ -303,55 +337,163 @@ static void stop_workers(struct foyer_config *c, sigset_t *old)
     }
 }
 
+/* ---- etcd ------------------------------------------------------------------------ */
+
+/* A change from etcd, validated and in the snapshot: before the workers run,
+ * it is simply the configuration they start with; after, the graceful reload
+ * (each worker re-reads the file and the snapshot; nothing is dropped). */
+static void etcd_apply(struct foyer_config *c, long long revision)
+{
+    if (!serving) {
+        c->generation = 1;
+        foyer_config_unref(current);
+        current = c;
+        foyer_info("etcd revision %lld applied: configuration generation 1", revision);
+        ev_break(master_loop, EVBREAK_ONE);
+        return;
+    }
+    foyer_notify_reloading();
+    signal_workers(SIGHUP);
+    if (install(c) == 0)
+        foyer_info("etcd revision %lld applied: configuration generation %u", revision,
+                   current->generation);
+    foyer_notify("READY=1");
+}
+
+static void etcd_first_sync_failed(const char *why)
+{
+    if (serving) return;
+    if (current->etcd_snapshot_found)
+        foyer_warn("etcd unreachable or invalid (%s): starting from the snapshot %s "
+                   "(revision %lld); following etcd in the background",
+                   why, current->settings.etcd->snapshot, current->etcd_revision);
+    else {
+        foyer_err("etcd unreachable or invalid (%s) and no snapshot at %s: refusing to "
+                  "start",
+                  why, current->settings.etcd->snapshot);
+        first_sync_failed_hard = 1;
+    }
+    ev_break(master_loop, EVBREAK_ONE);
+}
+
+static const struct foyer_config_source_ops etcd_ops = {etcd_apply,
+                                                        etcd_first_sync_failed};
+
+/* ---- signals ---------------------------------------------------------------------- */
+
+static void on_signal(int sig)
+{
+    if (sig == SIGCHLD && serving)
+        reap(current, 0, &saved_mask);
+    else if (sig == SIGHUP && serving)
+        reload();
+    else if (sig == SIGUSR1)
+        reopen_logs();
+    else if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
+        stopping = 1;
+        ev_break(master_loop, EVBREAK_ALL);
+    }
+}
+
+static void on_signalfd(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct signalfd_siginfo si;
+    while (!stopping && read(w->fd, &si, sizeof si) == (ssize_t)sizeof si)
+        on_signal((int)si.ssi_signo);
+}
+
+static int open_master_loop(void)
+{
+    sigemptyset(&master_signals);
+    sigaddset(&master_signals, SIGTERM);
+    sigaddset(&master_signals, SIGINT);
+    sigaddset(&master_signals, SIGQUIT);
+    sigaddset(&master_signals, SIGHUP);
+    sigaddset(&master_signals, SIGUSR1);
+    sigaddset(&master_signals, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &master_signals, &saved_mask);
+    signal(SIGPIPE, SIG_IGN);
+    int fd = signalfd(-1, &master_signals, SFD_NONBLOCK | SFD_CLOEXEC);
+    master_loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+    if (fd < 0 || master_loop == NULL) {
+        foyer_err("master: cannot set up its event loop: %s", strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    ev_io_init(&signal_watcher, on_signalfd, fd, EV_READ);
+    ev_io_start(master_loop, &signal_watcher);
+    return 0;
+}
+
+static void close_master_loop(void)
+{
+    if (master_loop == NULL) return;
+    foyer_config_source_stop();
+    ev_io_stop(master_loop, &signal_watcher);
+    close(signal_watcher.fd);
+    ev_loop_destroy(master_loop);
+    master_loop = NULL;
+}
+
+/* etcd's state before the workers start: the fresh one, or the snapshot the
+ * configuration was loaded with; -1 when there is neither (or a stop). */
+static int first_etcd_sync(void)
+{
+    if (current->settings.etcd == NULL) return 0;
+    if (foyer_config_source_start(master_loop, current, &etcd_ops) != 0) {
+        foyer_err("etcd: out of memory");
+        return -1;
+    }
+    ev_run(master_loop, 0);
+    return stopping || first_sync_failed_hard ? -1 : 0;
+}
+
+static int start_workers(struct foyer_config *c, const char *pid_file)
+{
+    nworkers = worker_count(c);
+    slots = calloc((size_t)nworkers, sizeof *slots);
+    if (slots == NULL) return -1;
+    raise_fd_limit(c);
+    write_pid_file(pid_file);
+    if (open_listeners(c) != 0) return -1;
+    if (foyer_metrics_init((unsigned)nworkers) != 0)
+        foyer_warn("metrics: no shared memory, the admin listener shows worker 0 only");
+    serving = 1;
+    for (int w = 0; w < nworkers; w++)
+        if (spawn(c, w, &saved_mask) < 0) {
+            stop_workers(c, &saved_mask);
+            return -1;
+        }
+    return 0;
+}
+
 int foyer_master_run(struct foyer_config *c, const char *pid_file)
 {
     foyer_master_pid = getpid();
     current = c; /* the master owns the caller's reference from here on */
     if (c->generation == 0) c->generation = 1;
-    nworkers = worker_count(c);
-    slots = calloc((size_t)nworkers, sizeof *slots);
-    if (slots == NULL) return 1;
-    raise_fd_limit(c);
-    write_pid_file(pid_file);
-    if (open_listeners(c) != 0) {
-        if (pid_file != NULL) unlink(pid_file);
+    if (open_master_loop() != 0) {
+        foyer_config_unref(current);
         return 1;
     }
-    if (foyer_metrics_init((unsigned)nworkers) != 0)
-        foyer_warn("metrics: no shared memory, the admin listener shows worker 0 only");
-    sigset_t set, old;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGQUIT);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGUSR1);
-    sigaddset(&set, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &set, &old);
-    signal(SIGPIPE, SIG_IGN);
-    for (int w = 0; w < nworkers; w++)
-        if (spawn(c, w, &old) < 0) {
-            stop_workers(c, &old);
-            if (pid_file != NULL) unlink(pid_file);
-            return 1;
-        }
-    foyer_info("foyer %s started: %d worker(s), config %s", PACKAGE_VERSION, nworkers,
-               c->file);
-    foyer_notify("READY=1");
-    for (;;) {
-        int sig = sigwaitinfo(&set, NULL);
-        if (sig == SIGCHLD)
-            reap(c, 0, &old);
-        else if (sig == SIGHUP)
-            reload();
-        else if (sig == SIGUSR1)
-            reopen_logs();
-        else if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT)
-            break;
+    int stopped_early = first_etcd_sync() != 0;
+    if (stopped_early || start_workers(current, pid_file) != 0) {
+        int failed = !stopping || !stopped_early;
+        close_master_loop();
+        foyer_config_unref(current);
+        if (pid_file != NULL) unlink(pid_file);
+        return failed ? 1 : 0;
     }
+    foyer_info("foyer %s started: %d worker(s), config %s%s", PACKAGE_VERSION, nworkers,
+               current->file, current->settings.etcd ? " + etcd" : "");
+    foyer_notify("READY=1");
+    if (!stopping) ev_run(master_loop, 0);
     foyer_notify("STOPPING=1");
     close_all_listeners(); /* the kernel would go on completing connections */
-    stop_workers(current, &old);
+    stop_workers(current, &saved_mask);
+    close_master_loop();
     foyer_config_unref(current);
     if (pid_file != NULL) unlink(pid_file);
     foyer_info("foyer stopped");

@@ -147,7 +147,12 @@ static void apply(struct foyer_config *c)
     foyer_metrics_reload(1);
     foyer_upstream_close_idle_tls(); /* made under the old TLS settings */
     foyer_config_unref(old);
-    foyer_info("worker %d: configuration reloaded", foyer_worker.id);
+    if (c->settings.etcd != NULL)
+        foyer_info(
+            "worker %d: configuration reloaded (generation %u, etcd revision %lld)",
+            foyer_worker.id, c->generation, c->etcd_revision);
+    else
+        foyer_info("worker %d: configuration reloaded", foyer_worker.id);
 }
 
 static void reload(void);

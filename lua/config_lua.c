@@ -2,6 +2,7 @@
  * and route. Each is a C function that records into the generation being
  * built and raises "file:line: message" on bad input. */
 #include "config.h"
+#include "config_etcd.h"
 #include "log_format.h"
 #include "lua_state.h"
 #include "router.h"
@@ -146,6 +147,11 @@ static int l_set(lua_State *L)
         if (lua_type(L, -2) != LUA_TSTRING)
             return luaL_error(L, "set: keys must be names");
         const char *key = lua_tostring(L, -2);
+        if (strcmp(key, "config_source") == 0) {
+            foyer_config_source_set(L, &c->settings);
+            lua_pop(L, 1);
+            continue;
+        }
         const struct setting *st = find_setting(key);
         if (st == NULL) return luaL_error(L, "set: unknown setting '%s'", key);
         char *field = (char *)&c->settings + st->offset;
@@ -430,6 +436,10 @@ static void register_dsl(lua_State *L, struct foyer_config *c)
         lua_pushcclosure(L, fns[i].func, 1);
         lua_setglobal(L, fns[i].name);
     }
+    /* Kept where the file cannot shadow it: etcd's services are declared
+     * through the same function (config_etcd.c). */
+    lua_getglobal(L, "service");
+    lua_setfield(L, LUA_REGISTRYINDEX, "foyer.dsl.service");
 }
 
 /* A key of a service block must be `endpoints` or claimed by a loaded plugin. */
@@ -598,7 +608,9 @@ int foyer_config_finish(struct foyer_config *c, char *err, size_t errlen)
     return plugins_ready(c, err, errlen);
 }
 
-struct foyer_config *foyer_config_parse(const char *file, char *err, size_t errlen)
+/* snapshot: the etcd snapshot's text, NULL to read the snapshot file. */
+static struct foyer_config *parse_with(const char *file, const char *snapshot,
+                                       size_t snapshot_len, char *err, size_t errlen)
 {
     struct foyer_config *c = foyer_config_new(file);
     if (c == NULL) {
@@ -622,11 +634,32 @@ struct foyer_config *foyer_config_parse(const char *file, char *err, size_t errl
         foyer_config_unref(c);
         return NULL;
     }
+    if (c->settings.etcd != NULL &&
+        foyer_config_etcd_merge(c, snapshot, snapshot_len, err, errlen) != 0) {
+        foyer_config_unref(c);
+        return NULL;
+    }
     if (check_parsed(c, err, errlen) != 0) {
         foyer_config_unref(c);
         return NULL;
     }
     lua_gc(L, LUA_GCCOLLECT, 0); /* what evaluating the file left behind */
+    return c;
+}
+
+struct foyer_config *foyer_config_parse(const char *file, char *err, size_t errlen)
+{
+    return parse_with(file, NULL, 0, err, errlen);
+}
+
+struct foyer_config *foyer_config_load_candidate(const char *file, const char *snapshot,
+                                                 size_t len, char *err, size_t errlen)
+{
+    struct foyer_config *c = parse_with(file, snapshot, len, err, errlen);
+    if (c != NULL && foyer_config_finish(c, err, errlen) != 0) {
+        foyer_config_unref(c);
+        return NULL;
+    }
     return c;
 }
 

@@ -285,6 +285,13 @@ static void make_metatables(lua_State *L)
     lua_pop(L, 1);
 }
 
+struct foyer_router **rt_lua_new_router_box(lua_State *L)
+{
+    make_metatables(L); /* the file may never have required foyer.router */
+    struct router_ud *ud = new_box(L, ROUTER_MT);
+    return &ud->rt;
+}
+
 int luaopen_foyer_router(lua_State *L)
 {
     make_metatables(L);

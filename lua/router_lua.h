@@ -17,6 +17,9 @@ int rt_lua_to_json(lua_State *L, int idx, struct foyer_pool *pool, struct json_v
 int rt_lua_is_list(lua_State *L, int idx);
 /* Is the value at idx a router.load document? */
 int rt_lua_is_document(lua_State *L, int idx);
+/* Pushes an empty router box (its __gc frees what is stored in the slot)
+ * and returns the slot: build the router into it once it is on the stack. */
+struct foyer_router **rt_lua_new_router_box(lua_State *L);
 /* Pushes a decision the way route functions return them: nil, a service
  * name, or a decision table (see lua/router.md). */
 void rt_push_decision(lua_State *L, const struct foyer_router *rt,

@@ -55,3 +55,11 @@ tests_e2e_test_faults_LDADD = $(CUNIT_LIBS) -lm
 tests_e2e_test_slow_clients_SOURCES = tests/e2e/test_slow_clients.c $(E2E_HARNESS)
 tests_e2e_test_slow_clients_CFLAGS = $(AM_CFLAGS) -pthread
 tests_e2e_test_slow_clients_LDADD = $(CUNIT_LIBS) -lm -lpthread
+
+# Live configuration from etcd (issue 9): a real etcd (Debian etcd-server) on
+# ephemeral ports; exits 77 (SKIP) without the etcd binary unless $CI is set.
+check_PROGRAMS += tests/e2e/test_etcd
+TESTS += tests/e2e/test_etcd
+tests_e2e_test_etcd_SOURCES = tests/e2e/test_etcd.c $(E2E_HARNESS)
+tests_e2e_test_etcd_CFLAGS = $(AM_CFLAGS) -pthread
+tests_e2e_test_etcd_LDADD = $(CUNIT_LIBS) -lm -lpthread

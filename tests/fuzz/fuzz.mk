@@ -44,7 +44,9 @@ FUZZ_CORE_SOURCES = \
 	core/process.c core/random.c core/proxy.c core/proxy_head.c core/proxy_relay.c \
 	core/proxy_hold.c core/request.c core/respond.c core/transport.c \
 	core/upstream.c core/worker.c \
-	lua/config_lua.c lua/decision_lua.c lua/health_lua.c lua/lua_state.c \
+	core/config_source.c core/etcd_client.c core/etcd_keys.c core/etcd_kvset.c \
+	lua/config_lua.c lua/config_etcd.c lua/config_source_lua.c \
+	lua/decision_lua.c lua/health_lua.c lua/lua_state.c \
 	lua/request_lua.c \
 	lua/json.c lua/router_bind.c lua/router_cc.c lua/router_compile.c \
 	lua/router_decision_lua.c lua/router_filters.c lua/router_host.c \

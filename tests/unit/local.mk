@@ -11,6 +11,7 @@ UNIT_TESTS = \
 	tests/unit/test_buf \
 	tests/unit/test_config \
 	tests/unit/test_config_lua \
+	tests/unit/test_config_etcd \
 	tests/unit/test_http1 \
 	tests/unit/test_http_chunked \
 	tests/unit/test_http_head \
@@ -31,6 +32,7 @@ tests_unit_test_addr_LDADD = $(UNIT_LDADD)
 tests_unit_test_buf_LDADD = $(UNIT_LDADD)
 tests_unit_test_config_LDADD = $(UNIT_LDADD)
 tests_unit_test_config_lua_LDADD = $(UNIT_LDADD)
+tests_unit_test_config_etcd_LDADD = $(UNIT_LDADD)
 tests_unit_test_http1_LDADD = $(UNIT_LDADD)
 tests_unit_test_http_chunked_LDADD = $(UNIT_LDADD)
 tests_unit_test_http_head_LDADD = $(UNIT_LDADD)
