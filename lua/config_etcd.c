@@ -219,7 +219,8 @@ static void compile_routes(lua_State *L, struct merge *m)
 {
     char err[1024];
     struct rt_cc cc;
-    qsort(m->routes, m->nroutes, sizeof *m->routes, route_order);
+    if (m->nroutes > 1) /* qsort wants a non-NULL array even for none */
+        qsort(m->routes, m->nroutes, sizeof *m->routes, route_order);
     char name[300];
     snprintf(name, sizeof name, "etcd %sroutes/", m->c->settings.etcd->prefix);
     if ((m->rs = rt_ruleset_new(name)) == NULL) luaL_error(L, "out of memory");
