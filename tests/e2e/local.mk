@@ -35,7 +35,8 @@ tests_e2e_test_route_decisions_LDADD = $(CUNIT_LIBS) -lm
 tests_e2e_test_router_SOURCES = tests/e2e/test_router.c tests/e2e/router_cases.h \
 	tests/e2e/router_cases.c $(E2E_HARNESS)
 tests_e2e_test_router_LDADD = $(CUNIT_LIBS) -lm
-tests_e2e_test_router_corpus_SOURCES = tests/e2e/test_router_corpus.c $(E2E_HARNESS)
+tests_e2e_test_router_corpus_SOURCES = tests/e2e/test_router_corpus.c \
+	tests/e2e/corpus_check.h tests/e2e/corpus_check.c $(E2E_HARNESS)
 tests_e2e_test_router_corpus_LDADD = $(CUNIT_LIBS) -lm
 tests_e2e_test_reload_SOURCES = tests/e2e/test_reload.c $(E2E_HARNESS)
 tests_e2e_test_reload_CFLAGS = $(AM_CFLAGS) -pthread

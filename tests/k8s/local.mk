@@ -26,7 +26,7 @@ tests_k8s_test_k8s_e2e_CPPFLAGS = $(K8S_TEST_CPPFLAGS)
 tests_k8s_test_k8s_e2e_LDADD = $(CUNIT_LIBS) -lm
 
 tests_k8s_test_k8s_corpus_SOURCES = tests/k8s/test_k8s_corpus.c \
-	tests/k8s/corpus_check.h tests/k8s/corpus_check.c \
+	tests/e2e/corpus_check.h tests/e2e/corpus_check.c \
 	tests/k8s/corpus_manifest.h tests/k8s/corpus_manifest.c $(K8S_TEST_HELPERS)
 tests_k8s_test_k8s_corpus_CPPFLAGS = $(K8S_TEST_CPPFLAGS)
 tests_k8s_test_k8s_corpus_LDADD = $(CUNIT_LIBS) -lm

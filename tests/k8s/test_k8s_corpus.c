@@ -5,7 +5,8 @@
  * kubectl-style JSON List for odd ones), foyer-k8s turns them into a foyer
  * configuration (--listen 127.0.0.1 --no-resolve), the real foyer runs it with
  * one report backend per service, and every request is checked against its
- * expectation exactly as tests/e2e/test_router_corpus.c does (corpus_check.c).
+ * expectation exactly as tests/e2e/test_router_corpus.c does (the shared
+ * tests/e2e/corpus_check.c).
  *
  * Skipped and counted, with the reason: groups that manifests cannot express
  * (an Ingress matching headers, a use-regex path foyer-k8s does not translate,
@@ -17,16 +18,11 @@
 #include "corpus_manifest.h"
 #include "k8s_test.h"
 
-#include <CUnit/Basic.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define DIST_SAMPLES 2000 /* as the e2e corpus test: 4.9 sigma on a 70 % share */
-#define MAX_SAMPLES 2000
 
 static struct e2e_json *corpus;
 static size_t current_group;
@@ -130,25 +126,6 @@ static int instance_port(const struct plan *p, const struct e2e_json *rq)
 /* ---- one case
  * -------------------------------------------------------------------------- */
 
-enum outcome { PASS, FAIL, SKIP };
-
-static void check_distribution(const struct e2e_json *ex, const struct svcs *s,
-                               const int *counts, int samples, struct why *w)
-{
-    const struct e2e_json *dist = e2e_json_get(ex, "distribution");
-    double tol = e2e_json_num(ex, "tolerance", 0.05);
-    for (size_t i = 0; i < e2e_json_len(dist); i++) {
-        double p = e2e_json_is(dist->items[i], EJ_NUM) ? dist->items[i]->num : 0;
-        int idx = -1;
-        for (int k = 0; k < s->n; k++)
-            if (!strcmp(s->names[k], dist->keys[i])) idx = k;
-        double got = idx >= 0 ? (double)counts[idx] / samples : 0;
-        if (p == 0 ? got != 0 : fabs(got - p) > tol)
-            whyf(w, "%s got %.3f of %d samples, want %.3f +- %.3f", dist->keys[i], got,
-                 samples, p, p == 0 ? 0 : tol);
-    }
-}
-
 static void check_mirrors(const struct e2e_json *ex, const struct svcs *s,
                           const long *before, int samples, struct why *w)
 {
@@ -165,14 +142,6 @@ static void check_mirrors(const struct e2e_json *ex, const struct svcs *s,
             whyf(w, "mirror %s received %ld copies, want %d", name, now - before[i],
                  samples);
     }
-}
-
-static int sample_count(const struct e2e_json *ex)
-{
-    int samples = (int)e2e_json_num(ex, "samples", 1);
-    if (e2e_json_get(ex, "distribution") && samples < DIST_SAMPLES)
-        samples = DIST_SAMPLES;
-    return samples < 1 ? 1 : samples > MAX_SAMPLES ? MAX_SAMPLES : samples;
 }
 
 /* Sends the request as many times as expected and checks every answer. */
@@ -196,36 +165,37 @@ static void send_samples(const struct e2e_json *c, const struct svcs *s, int por
     if (bad) whyf(w, "%d of %d responses wrong, first: %s", bad, samples, first.text);
 }
 
-static enum outcome run_case(struct run *r, const struct e2e_json *c, struct why *w,
-                             const char **skip)
+static enum corpus_outcome run_case(void *ctx, const struct e2e_json *c, struct why *w,
+                                    const char **skip)
 {
+    struct run *r = ctx;
     const struct e2e_json *rq = e2e_json_get(c, "request"),
                           *ex = e2e_json_get(c, "expect");
-    if ((*skip = skip_reason(rq, ex))) return SKIP;
+    if ((*skip = skip_reason(rq, ex))) return CORPUS_SKIP;
     for (size_t i = 0; i < e2e_json_len(ex); i++)
         if (!expect_known(ex->keys[i]))
             whyf(w, "the harness does not know expect.%s", ex->keys[i]);
     int port = instance_port(&r->plan, rq);
     if (port < 0) whyf(w, "no listener for this request's gateway/port");
-    if (w->n) return FAIL;
+    if (w->n) return CORPUS_FAIL;
     if (!r->started && r->failed) {
         whyf(w,
              "foyer-k8s or foyer did not start for this group (see the first failure)");
-        return FAIL;
+        return CORPUS_FAIL;
     }
     if (!r->started && !start(r, w)) {
         r->failed = true;
-        return FAIL;
+        return CORPUS_FAIL;
     }
     const struct e2e_json *mir = e2e_json_get(ex, "mirrored_to");
     long before[MAX_SVC] = {0};
     for (size_t i = 0; i < e2e_json_len(mir) && i < MAX_SVC; i++)
         before[i] = e2e_backend_requests(svc_port(&r->svcs, str_or_empty(mir->items[i])));
-    int samples = sample_count(ex), counts[MAX_SVC] = {0};
+    int samples = corpus_sample_count(ex), counts[MAX_SVC] = {0};
     send_samples(c, &r->svcs, port, samples, counts, w);
-    check_distribution(ex, &r->svcs, counts, samples, w);
+    corpus_check_distribution(ex, &r->svcs, counts, samples, w);
     check_mirrors(ex, &r->svcs, before, samples, w);
-    return w->n ? FAIL : PASS;
+    return w->n ? CORPUS_FAIL : CORPUS_PASS;
 }
 
 /* ---- groups
@@ -249,43 +219,14 @@ static void run_group_body(void)
     for (int i = 0; i < r.svcs.n; i++)
         r.svcs.b[i] = e2e_backend_start_report(r.svcs.names[i]);
     plan_group(r.group, &r.plan);
-    const struct e2e_json *reqs = e2e_json_get(r.group, "requests");
-    int pass = 0, fail = 0, skip = 0;
-    for (size_t i = 0; i < e2e_json_len(reqs); i++) {
-        const struct e2e_json *c = reqs->items[i];
-        const char *cid = str_or(c, "id", "?"), *why_skip = NULL;
-        struct why w = {.len = 0};
-        enum outcome o = run_case(&r, c, &w, &why_skip);
-        if (o == PASS) {
-            pass++;
-            e2e_log("PASS %s  %s", cid, str_or(c, "desc", ""));
-        } else if (o == SKIP) {
-            skip++;
-            e2e_log("SKIP %s: %s", cid, why_skip);
-        } else {
-            fail++;
-            e2e_log("FAIL %s  %s: %s", cid, str_or(c, "desc", ""), w.text);
-            CHECKF(false, "%s (%s): %s", cid, str_or(c, "desc", ""), w.text);
-        }
-    }
-    e2e_log("group %s: %d pass, %d fail, %d skipped", str_or(r.group, "id", "?"), pass,
-            fail, skip);
-    record(pass, fail, skip);
+    struct corpus_tally t = corpus_run_cases(r.group, run_case, &r);
+    record(t.pass, t.fail, t.skip);
     if (r.started) e2e_foyer_stop(&r.f, 5000);
 }
 
 static void group_test(void)
 {
-    const char *name = CU_get_current_test()->pName;
-    const struct e2e_json *groups = e2e_json_get(corpus, "groups");
-    for (size_t i = 0; i < e2e_json_len(groups); i++) {
-        if (!strcmp(str_or(groups->items[i], "id", ""), name)) {
-            current_group = i;
-            e2e_isolate(name, run_group_body, 300);
-            return;
-        }
-    }
-    CU_FAIL("group not found");
+    corpus_group_test(corpus, &current_group, run_group_body);
 }
 
 /* Why a whole group is skipped, or NULL. */
@@ -316,31 +257,11 @@ static void summary(const struct skipped *sk)
            sk->inexpressible, sk->untranslated, sk->tls, skip);
 }
 
-static int load_corpus(void)
-{
-    const char *shared = getenv("FOYER_SHARED");
-    char path[4096], err[256];
-    if (!shared || !*shared) {
-        printf("SKIP: FOYER_SHARED is not set\n");
-        return 77;
-    }
-    snprintf(path, sizeof(path), "%s/corpus/routing/cases.json", shared);
-    if (access(path, R_OK) != 0) {
-        printf("SKIP: %s not found (no ../shared here)\n", path);
-        return 77;
-    }
-    corpus = e2e_json_parse_file(path, err, sizeof(err));
-    if (!corpus || e2e_json_len(e2e_json_get(corpus, "groups")) == 0) {
-        printf("FAIL: %s: %s\n", path, corpus ? "no groups" : err);
-        return 1;
-    }
-    return 0;
-}
-
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int rc = load_corpus();
+    char path[4096];
+    int rc = corpus_load(&corpus, path, sizeof(path));
     if (rc != 0) return rc;
     const struct e2e_json *groups = e2e_json_get(corpus, "groups");
     struct e2e_case *cases = calloc(groups->n, sizeof(*cases));

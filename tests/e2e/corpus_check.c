@@ -1,19 +1,22 @@
 /*
- * Sending a routing-corpus request ($FOYER_SHARED/corpus/routing/cases.json)
- * and checking the answer against its `expect`: taken from
- * tests/e2e/test_router_corpus.c (whose functions are static to it), so that
- * foyer configured by foyer-k8s is held to exactly the same checks as foyer
- * configured from the corpus directly.
+ * Sending a routing-corpus request ($FOYER_SHARED/corpus/routing/cases.json),
+ * checking the answer against its `expect`, and the loop around them that
+ * every corpus test shares (corpus_check.h).
  */
 #include "corpus_check.h"
 
+#include <CUnit/Basic.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define T_MS 5000 /* per request */
+#define DIST_SAMPLES 2000
+#define MAX_SAMPLES 2000
 
 /* ---- small helpers --------------------------------------------------------------- */
 
@@ -409,4 +412,100 @@ const char *skip_reason(const struct e2e_json *rq, const struct e2e_json *ex)
     if (strcmp(ver, "1.1") && strcmp(ver, "1.0"))
         return "needs an HTTP version other than 1.x";
     return NULL;
+}
+
+int corpus_sample_count(const struct e2e_json *ex)
+{
+    int samples = (int)e2e_json_num(ex, "samples", 1);
+    if (e2e_json_get(ex, "distribution") && samples < DIST_SAMPLES)
+        samples = DIST_SAMPLES;
+    return samples < 1 ? 1 : samples > MAX_SAMPLES ? MAX_SAMPLES : samples;
+}
+
+void corpus_check_distribution(const struct e2e_json *ex, const struct svcs *s,
+                               const int *counts, int samples, struct why *w)
+{
+    const struct e2e_json *dist = e2e_json_get(ex, "distribution");
+    double tol = e2e_json_num(ex, "tolerance", 0.05);
+    for (size_t i = 0; i < e2e_json_len(dist); i++) {
+        double p = e2e_json_is(dist->items[i], EJ_NUM) ? dist->items[i]->num : 0;
+        int idx = -1;
+        for (int k = 0; k < s->n; k++)
+            if (!strcmp(s->names[k], dist->keys[i])) idx = k;
+        double got = idx >= 0 ? (double)counts[idx] / samples : 0;
+        if (p == 0 ? got != 0 : fabs(got - p) > tol)
+            whyf(w, "%s got %.3f of %d samples, want %.3f +- %.3f", dist->keys[i], got,
+                 samples, p, p == 0 ? 0 : tol);
+    }
+}
+
+/* ---- running the corpus ---------------------------------------------------------- */
+
+int corpus_load(struct e2e_json **corpus, char *path, size_t len)
+{
+    /* Only what make check sets counts here (as for test_robustness). */
+    const char *shared = getenv("FOYER_SHARED");
+    char err[256];
+    if (!shared || !*shared) {
+        printf("SKIP: FOYER_SHARED is not set\n");
+        return 77;
+    }
+    snprintf(path, len, "%s/corpus/routing/cases.json", shared);
+    if (access(path, R_OK) != 0) {
+        printf("SKIP: %s not found (no ../shared here)\n", path);
+        return 77;
+    }
+    *corpus = e2e_json_parse_file(path, err, sizeof(err));
+    if (!*corpus) {
+        printf("FAIL: %s: %s\n", path, err);
+        return 1;
+    }
+    if (e2e_json_len(e2e_json_get(*corpus, "groups")) == 0) {
+        printf("FAIL: %s has no groups\n", path);
+        e2e_json_free(*corpus);
+        *corpus = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+void corpus_group_test(const struct e2e_json *corpus, size_t *current, e2e_body_fn body)
+{
+    const char *name = CU_get_current_test()->pName;
+    const struct e2e_json *groups = e2e_json_get(corpus, "groups");
+    for (size_t i = 0; i < e2e_json_len(groups); i++) {
+        if (!strcmp(str_or(groups->items[i], "id", ""), name)) {
+            *current = i;
+            e2e_isolate(name, body, 300);
+            return;
+        }
+    }
+    CU_FAIL("group not found");
+}
+
+struct corpus_tally corpus_run_cases(const struct e2e_json *group, corpus_case_fn run,
+                                     void *ctx)
+{
+    struct corpus_tally t = {0};
+    const struct e2e_json *reqs = e2e_json_get(group, "requests");
+    for (size_t i = 0; i < e2e_json_len(reqs); i++) {
+        const struct e2e_json *c = reqs->items[i];
+        const char *cid = str_or(c, "id", "?"), *why_skip = NULL;
+        struct why w = {.len = 0};
+        enum corpus_outcome o = run(ctx, c, &w, &why_skip);
+        if (o == CORPUS_PASS) {
+            t.pass++;
+            e2e_log("PASS %s  %s", cid, str_or(c, "desc", ""));
+        } else if (o == CORPUS_SKIP) {
+            t.skip++;
+            e2e_log("SKIP %s: %s", cid, why_skip);
+        } else {
+            t.fail++;
+            e2e_log("FAIL %s  %s: %s", cid, str_or(c, "desc", ""), w.text);
+            CHECKF(false, "%s (%s): %s", cid, str_or(c, "desc", ""), w.text);
+        }
+    }
+    e2e_log("group %s: %d pass, %d fail, %d skipped", str_or(group, "id", "?"), t.pass,
+            t.fail, t.skip);
+    return t;
 }
