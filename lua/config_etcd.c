@@ -13,6 +13,7 @@
 #include "config_etcd.h"
 #include "etcd_keys.h"
 #include "json.h"
+#include "json_lua.h"
 #include "pool.h"
 #include "router_lua.h"
 
@@ -112,42 +113,6 @@ static void fail_key(lua_State *L, const char *key, size_t key_len, const char *
     abort(); /* lua_error does not return */
 }
 
-/* ---- JSON to Lua ------------------------------------------------------------------ */
-
-static void push_json(lua_State *L, const struct json_value *v)
-{
-    luaL_checkstack(L, 4, "etcd value nested too deep");
-    switch (v->type) {
-    case JSON_TRUE:
-    case JSON_FALSE:
-        lua_pushboolean(L, v->type == JSON_TRUE);
-        break;
-    case JSON_NUMBER:
-        lua_pushnumber(L, v->u.number);
-        break;
-    case JSON_STRING:
-        lua_pushlstring(L, v->u.str.p, v->u.str.len);
-        break;
-    case JSON_ARRAY:
-        lua_createtable(L, (int)v->u.arr.n, 0);
-        for (size_t i = 0; i < v->u.arr.n; i++) {
-            push_json(L, &v->u.arr.v[i]);
-            lua_rawseti(L, -2, (int)i + 1);
-        }
-        break;
-    case JSON_OBJECT:
-        lua_createtable(L, 0, (int)v->u.obj.n);
-        for (size_t i = 0; i < v->u.obj.n; i++) {
-            lua_pushlstring(L, v->u.obj.m[i].key, v->u.obj.m[i].key_len);
-            push_json(L, &v->u.obj.m[i].value);
-            lua_rawset(L, -3);
-        }
-        break;
-    default:
-        lua_pushnil(L);
-    }
-}
-
 /* ---- services --------------------------------------------------------------------- */
 
 static const struct foyer_service *find_service(const struct foyer_config *c,
@@ -176,7 +141,7 @@ static void add_service(lua_State *L, struct merge *m, const struct json_value *
     lua_getfield(L, LUA_REGISTRYINDEX, "foyer.dsl.service");
     lua_pushlstring(L, name, len);
     if (lua_pcall(L, 1, 1, 0) == 0) {
-        push_json(L, v);
+        foyer_json_push(L, v);
         if (lua_pcall(L, 1, 0, 0) == 0) {
             struct foyer_service *s = &m->c->services[m->c->nservices - 1];
             char *where = malloc(key->u.str.len + 8);

@@ -12,6 +12,7 @@ core_libfoyercore_a_SOURCES += \
 # with its own strict JSON reader for router.load.
 core_libfoyercore_a_SOURCES += \
 	lua/json.c lua/json.h \
+	lua/json_lua.c lua/json_lua.h \
 	lua/router.h lua/router_int.h lua/router_lua.h \
 	lua/router_bind.c \
 	lua/router_cc.c \

@@ -48,7 +48,7 @@ FUZZ_CORE_SOURCES = \
 	lua/config_lua.c lua/config_etcd.c lua/config_source_lua.c \
 	lua/decision_lua.c lua/health_lua.c lua/lua_state.c \
 	lua/request_lua.c \
-	lua/json.c lua/router_bind.c lua/router_cc.c lua/router_compile.c \
+	lua/json.c lua/json_lua.c lua/router_bind.c lua/router_cc.c lua/router_compile.c \
 	lua/router_decision_lua.c lua/router_filters.c lua/router_host.c \
 	lua/router_index.c lua/router_load.c lua/router_lua.c lua/router_match.c \
 	lua/router_ruleset.c lua/router_table.c

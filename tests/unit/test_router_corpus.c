@@ -10,6 +10,7 @@
  * reason) and a summary. Exits 77 (skipped) when the corpus is absent.
  * FOYER_SHARED names the shared directory (make check sets it). */
 #include "json.h"
+#include "json_lua.h"
 #include "pool.h"
 #include "router_fixture.h"
 
@@ -112,40 +113,6 @@ static const char adapter[] =
     "end\n"
     "return out, table.concat(services, ' ')\n";
 
-static void push_json(lua_State *L, const struct json_value *v)
-{
-    switch (v->type) {
-    case JSON_TRUE:
-    case JSON_FALSE:
-        lua_pushboolean(L, v->type == JSON_TRUE);
-        return;
-    case JSON_NUMBER:
-        lua_pushnumber(L, v->u.number);
-        return;
-    case JSON_STRING:
-        lua_pushlstring(L, v->u.str.p, v->u.str.len);
-        return;
-    case JSON_ARRAY:
-        lua_createtable(L, (int)v->u.arr.n, 0);
-        for (size_t i = 0; i < v->u.arr.n; i++) {
-            push_json(L, &v->u.arr.v[i]);
-            lua_rawseti(L, -2, (int)i + 1);
-        }
-        return;
-    case JSON_OBJECT:
-        lua_createtable(L, 0, (int)v->u.obj.n);
-        for (size_t i = 0; i < v->u.obj.n; i++) {
-            lua_pushlstring(L, v->u.obj.m[i].key, v->u.obj.m[i].key_len);
-            push_json(L, &v->u.obj.m[i].value);
-            lua_rawset(L, -3);
-        }
-        return;
-    default:
-        lua_pushnil(L);
-        return;
-    }
-}
-
 /* Builds group's router into f (bound); 0, or -1 with the error in f->err. */
 static int build_group(struct rfix *f, const struct json_value *group)
 {
@@ -153,7 +120,7 @@ static int build_group(struct rfix *f, const struct json_value *group)
     rfix_init(f, "");
     L = f->c->L;
     if (luaL_loadbuffer(L, adapter, sizeof adapter - 1, "=adapter") != 0) goto lua_error;
-    push_json(L, group);
+    foyer_json_push(L, group);
     if (lua_pcall(L, 1, 2, 0) != 0) goto lua_error;
     rfix_add_services(f, lua_tostring(L, -1));
     lua_pop(L, 1);
@@ -535,7 +502,7 @@ static void run_case(struct rfix *f, const struct json_value *c, struct tally *t
     request_text(rq, text, sizeof text);
     lua_State *L = f->c->L;
     lua_getglobal(L, "listen_port");
-    push_json(L, rq);
+    foyer_json_push(L, rq);
     lua_call(L, 1, 1);
     f->listen_port = (unsigned)lua_tointeger(L, -1);
     lua_pop(L, 1);
