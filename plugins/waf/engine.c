@@ -550,11 +550,7 @@ static void make_form(struct ctx *c, struct form *forms, int f, unsigned cs)
     forms[f].n = n;
 }
 
-/* Code injection that needs none of the code detector's characters: a Java
- * class name (java.lang.ProcessBuilder), a dunder attribute (__proto__,
- * __class__), a serialised Java object (base64 "rO0", hex "aced") or a base64
- * gadget name in a long token. These cheap shapes decide whether the
- * (costlier: 0.25-1.5 us on a token) detector runs on a plain value. */
+/* Only hex digits: session ids, digests. */
 static int hex_token(const char *s, size_t n)
 {
     static const unsigned char hex[256] = {
@@ -573,6 +569,11 @@ static int hex_magic(const char *s, size_t n)
     return 0;
 }
 
+/* Code injection that needs none of the code detector's characters: a Java
+ * class name (java.lang.ProcessBuilder), a dunder attribute (__proto__,
+ * __class__), a serialised Java object (base64 "rO0", hex "aced") or a base64
+ * gadget name in a long token. These cheap shapes decide whether the
+ * (costlier: 0.25-1.5 us on a token) detector runs on a plain value. */
 static int code_hint(const char *s, size_t n, unsigned cs)
 {
     if (n < 5) return 0;
