@@ -45,6 +45,17 @@ const struct etcd_kv *etcd_kvset_get(const struct etcd_kvset *s, const char *key
     return found ? &s->v[i] : NULL;
 }
 
+/* Room for cap entries: a range of thousands of keys grows the array a few
+ * times, not once per key. */
+static int grow(struct etcd_kvset *s, size_t cap)
+{
+    struct etcd_kv *n = realloc(s->v, cap * sizeof *n);
+    if (n == NULL) return -1;
+    s->v = n;
+    s->cap = cap;
+    return 0;
+}
+
 int etcd_kvset_put(struct etcd_kvset *s, char *key, size_t key_len, char *value,
                    size_t value_len)
 {
@@ -60,12 +71,10 @@ int etcd_kvset_put(struct etcd_kvset *s, char *key, size_t key_len, char *value,
         s->v[i] = kv;
         return 0;
     }
-    struct etcd_kv *n = realloc(s->v, (s->n + 1) * sizeof *n);
-    if (n == NULL) {
+    if (s->n == s->cap && grow(s, s->cap ? 2 * s->cap : 16) != 0) {
         kv_free(&kv);
         return -1;
     }
-    s->v = n;
     memmove(&s->v[i + 1], &s->v[i], (s->n - i) * sizeof *s->v);
     s->v[i] = kv;
     s->n++;
@@ -101,10 +110,17 @@ void etcd_kvset_delete(struct etcd_kvset *s, const char *key, size_t len)
 int etcd_kvset_copy(struct etcd_kvset *to, const struct etcd_kvset *from)
 {
     etcd_kvset_clear(to);
-    for (size_t i = 0; i < from->n; i++)
-        if (etcd_kvset_put_copy(to, from->v[i].key, from->v[i].key_len, from->v[i].value,
-                                from->v[i].value_len) != 0)
+    if (from->n && grow(to, from->n) != 0) return -1;
+    for (size_t i = 0; i < from->n; i++) { /* already in order: appended */
+        const struct etcd_kv *f = &from->v[i];
+        struct etcd_kv kv = {dup_bytes(f->key, f->key_len),
+                             dup_bytes(f->value, f->value_len), f->key_len, f->value_len};
+        if (kv.key == NULL || kv.value == NULL) {
+            kv_free(&kv);
             return -1;
+        }
+        to->v[to->n++] = kv;
+    }
     return 0;
 }
 
@@ -126,4 +142,5 @@ void etcd_kvset_clear(struct etcd_kvset *s)
     free(s->v);
     s->v = NULL;
     s->n = 0;
+    s->cap = 0;
 }

@@ -13,6 +13,7 @@ struct etcd_kv {
 struct etcd_kvset {
     struct etcd_kv *v; /* sorted by key bytes */
     size_t n;
+    size_t cap; /* entries v has room for */
 };
 
 /* The entry for key, NULL if none. */
