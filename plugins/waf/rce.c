@@ -554,6 +554,16 @@ static const unsigned char loop_byte[256] = {
     ['<'] = 1, ['>'] = 1, ['\\'] = 1, ['('] = 1, ['{'] = 1,  ['/'] = 1,
 };
 
+/* One path-like token ("/size/100", "img/a.png"): read whole as one command word
+ * with nothing after it, it fires at the start only through a system binary's
+ * directory (/bin/sh), which the loop of waf_detect_rce() checks at every '/'. */
+static int path_token(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!word_byte[(unsigned char)s[i]] && s[i] != '/') return 0;
+    return 1;
+}
+
 int waf_detect_rce(const char *s, size_t n, enum waf_place place, struct waf_hit *hit)
 {
     (void)place;
@@ -564,7 +574,7 @@ int waf_detect_rce(const char *s, size_t n, enum waf_place place, struct waf_hit
         size_t l = waf_word_len(s, n, i);
         if (!l || (cmd_kind(s + i, l) != STRONG && !waf_word_at(s, n, i, "if"))) return 0;
     }
-    if (check_position(s, n, 0, SEP_START, hit)) return 1;
+    if (!path_token(s, n) && check_position(s, n, 0, SEP_START, hit)) return 1;
     if (find_idiom(s, n, hit)) return 1;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
