@@ -1390,26 +1390,12 @@ static int strong_here(const unsigned char *s, size_t n, size_t i)
 static int logic_word(const unsigned char *s, size_t n)
 {
     if (is_digit(s[0])) return 1;
-    char w[8];
-    if (n < 2 || n > 7) return 0;
+    char w[28];
+    if (n >= sizeof w) return 0;
     for (size_t k = 0; k < n; k++)
         w[k] = (char)lower(s[k]);
-    w[n] = '\0';
-    switch (n) {
-    case 2:
-        return !strcmp(w, "or") || !strcmp(w, "is") || !strcmp(w, "in");
-    case 3:
-        return !strcmp(w, "and") || !strcmp(w, "xor") || !strcmp(w, "not") ||
-               !strcmp(w, "div") || !strcmp(w, "mod");
-    case 4:
-        return !strcmp(w, "like");
-    case 5:
-        return !strcmp(w, "rlike");
-    case 6:
-        return !strcmp(w, "regexp");
-    default:
-        return !strcmp(w, "between");
-    }
+    const struct kw_entry *kw = kw_lookup(w, n); /* the lexer's own operator words */
+    return kw && (kw->type == T_LOGIC || kw->type == T_CMP || kw->type == T_OP);
 }
 
 /* "--" with blanks around it after plain words is a dash of prose ("light on
