@@ -1355,6 +1355,7 @@ static int apostrophe_strong(const unsigned char *s, size_t n, size_t i)
     return sql_word_near(s, n, 0, i) || sql_word_near(s, n, i + 1, 0);
 }
 
+/* A blank between words; '+' is a space form encoding left as is. */
 static int blank(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '+';
