@@ -295,6 +295,17 @@ static void warm_up(int port, int n)
     e2e_conn_close(&c);
 }
 
+/* foyer with one timeout setting ("name = secs") in front of backend port,
+ * warmed up with `warm` requests. */
+static void start_timed(struct e2e_foyer *f, int port, const char *name, int secs,
+                        int warm)
+{
+    char set[128];
+    snprintf(set, sizeof set, "%s = %d", name, secs);
+    e2e_foyer_start_simple(f, set, port);
+    warm_up(f->port, warm);
+}
+
 /* ---- cases ------------------------------------------------------------------------ */
 
 /* 200 slowloris connections, a header byte every 200 ms: closed (408) at
@@ -305,10 +316,7 @@ E2E_TEST(slowloris, 40)
     enum { N = 200, TIMEOUT_S = 3 };
     struct e2e_backend b = e2e_backend_start("app");
     struct e2e_foyer f;
-    char set[128];
-    snprintf(set, sizeof(set), "client_header_timeout = %d", TIMEOUT_S);
-    e2e_foyer_start_simple(&f, set, b.port);
-    warm_up(f.port, 50);
+    start_timed(&f, b.port, "client_header_timeout", TIMEOUT_S, 50);
     struct e2e_backend_stats st0, st1;
     REQUIRE(e2e_backend_stats(b.port, &st0));
 
@@ -363,10 +371,7 @@ E2E_TEST(trickled_body, 40)
     enum { N = 20, TIMEOUT_S = 2, TRICKLE_MS = 3000 };
     struct e2e_backend b = e2e_backend_start("app");
     struct e2e_foyer f;
-    char set[128];
-    snprintf(set, sizeof(set), "client_body_timeout = %d", TIMEOUT_S);
-    e2e_foyer_start_simple(&f, set, b.port);
-    warm_up(f.port, 20);
+    start_timed(&f, b.port, "client_body_timeout", TIMEOUT_S, 20);
     pid_t w = worker_of(&f);
     int fds0 = fd_count(w);
     struct e2e_backend_stats st0, st1;
@@ -426,10 +431,7 @@ E2E_TEST(idle_keepalive, 50)
     enum { N = 2000, TIMEOUT_S = 10, BATCH = 100 };
     struct e2e_backend b = e2e_backend_start("app");
     struct e2e_foyer f;
-    char set[128];
-    snprintf(set, sizeof(set), "keepalive_timeout = %d", TIMEOUT_S);
-    e2e_foyer_start_simple(&f, set, b.port);
-    warm_up(f.port, 20);
+    start_timed(&f, b.port, "keepalive_timeout", TIMEOUT_S, 20);
     long rss0 = e2e_foyer_rss_kb(&f);
 
     static struct abuser a[N];
@@ -501,10 +503,7 @@ E2E_TEST(non_reader_cut, 40)
     enum { N = 10, TIMEOUT_S = 2 };
     struct e2e_backend b = e2e_backend_start("app");
     struct e2e_foyer f;
-    char set[128];
-    snprintf(set, sizeof(set), "client_send_timeout = %d", TIMEOUT_S);
-    e2e_foyer_start_simple(&f, set, b.port);
-    warm_up(f.port, 5);
+    start_timed(&f, b.port, "client_send_timeout", TIMEOUT_S, 5);
     pid_t w = worker_of(&f);
     int fds0 = fd_count(w);
     struct e2e_backend_stats st0, st1;
