@@ -52,15 +52,12 @@ static size_t raw_read_request(int fd, char *buf, size_t cap)
     char *end = NULL;
     while (len + 1 < cap) {
         ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
-        if (n <= 0)
-            return 0;
+        if (n <= 0) return 0;
         len += (size_t)n;
         buf[len] = 0;
-        if ((end = strstr(buf, "\r\n\r\n")))
-            break;
+        if ((end = strstr(buf, "\r\n\r\n"))) break;
     }
-    if (!end)
-        return 0;
+    if (!end) return 0;
     size_t head = (size_t)(end + 4 - buf);
     const char *cl = strcasestr(buf, "\r\ncontent-length:");
     long want = cl && cl < end ? strtol(cl + 17, NULL, 10) : 0;
@@ -68,8 +65,7 @@ static size_t raw_read_request(int fd, char *buf, size_t cap)
     char sink[16384];
     while (have < want) {
         ssize_t n = recv(fd, sink, sizeof(sink), 0);
-        if (n <= 0)
-            break;
+        if (n <= 0) break;
         have += n;
     }
     return head;
@@ -83,8 +79,7 @@ static __attribute__((noreturn)) void raw_serve(int lfd, int count_fd, enum raw_
     for (;;) {
         int fd = accept(lfd, NULL, NULL);
         if (fd < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             _exit(1);
         }
         ssize_t w = write(count_fd, "a", 1);
@@ -107,8 +102,7 @@ static __attribute__((noreturn)) void raw_serve(int lfd, int count_fd, enum raw_
             size_t n = strlen(p);
             while (n > 0) {
                 ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-                if (k <= 0)
-                    break;
+                if (k <= 0) break;
                 p += k;
                 n -= (size_t)k;
             }
@@ -129,7 +123,8 @@ static struct raw_backend raw_start(enum raw_mode mode, const char *const *canne
 {
     struct raw_backend rb = {.pid = -1, .port = -1, .count_fd = -1};
     int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(sa);
     REQUIRE(lfd >= 0);
     int one = 1;
@@ -182,8 +177,7 @@ static int fd_count(pid_t pid)
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
     DIR *d = opendir(path);
-    if (!d)
-        return -1;
+    if (!d) return -1;
     int n = 0;
     struct dirent *de;
     while ((de = readdir(d)))
@@ -209,18 +203,17 @@ static long cpu_ticks(pid_t pid)
     char path[64], buf[1024];
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     ssize_t n = read(fd, buf, sizeof(buf) - 1);
     close(fd);
-    if (n <= 0)
-        return -1;
+    if (n <= 0) return -1;
     buf[n] = 0;
     const char *p = strrchr(buf, ')');
     unsigned long ut = 0, st = 0;
     /* after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt
      * cmajflt utime stime */
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+                     &st) != 2)
         return -1;
     return (long)(ut + st);
 }
@@ -229,12 +222,11 @@ static long cpu_ticks(pid_t pid)
 static int connect_to(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-        return fd;
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) return fd;
+    if (fd >= 0) close(fd);
     return -1;
 }
 
@@ -264,6 +256,24 @@ static int status_of(int port, const char *raw)
 
 /* ---- cases -------------------------------------------------------------------- */
 
+/* One worker: /r/... to the raw backend on raw_port, the rest to the good one;
+ * warmed up by one request. Returns the worker's pid. */
+static pid_t start_raw_and_good(struct e2e_foyer *f, int raw_port, int good_port)
+{
+    e2e_foyer_start(f,
+                    "set { workers = 1 }\n"
+                    "service \"raw\" { endpoints = { \"127.0.0.1:%d\" } }\n"
+                    "service \"good\" { endpoints = { \"127.0.0.1:%d\" } }\n"
+                    "route(function(req)\n"
+                    "  if req.path:find(\"^/r/\") then return \"raw\" end\n"
+                    "  return \"good\"\n"
+                    "end)\n",
+                    raw_port, good_port);
+    pid_t w = worker_of(f);
+    CHECK_INT(e2e_get(f->port, "a", "/warm", NULL, 0), 200);
+    return w;
+}
+
 /* An upstream that dies mid-response: the client gets the head and part of
  * the body, then a closed connection; never a reused connection carrying
  * what is left of the stream. */
@@ -273,24 +283,17 @@ E2E_TEST(backend_closes_mid_response, 30)
     char part[1001];
     memset(part, 'x', 1000);
     part[1000] = 0;
-    snprintf(big[0], sizeof(big[0]), "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n%s", part);
-    snprintf(big[1], sizeof(big[1]),
-             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n%s\r\n3e8\r\nxx", part);
+    snprintf(big[0], sizeof(big[0]),
+             "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n%s", part);
+    snprintf(
+        big[1], sizeof(big[1]),
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n%s\r\n3e8\r\nxx",
+        part);
     const char *const canned[] = {big[0], big[1]};
     struct raw_backend rb = raw_start(RAW_CANNED, canned, 2);
     struct e2e_backend good = e2e_backend_start("good");
     struct e2e_foyer f;
-    e2e_foyer_start(&f,
-                    "set { workers = 1 }\n"
-                    "service \"raw\" { endpoints = { \"127.0.0.1:%d\" } }\n"
-                    "service \"good\" { endpoints = { \"127.0.0.1:%d\" } }\n"
-                    "route(function(req)\n"
-                    "  if req.path:find(\"^/r/\") then return \"raw\" end\n"
-                    "  return \"good\"\n"
-                    "end)\n",
-                    rb.port, good.port);
-    pid_t w = worker_of(&f);
-    CHECK_INT(e2e_get(f.port, "a", "/warm", NULL, 0), 200);
+    pid_t w = start_raw_and_good(&f, rb.port, good.port);
     int fds0 = fd_count(w);
 
     for (int round = 0; round < 3; round++) {
@@ -319,16 +322,19 @@ E2E_TEST(backend_closes_mid_response, 30)
             while (!c.eof && e2e_now_ms() < dl)
                 e2e_recv_some(&c, 0, 200);
             CHECKF(c.eof, "second request on a truncated connection: not closed");
-            CHECKF(c.len == 0, "second request on a truncated connection got %zu bytes: %.*s",
-                   c.len, (int)(c.len < 60 ? c.len : 60), c.buf);
+            CHECKF(c.len == 0,
+                   "second request on a truncated connection got %zu bytes: %.*s", c.len,
+                   (int)(c.len < 60 ? c.len : 60), c.buf);
             e2e_conn_close(&c);
         }
     }
     /* foyer carries on, and nothing stays open. */
     CHECK_INT(e2e_get(f.port, "a", "/after", NULL, 0), 200);
     int fds1 = fd_count_settle(w, fds0 + 1, 5000);
-    CHECKF(fds1 <= fds0 + 1, "worker fds %d before, %d after the truncations", fds0, fds1);
-    CHECKF(raw_accepts(&rb) == 6, "the raw upstream saw %ld connections, want 6", rb.accepts);
+    CHECKF(fds1 <= fds0 + 1, "worker fds %d before, %d after the truncations", fds0,
+           fds1);
+    CHECKF(raw_accepts(&rb) == 6, "the raw upstream saw %ld connections, want 6",
+           rb.accepts);
     e2e_foyer_stop(&f, 5000);
 }
 
@@ -340,15 +346,16 @@ E2E_TEST(backend_reset_retry_rules, 30)
     struct raw_backend rb = raw_start(RAW_RESET, NULL, 0);
     struct e2e_backend good = e2e_backend_start("good");
     struct e2e_foyer f;
-    e2e_foyer_start(&f,
-                    "set { workers = 1 }\n"
-                    "service \"mixed\" { endpoints = { \"127.0.0.1:%d\", \"127.0.0.1:%d\" } }\n"
-                    "service \"rst\" { endpoints = { \"127.0.0.1:%d\" } }\n"
-                    "route(function(req)\n"
-                    "  if req.path:find(\"^/only\") then return \"rst\" end\n"
-                    "  return \"mixed\"\n"
-                    "end)\n",
-                    rb.port, good.port, rb.port);
+    e2e_foyer_start(
+        &f,
+        "set { workers = 1 }\n"
+        "service \"mixed\" { endpoints = { \"127.0.0.1:%d\", \"127.0.0.1:%d\" } }\n"
+        "service \"rst\" { endpoints = { \"127.0.0.1:%d\" } }\n"
+        "route(function(req)\n"
+        "  if req.path:find(\"^/only\") then return \"rst\" end\n"
+        "  return \"mixed\"\n"
+        "end)\n",
+        rb.port, good.port, rb.port);
     /* Every GET succeeds, half of them after a reset on the first endpoint. */
     for (int i = 0; i < 6; i++) {
         char be[64];
@@ -356,23 +363,25 @@ E2E_TEST(backend_reset_retry_rules, 30)
         CHECK_STR(be, "good");
     }
     long resets = raw_accepts(&rb);
-    CHECKF(resets >= 3, "the resetting endpoint saw %ld GETs of 6 (round robin: >= 3)", resets);
+    CHECKF(resets >= 3, "the resetting endpoint saw %ld GETs of 6 (round robin: >= 3)",
+           resets);
     CHECK_INT(e2e_backend_requests(good.port), 6);
 
     /* POSTs with a body: one that met the reset is not sent again. */
     int ok = 0, bad = 0;
     long before = raw_accepts(&rb), good_before = e2e_backend_requests(good.port);
     for (int i = 0; i < 4; i++) {
-        int st = status_of(f.port, "POST /sink HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
-                                   "Connection: close\r\n\r\nhello");
+        int st =
+            status_of(f.port, "POST /sink HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+                              "Connection: close\r\n\r\nhello");
         ok += st == 200;
         bad += st == 502;
         CHECKF(st == 200 || st == 502, "POST %d answered %d", i, st);
     }
     e2e_sleep_ms(100);
     long hit = raw_accepts(&rb) - before;
-    CHECKF(bad == hit && bad >= 1, "%d POSTs answered 502, the resetting endpoint saw %ld", bad,
-           hit);
+    CHECKF(bad == hit && bad >= 1,
+           "%d POSTs answered 502, the resetting endpoint saw %ld", bad, hit);
     CHECKF(e2e_backend_requests(good.port) - good_before == ok,
            "the good endpoint got %ld POSTs, %d answered 200 (a retried POST?)",
            e2e_backend_requests(good.port) - good_before, ok);
@@ -387,8 +396,8 @@ E2E_TEST(backend_reset_retry_rules, 30)
     before = raw_accepts(&rb);
     CHECK_INT(e2e_get(f.port, "a", "/only", NULL, 0), 502);
     e2e_sleep_ms(100);
-    CHECKF(raw_accepts(&rb) - before <= 2, "a GET to a lone resetting endpoint made %ld tries",
-           rb.accepts - before);
+    CHECKF(raw_accepts(&rb) - before <= 2,
+           "a GET to a lone resetting endpoint made %ld tries", rb.accepts - before);
     CHECK_INT(e2e_get(f.port, "a", "/x", NULL, 0), 200);
     e2e_foyer_stop(&f, 5000);
 }
@@ -406,12 +415,12 @@ static void parallel_gets(int port, const char *target, int n, struct par_result
     struct e2e_resp r = {0};
     REQUIRE(cs != NULL);
     char req[256];
-    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", target);
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+             target);
     int64_t t0 = e2e_now_ms();
     for (int i = 0; i < n; i++) {
         out[i].status = -1;
-        if (e2e_conn_open(&cs[i], port))
-            e2e_send_str(&cs[i], req, T_MS);
+        if (e2e_conn_open(&cs[i], port)) e2e_send_str(&cs[i], req, T_MS);
     }
     for (int i = 0; i < n; i++) {
         if (cs[i].fd >= 0 && e2e_read_response(&cs[i], &r, timeout_ms) == 1)
@@ -454,7 +463,8 @@ E2E_TEST(silent_backend_504_pool_recovers, 40)
     t0 = e2e_now_ms();
     CHECK_INT(e2e_get(f.port, "a", "/mute", NULL, 0), 504);
     took = e2e_now_ms() - t0;
-    CHECKF(took >= 900 && took < 3500, "504 from a mute upstream after %lld ms", (long long)took);
+    CHECKF(took >= 900 && took < 3500, "504 from a mute upstream after %lld ms",
+           (long long)took);
 
     /* Many at once: each 504 in about a second, then normal service. */
     enum { N = 40 };
@@ -467,14 +477,15 @@ E2E_TEST(silent_backend_504_pool_recovers, 40)
             n504 += res[i].status == 504;
             worst = res[i].ms > worst ? res[i].ms : worst;
         }
-        CHECKF(n504 == N, "%s: %d of %d answered 504", round ? "/mute" : "/silent", n504, N);
+        CHECKF(n504 == N, "%s: %d of %d answered 504", round ? "/mute" : "/silent", n504,
+               N);
         CHECKF(worst < 5000, "the slowest 504 took %lld ms", (long long)worst);
     }
     for (int i = 0; i < 20; i++)
         CHECK_INT(e2e_get(f.port, "a", "/size/100", NULL, 0), 200);
     int fds1 = fd_count_settle(w, fds0 + 1, 5000);
-    CHECKF(fds1 <= fds0 + 1, "worker fds: %d before, %d after %d timed-out requests", fds0, fds1,
-           2 * N + 2);
+    CHECKF(fds1 <= fds0 + 1, "worker fds: %d before, %d after %d timed-out requests",
+           fds0, fds1, 2 * N + 2);
     /* The timed-out upstream connections were closed, not pooled (the
      * backend sees the closes when its loop gets to them). */
     E2E_WAIT_UNTIL(e2e_backend_stats(b.port, &st1) && st1.open <= 3, T_MS);
@@ -491,8 +502,9 @@ E2E_TEST(invalid_responses, 40)
         /* 0 */ "HTXP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
         /* 1 */ "HTTP/1.1 2x0 OK\r\nContent-Length: 2\r\n\r\nok",
         /* 2 */ "garbage garbage garbage\r\n\r\n",
-        /* 3 */ "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n"
-                "2\r\nok\r\n0\r\n\r\n",
+        /* 3 */
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "2\r\nok\r\n0\r\n\r\n",
         /* 4 */ "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!",
         /* 5 */ "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\nok",
         /* 6 */ "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nok",
@@ -501,27 +513,22 @@ E2E_TEST(invalid_responses, 40)
         /* 9 */ "HTTP/1.1 200 OK\r\nX-Bad: a\001b\r\nContent-Length: 2\r\n\r\nok",
         /*10 */ "HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok",
         /*11 */ "\r\n\r\n",
-        /*12 */ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n",
-        /*13 */ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokXX4\r\nabcd\r\n0\r\n\r\n",
-        /*14 */ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\nok",
+        /*12 */
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n",
+        /*13 */
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n2\r\nokXX4\r\nabcd\r\n0\r\n\r\n",
+        /*14 */
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\nok",
         /* 15: the decoder must not resynchronise on what follows an error */
-        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokXX\r\n5\r\nhello\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n2\r\nokXX\r\n5\r\nhello\r\n0\r\n\r\n",
     };
     enum { N = sizeof(canned) / sizeof(canned[0]), FIRST_BODY_ERROR = 12 };
     struct raw_backend rb = raw_start(RAW_CANNED, canned, N);
     struct e2e_backend good = e2e_backend_start("good");
     struct e2e_foyer f;
-    e2e_foyer_start(&f,
-                    "set { workers = 1 }\n"
-                    "service \"raw\" { endpoints = { \"127.0.0.1:%d\" } }\n"
-                    "service \"good\" { endpoints = { \"127.0.0.1:%d\" } }\n"
-                    "route(function(req)\n"
-                    "  if req.path:find(\"^/r/\") then return \"raw\" end\n"
-                    "  return \"good\"\n"
-                    "end)\n",
-                    rb.port, good.port);
-    pid_t w = worker_of(&f);
-    CHECK_INT(e2e_get(f.port, "a", "/warm", NULL, 0), 200);
+    pid_t w = start_raw_and_good(&f, rb.port, good.port);
     int fds0 = fd_count(w);
     for (int i = 0; i < N; i++) {
         struct e2e_conn c;
@@ -532,8 +539,8 @@ E2E_TEST(invalid_responses, 40)
         struct e2e_resp r = {0};
         int rc = e2e_read_response(&c, &r, T_MS);
         if (i < FIRST_BODY_ERROR) {
-            CHECKF(rc == 1 && r.status == 502, "invalid head %d: rc %d status %d (want 502)", i,
-                   rc, r.status);
+            CHECKF(rc == 1 && r.status == 502,
+                   "invalid head %d: rc %d status %d (want 502)", i, rc, r.status);
         } else {
             /* the head was valid and went out: the body's error cuts the connection */
             bool cut = rc != 1 && e2e_wait_closed(&c, 3000);
@@ -541,7 +548,8 @@ E2E_TEST(invalid_responses, 40)
                    "invalid body %d: rc %d status %d, connection %s", i, rc, r.status,
                    c.eof ? "closed" : "open");
             CHECKF(rc != 1 || r.status != 200,
-                   "invalid chunked body %d reached the client as a complete 200 (body \"%.40s\")",
+                   "invalid chunked body %d reached the client as a complete 200 (body "
+                   "\"%.40s\")",
                    i, r.body ? r.body : "");
         }
         e2e_resp_free(&r);
@@ -549,8 +557,9 @@ E2E_TEST(invalid_responses, 40)
         /* and the next request is fine */
         CHECKF(e2e_get(f.port, "a", "/next", NULL, 0) == 200, "request after case %d", i);
     }
-    CHECKF(raw_accepts(&rb) <= N, "invalid responses were retried: %ld upstream connections for %d",
-           rb.accepts, (int)N);
+    CHECKF(raw_accepts(&rb) <= N,
+           "invalid responses were retried: %ld upstream connections for %d", rb.accepts,
+           (int)N);
     int fds1 = fd_count_settle(w, fds0 + 1, 5000);
     CHECKF(fds1 <= fds0 + 1, "worker fds %d before, %d after", fds0, fds1);
     e2e_foyer_stop(&f, 5000);
@@ -577,12 +586,14 @@ E2E_TEST(client_resets_mid_transfer, 60)
         struct e2e_conn up[BATCH], down[BATCH];
         for (int i = 0; i < BATCH; i++) {
             REQUIRE(e2e_conn_open(&up[i], f.port));
-            REQUIRE(e2e_send_str(&up[i], "POST /sink HTTP/1.1\r\nHost: a\r\n"
-                                         "Content-Length: 100000000\r\n\r\n", T_MS));
+            REQUIRE(e2e_send_str(&up[i],
+                                 "POST /sink HTTP/1.1\r\nHost: a\r\n"
+                                 "Content-Length: 100000000\r\n\r\n",
+                                 T_MS));
             REQUIRE(e2e_send(&up[i], chunk, sizeof(chunk), T_MS));
             REQUIRE(e2e_conn_open(&down[i], f.port));
-            REQUIRE(e2e_send_str(&down[i], "GET /size/100000000 HTTP/1.1\r\nHost: a\r\n\r\n",
-                                 T_MS));
+            REQUIRE(e2e_send_str(
+                &down[i], "GET /size/100000000 HTTP/1.1\r\nHost: a\r\n\r\n", T_MS));
         }
         /* the downloads are flowing, the uploads reached the upstream */
         for (int i = 0; i < BATCH; i++) {
@@ -601,18 +612,18 @@ E2E_TEST(client_resets_mid_transfer, 60)
         }
     }
     int fds1 = fd_count_settle(w, fds0 + 1, 5000);
-    CHECKF(fds1 <= fds0 + 1, "worker fds: %d before, %d after %d reset clients", fds0, fds1,
-           2 * N);
+    CHECKF(fds1 <= fds0 + 1, "worker fds: %d before, %d after %d reset clients", fds0,
+           fds1, 2 * N);
     /* upstream connections of the dead exchanges were closed, not pooled */
     int64_t deadline = e2e_now_ms() + 5000;
     do {
         e2e_sleep_ms(100);
         REQUIRE(e2e_backend_stats(b.port, &st1));
     } while (st1.open > st0.open + 1 && e2e_now_ms() < deadline);
-    CHECKF(st1.open <= st0.open + 1, "backend connections open: %ld before, %ld after", st0.open,
-           st1.open);
-    CHECKF(st1.conns - st0.conns >= 2 * N, "the resets reached only %ld upstream connections",
-           st1.conns - st0.conns);
+    CHECKF(st1.open <= st0.open + 1, "backend connections open: %ld before, %ld after",
+           st0.open, st1.open);
+    CHECKF(st1.conns - st0.conns >= 2 * N,
+           "the resets reached only %ld upstream connections", st1.conns - st0.conns);
     CHECK_INT(e2e_get(f.port, "a", "/size/1000", NULL, 0), 200);
     long rss = e2e_foyer_rss_kb(&f);
     e2e_log("worker RSS after %d reset transfers: %ld KiB", 2 * N, rss);
@@ -626,8 +637,7 @@ static int open_holders(int port, int *fds, int n)
     int k = 0;
     for (; k < n; k++) {
         fds[k] = connect_to(port);
-        if (fds[k] < 0)
-            break;
+        if (fds[k] < 0) break;
         if (send(fds[k], "GET / HTTP/1.1\r\n", 16, MSG_NOSIGNAL) != 16) {
             close(fds[k]);
             break;
@@ -645,7 +655,8 @@ static int request_on(int fd, const char *raw, int timeout_ms)
     c.cap = 65536;
     c.buf = malloc(c.cap);
     int st = -1;
-    if (c.buf && e2e_send_str(&c, raw, timeout_ms) && e2e_read_response(&c, &r, timeout_ms) == 1)
+    if (c.buf && e2e_send_str(&c, raw, timeout_ms) &&
+        e2e_read_response(&c, &r, timeout_ms) == 1)
         st = r.status;
     e2e_resp_free(&r);
     free(c.buf);
@@ -672,12 +683,13 @@ E2E_TEST(fd_limit_accept_pause, 60)
 
     int hold[HOLD];
     int n = open_holders(f.port, hold, HOLD);
-    REQUIREF(n == HOLD, "only %d of %d connections opened (the kernel backlog holds them)", n,
-             HOLD);
+    REQUIREF(n == HOLD,
+             "only %d of %d connections opened (the kernel backlog holds them)", n, HOLD);
     int64_t deadline = e2e_now_ms() + 5000;
     while (fd_count(w) < fds0 + ROOM && e2e_now_ms() < deadline)
         e2e_sleep_ms(20);
-    CHECKF(fd_count(w) >= fds0 + ROOM - 2, "worker fds %d, limit %d", fd_count(w), fds0 + ROOM);
+    CHECKF(fd_count(w) >= fds0 + ROOM - 2, "worker fds %d, limit %d", fd_count(w),
+           fds0 + ROOM);
     CHECK(e2e_foyer_log_wait(&f, "accept:", T_MS));
 
     /* Paused, not spinning: the worker's CPU over 2 s stays small. */
@@ -685,8 +697,8 @@ E2E_TEST(fd_limit_accept_pause, 60)
     e2e_sleep_ms(2000);
     long used = cpu_ticks(w) - t0;
     long hz = sysconf(_SC_CLK_TCK);
-    CHECKF(used * 1000 / hz < 200, "the worker used %ld ms of CPU in 2 s while out of fds",
-           used * 1000 / hz);
+    CHECKF(used * 1000 / hz < 200,
+           "the worker used %ld ms of CPU in 2 s while out of fds", used * 1000 / hz);
 
     /* A held connection finishes its request: it needs an upstream fd, which
      * is not there. It gets an answer (502/503) or a close, never a hang. */
@@ -707,13 +719,11 @@ E2E_TEST(fd_limit_accept_pause, 60)
     int got = -1;
     while (got != 200 && e2e_now_ms() - t < 10000) {
         got = e2e_get(f.port, "a", "/size/10", NULL, 0);
-        if (got != 200)
-            e2e_sleep_ms(100);
+        if (got != 200) e2e_sleep_ms(100);
     }
     CHECKF(got == 200, "after clients left: no 200 within 10 s (last %d)", got);
     for (int i = 61; i < HOLD; i++)
-        if (hold[i] >= 0)
-            close(hold[i]);
+        if (hold[i] >= 0) close(hold[i]);
     int fds1 = fd_count_settle(w, fds0 + 2, 5000);
     CHECKF(fds1 <= fds0 + 2, "worker fds %d at the start, %d after", fds0, fds1);
 
@@ -765,8 +775,8 @@ E2E_TEST(memory_hungry_requests, 60)
 {
     struct e2e_backend b = e2e_backend_start("app");
     struct e2e_foyer f;
-    e2e_foyer_start_simple(&f, "max_header_bytes = 8192, max_headers = 50, max_body_bytes = 100000",
-                           b.port);
+    e2e_foyer_start_simple(
+        &f, "max_header_bytes = 8192, max_headers = 50, max_body_bytes = 100000", b.port);
     pid_t w = worker_of(&f);
     CHECK_INT(e2e_get(f.port, "a", "/warm", NULL, 0), 200);
 
@@ -782,7 +792,8 @@ E2E_TEST(memory_hungry_requests, 60)
     l = (size_t)snprintf(long_line, sizeof(long_line), "GET /");
     memset(long_line + l, 'p', 30000);
     strcpy(long_line + l + 30000, " HTTP/1.1\r\nHost: a\r\n\r\n");
-    const char *too_long_body = "POST /sink HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n";
+    const char *too_long_body =
+        "POST /sink HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n";
 
     CHECK_INT(status_of(f.port, big_field), 431);
     CHECK_INT(status_of(f.port, many), 431);
@@ -793,22 +804,24 @@ E2E_TEST(memory_hungry_requests, 60)
     {
         struct e2e_conn c;
         REQUIRE(e2e_conn_open(&c, f.port));
-        REQUIRE(e2e_send_str(&c, "POST /sink HTTP/1.1\r\nHost: a\r\n"
-                                 "Transfer-Encoding: chunked\r\n\r\n", T_MS));
+        REQUIRE(e2e_send_str(&c,
+                             "POST /sink HTTP/1.1\r\nHost: a\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n",
+                             T_MS));
         static char blk[8192 + 16];
         int hl = snprintf(blk, sizeof(blk), "2000\r\n");
         memset(blk + hl, 'c', 8192);
         memcpy(blk + hl + 8192, "\r\n", 2);
         size_t sent = 0;
         for (int i = 0; i < 40; i++) { /* 320 KiB */
-            if (!e2e_send(&c, blk, (size_t)hl + 8194, 2000))
-                break;
+            if (!e2e_send(&c, blk, (size_t)hl + 8194, 2000)) break;
             sent += 8192;
         }
         struct e2e_resp r = {0};
         int rc = e2e_read_response(&c, &r, T_MS);
         CHECKF((rc == 1 && r.status == 413) || c.eof,
-               "chunked body over max_body_bytes (%zu sent): rc %d status %d", sent, rc, r.status);
+               "chunked body over max_body_bytes (%zu sent): rc %d status %d", sent, rc,
+               r.status);
         e2e_resp_free(&r);
         e2e_conn_close(&c);
     }
@@ -824,21 +837,21 @@ E2E_TEST(memory_hungry_requests, 60)
         /* PAR requests in flight at once, as a client flood would have them */
         struct e2e_conn cs[PAR];
         for (int k = 0; k < PAR; k++) {
-            if (!e2e_conn_open(&cs[k], f.port))
-                continue;
+            if (!e2e_conn_open(&cs[k], f.port)) continue;
             e2e_send_str(&cs[k], kinds[(i + k) % 4], T_MS);
         }
         for (int k = 0; k < PAR; k++) {
             struct e2e_resp r = {0};
             int want = ((i + k) % 4) == 2 ? 414 : ((i + k) % 4) == 3 ? 413 : 431;
-            if (cs[k].fd < 0 || e2e_read_response(&cs[k], &r, T_MS) != 1 || r.status != want)
+            if (cs[k].fd < 0 || e2e_read_response(&cs[k], &r, T_MS) != 1 ||
+                r.status != want)
                 wrong++;
             e2e_resp_free(&r);
             e2e_conn_close(&cs[k]);
         }
     }
-    CHECKF(wrong == 0, "%d of %d oversized requests not refused with the right status", wrong,
-           ROUNDS);
+    CHECKF(wrong == 0, "%d of %d oversized requests not refused with the right status",
+           wrong, ROUNDS);
     long rss1 = e2e_rss_kb(w);
     long limit = E2E_ASAN ? 16384 : 2048;
     e2e_log("worker RSS: %ld KiB before, %ld KiB after %d oversized requests", rss0, rss1,
@@ -852,9 +865,9 @@ E2E_TEST(memory_hungry_requests, 60)
 int main(void)
 {
     static const struct e2e_case cases[] = {
-        E2E_CASE(backend_closes_mid_response), E2E_CASE(backend_reset_retry_rules),
+        E2E_CASE(backend_closes_mid_response),      E2E_CASE(backend_reset_retry_rules),
         E2E_CASE(silent_backend_504_pool_recovers), E2E_CASE(invalid_responses),
-        E2E_CASE(client_resets_mid_transfer), E2E_CASE(fd_limit_accept_pause),
+        E2E_CASE(client_resets_mid_transfer),       E2E_CASE(fd_limit_accept_pause),
         E2E_CASE(memory_hungry_requests),
     };
     return e2e_run_suite("e2e-faults", cases, sizeof(cases) / sizeof(cases[0]));
