@@ -12,6 +12,7 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -33,10 +34,8 @@ static char *config_text(int port1, int port2, int workers, const struct e2e_bac
     char *text = NULL;
     size_t len = 0;
     FILE *m = open_memstream(&text, &len);
-    if (port1)
-        fprintf(m, "listen \"127.0.0.1:%d\"\n", port1);
-    if (port2)
-        fprintf(m, "listen \"127.0.0.1:%d\"\n", port2);
+    if (port1) fprintf(m, "listen \"127.0.0.1:%d\"\n", port1);
+    if (port2) fprintf(m, "listen \"127.0.0.1:%d\"\n", port2);
     fprintf(m,
             "set { workers = %d }\n"
             "service \"a\" { endpoints = { \"127.0.0.1:%d\" } }\n"
@@ -74,10 +73,8 @@ static int wait_for_backend(int port, const char *want, int streak, int timeout_
         char be[64];
         probe(port, be, sizeof(be));
         in_a_row = strcmp(be, want) == 0 ? in_a_row + 1 : 0;
-        if (in_a_row >= streak)
-            return (int)(e2e_now_ms() - t0);
-        if (in_a_row == 0)
-            e2e_sleep_ms(2);
+        if (in_a_row >= streak) return (int)(e2e_now_ms() - t0);
+        if (in_a_row == 0) e2e_sleep_ms(2);
     }
     return -1;
 }
@@ -85,8 +82,7 @@ static int wait_for_backend(int port, const char *want, int streak, int timeout_
 static bool port_refuses(int port)
 {
     struct e2e_conn c;
-    if (!e2e_conn_open(&c, port))
-        return true;
+    if (!e2e_conn_open(&c, port)) return true;
     e2e_conn_close(&c);
     return false;
 }
@@ -115,7 +111,8 @@ E2E_TEST(reload_on_sighup, 60)
     CHECKF(ms <= 1000, "the reloaded config took %d ms to apply to new connections", ms);
     for (int i = 0; i < 20; i++) {
         probe(port, be, sizeof(be));
-        CHECKF(strcmp(be, "b") == 0, "request %d after the reload answered by \"%s\"", i, be);
+        CHECKF(strcmp(be, "b") == 0, "request %d after the reload answered by \"%s\"", i,
+               be);
     }
     /* The master survived, and so did the worker count. */
     CHECKF(kill(f.pid, 0) == 0, "the master is gone after SIGHUP");
@@ -136,8 +133,8 @@ E2E_TEST(reload_command_with_pidfile, 60)
     free(text);
     REQUIREF(e2e_foyer_wait_workers(&f, 1, T_MS), "foyer's workers did not start");
     char *pid = e2e_read_file(pidfile);
-    CHECKF(pid && atoi(pid) == f.pid, "pid file holds \"%s\", master is %d", pid ? pid : "",
-           (int)f.pid);
+    CHECKF(pid && atoi(pid) == f.pid, "pid file holds \"%s\", master is %d",
+           pid ? pid : "", (int)f.pid);
     free(pid);
     text = config_text(port, 0, 1, &a, &b, "b", NULL);
     write_config(&f, text);
@@ -176,7 +173,8 @@ static void keeps_serving(int port, const char *want, int n, int ms)
         }
         e2e_sleep_ms(ms / n);
     }
-    CHECKF(wrong == 0, "%d of %d requests not answered by %s (e.g. \"%s\")", wrong, n, want, last);
+    CHECKF(wrong == 0, "%d of %d requests not answered by %s (e.g. \"%s\")", wrong, n,
+           want, last);
 }
 
 E2E_TEST(reload_invalid_config_is_refused, 60)
@@ -211,7 +209,8 @@ E2E_TEST(reload_invalid_config_is_refused, 60)
             if (reported || e2e_now_ms() > end) break;
             e2e_sleep_ms(20);
         }
-        CHECKF(reported, "invalid config %zu: no foyer.lua:5 error in stderr after SIGHUP", i);
+        CHECKF(reported,
+               "invalid config %zu: no foyer.lua:5 error in stderr after SIGHUP", i);
         /* The old config keeps serving, without a hiccup. */
         keeps_serving(port, "a", 30, 600);
         CHECKF(kill(f.pid, 0) == 0, "the master died on an invalid config");
@@ -281,10 +280,12 @@ E2E_TEST(reload_keeps_in_flight_and_idle_connections, 60)
     REQUIRE(e2e_conn_open(&slow, port));
     REQUIRE(e2e_conn_open(&idle, port));
     struct e2e_resp r = {0};
-    REQUIRE(e2e_send_str(&idle, "GET /first HTTP/1.1\r\nHost: reload.example\r\n\r\n", T_MS));
+    REQUIRE(
+        e2e_send_str(&idle, "GET /first HTTP/1.1\r\nHost: reload.example\r\n\r\n", T_MS));
     REQUIRE(e2e_read_response(&idle, &r, T_MS) == 1);
     CHECK_STR(r.body, "a GET /first\n");
-    REQUIRE(e2e_send_str(&slow, "GET /slow/1500 HTTP/1.1\r\nHost: reload.example\r\n\r\n", T_MS));
+    REQUIRE(e2e_send_str(&slow, "GET /slow/1500 HTTP/1.1\r\nHost: reload.example\r\n\r\n",
+                         T_MS));
     /* routed (to a) and in flight once a has it: only then the reload */
     REQUIREF(e2e_backend_wait_requests(a.port, 2, T_MS),
              "the slow request did not reach a");
@@ -301,13 +302,15 @@ E2E_TEST(reload_keeps_in_flight_and_idle_connections, 60)
     CHECK_STR(be, "a");
     CHECK_STR(r.body, "slept 1500 ms\n");
     /* The idle connection is still open and now follows the new routes. */
-    CHECKF(e2e_send_str(&idle, "GET /second HTTP/1.1\r\nHost: reload.example\r\n\r\n", T_MS) &&
+    CHECKF(e2e_send_str(&idle, "GET /second HTTP/1.1\r\nHost: reload.example\r\n\r\n",
+                        T_MS) &&
                e2e_read_response(&idle, &r, T_MS) == 1,
            "the idle keep-alive connection did not survive the reload");
     CHECK_INT(r.status, 200);
     CHECK_STR(r.body, "b GET /second\n");
     /* And the one that waited for the slow answer too. */
-    CHECKF(e2e_send_str(&slow, "GET /third HTTP/1.1\r\nHost: reload.example\r\n\r\n", T_MS) &&
+    CHECKF(e2e_send_str(&slow, "GET /third HTTP/1.1\r\nHost: reload.example\r\n\r\n",
+                        T_MS) &&
                e2e_read_response(&slow, &r, T_MS) == 1,
            "the connection of the slow request did not survive the reload");
     CHECK_STR(r.body, "b GET /third\n");
@@ -345,7 +348,8 @@ static atomic_bool stop_clients;
 static char upload_body[UPLOAD_BYTES];
 static char upload_want[64];
 
-static void client_fail(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void client_fail(struct client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void client_fail(struct client *c, const char *fmt, ...)
 {
     if (c->failures++ == 0) {
@@ -369,12 +373,14 @@ static void client_step(struct client *cl, struct e2e_conn *c, bool *open, int n
     char req[256];
     bool upload = cl->kind == UPLOAD;
     if (upload)
-        snprintf(req, sizeof(req),
-                 "POST /sink HTTP/1.1\r\nHost: reload.example\r\nContent-Length: %d\r\n\r\n",
-                 UPLOAD_BYTES);
+        snprintf(
+            req, sizeof(req),
+            "POST /sink HTTP/1.1\r\nHost: reload.example\r\nContent-Length: %d\r\n\r\n",
+            UPLOAD_BYTES);
     else
-        snprintf(req, sizeof(req), "GET /c%d/%d HTTP/1.1\r\nHost: reload.example\r\n%s\r\n", cl->id,
-                 n, cl->kind == NEWCONN ? "Connection: close\r\n" : "");
+        snprintf(req, sizeof(req),
+                 "GET /c%d/%d HTTP/1.1\r\nHost: reload.example\r\n%s\r\n", cl->id, n,
+                 cl->kind == NEWCONN ? "Connection: close\r\n" : "");
     if (!*open) {
         if (!e2e_conn_open(c, cl->port)) {
             client_fail(cl, "request %d: connect failed: %s", n, strerror(errno));
@@ -384,28 +390,27 @@ static void client_step(struct client *cl, struct e2e_conn *c, bool *open, int n
         *open = true;
     }
     struct record rec = {.t_send = e2e_now_ms(), .set = -1};
-    bool sent = e2e_send_str(c, req, T_MS) && (!upload || e2e_send(c, upload_body, UPLOAD_BYTES, T_MS));
+    bool sent = e2e_send_str(c, req, T_MS) &&
+                (!upload || e2e_send(c, upload_body, UPLOAD_BYTES, T_MS));
     struct e2e_resp r = {0};
     int rc = sent ? e2e_read_response(c, &r, T_MS) : -1;
     rec.t_recv = e2e_now_ms();
     if (rc != 1 || r.status != 200) {
         client_fail(cl, "request %d: %s (rc %d, status %d, errno %d)", n,
-                    !sent ? "send failed" : rc == 0 ? "connection closed without an answer"
-                                                    : "no valid answer",
+                    !sent     ? "send failed"
+                    : rc == 0 ? "connection closed without an answer"
+                              : "no valid answer",
                     rc, r.status, c->err);
         e2e_conn_close(c);
         *open = false;
     } else {
         rec.set = set_of(&r);
-        if (rec.set < 0)
-            client_fail(cl, "request %d: answered by neither a nor b", n);
+        if (rec.set < 0) client_fail(cl, "request %d: answered by neither a nor b", n);
         if (upload && strcmp(r.body, upload_want) != 0)
             client_fail(cl, "upload %d: backend got \"%.60s\", want \"%s\"", n, r.body,
                         upload_want);
-        if (!upload && r.body_total == 0)
-            client_fail(cl, "request %d: empty body", n);
-        if (cl->nrec < cl->max)
-            cl->rec[cl->nrec++] = rec;
+        if (!upload && r.body_total == 0) client_fail(cl, "request %d: empty body", n);
+        if (cl->nrec < cl->max) cl->rec[cl->nrec++] = rec;
         if (r.conn_close || cl->kind == NEWCONN) { /* announced: not a failure */
             e2e_conn_close(c);
             *open = false;
@@ -421,8 +426,7 @@ static void *client_main(void *arg)
     bool open = false;
     for (int n = 0; !atomic_load(&stop_clients) && n < cl->max; n++)
         client_step(cl, &c, &open, n);
-    if (open)
-        e2e_conn_close(&c);
+    if (open) e2e_conn_close(&c);
     return NULL;
 }
 
@@ -444,11 +448,12 @@ static void *ws_main(void *arg)
         return NULL;
     }
     struct e2e_resp r = {0};
-    if (!e2e_send_str(&c,
-                      "GET /ws HTTP/1.1\r\nHost: reload.example\r\nUpgrade: websocket\r\n"
-                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                      "Sec-WebSocket-Version: 13\r\n\r\n",
-                      T_MS) ||
+    if (!e2e_send_str(
+            &c,
+            "GET /ws HTTP/1.1\r\nHost: reload.example\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n",
+            T_MS) ||
         e2e_read_head(&c, &r, T_MS) != 1 || r.status != 101) {
         w->cut = true;
         snprintf(w->why, sizeof(w->why), "upgrade failed (status %d)", r.status);
@@ -464,8 +469,7 @@ static void *ws_main(void *arg)
             break;
         }
         while (c.len - c.pos < (size_t)len)
-            if (!e2e_recv_some(&c, 0, T_MS))
-                break;
+            if (!e2e_recv_some(&c, 0, T_MS)) break;
         if (c.len - c.pos < (size_t)len || memcmp(c.buf + c.pos, msg, (size_t)len) != 0) {
             w->cut = true;
             snprintf(w->why, sizeof(w->why), "echo %ld lost (%s)", w->echoes,
@@ -500,10 +504,8 @@ static bool record_allowed(const struct record *r, const struct reload_mark *m, 
     for (int i = 0; i <= nm; i++) {
         int64_t seg_end = i < nm ? m[i].t_hup : INT64_MAX;
         /* [seg_start, seg_end]: only `set` is in force. */
-        if (r->set == set && r->t_send <= seg_end && r->t_recv >= seg_start)
-            return true;
-        if (i == nm)
-            break;
+        if (r->set == set && r->t_send <= seg_end && r->t_recv >= seg_start) return true;
+        if (i == nm) break;
         /* [t_hup, t_obs]: both. */
         if ((r->set == set || r->set == m[i].new_set) &&
             r->t_send <= m[i].t_obs + RELOAD_SLACK_MS && r->t_recv >= m[i].t_hup)
@@ -543,10 +545,13 @@ E2E_TEST(reload_under_load_drops_nothing, 300)
 
     /* Clients: 2 keep-alive, 2 new-connection, 1 uploader, 1 WebSocket. */
     static struct client cl[5];
-    static const enum client_kind kinds[] = {KEEPALIVE, KEEPALIVE, NEWCONN, NEWCONN, UPLOAD};
+    static const enum client_kind kinds[] = {KEEPALIVE, KEEPALIVE, NEWCONN, NEWCONN,
+                                             UPLOAD};
     atomic_store(&stop_clients, false);
     for (int i = 0; i < 5; i++) {
-        cl[i] = (struct client){.kind = kinds[i], .port = port, .id = i,
+        cl[i] = (struct client){.kind = kinds[i],
+                                .port = port,
+                                .id = i,
                                 .max = kinds[i] == UPLOAD ? 2000 : MAX_RECORDS};
         cl[i].rec = calloc((size_t)cl[i].max, sizeof(struct record));
         REQUIRE(cl[i].rec != NULL);
@@ -569,8 +574,7 @@ E2E_TEST(reload_under_load_drops_nothing, 300)
         write_config(&f, set_text[to]);
         marks[nm].new_set = to;
         marks[nm].t_hup = e2e_now_ms();
-        if (kill(f.pid, SIGHUP) != 0)
-            break;
+        if (kill(f.pid, SIGHUP) != 0) break;
         int ms = wait_for_backend(port, to ? "b" : "a", OBSERVE_STREAK, 10000);
         marks[nm].t_obs = e2e_now_ms();
         nm++;
@@ -593,8 +597,7 @@ E2E_TEST(reload_under_load_drops_nothing, 300)
         int wrong_set = 0, first_bad = -1;
         for (int k = 0; k < cl[i].nrec; k++) {
             if (!record_allowed(&cl[i].rec[k], marks, nm)) {
-                if (first_bad < 0)
-                    first_bad = k;
+                if (first_bad < 0) first_bad = k;
                 wrong_set++;
             }
         }
@@ -606,12 +609,15 @@ E2E_TEST(reload_under_load_drops_nothing, 300)
         if (first_bad >= 0) {
             const struct record *r = &cl[i].rec[first_bad];
             CHECKF(false,
-                   "client %d (%s): %d responses from a route set not in force, first sent at "
+                   "client %d (%s): %d responses from a route set not in force, first "
+                   "sent at "
                    "+%lld ms, answered at +%lld ms by set %c",
-                   i, kname[cl[i].kind], wrong_set, (long long)(r->t_send - marks[0].t_hup),
+                   i, kname[cl[i].kind], wrong_set,
+                   (long long)(r->t_send - marks[0].t_hup),
                    (long long)(r->t_recv - marks[0].t_hup), 'A' + r->set);
         }
-        CHECKF(cl[i].nrec > 0, "client %d (%s) got no answer at all", i, kname[cl[i].kind]);
+        CHECKF(cl[i].nrec > 0, "client %d (%s) got no answer at all", i,
+               kname[cl[i].kind]);
         free(cl[i].rec);
     }
     e2e_log("%ld requests answered across %d reloads; WebSocket echoes: %ld", total, nm,
@@ -619,16 +625,57 @@ E2E_TEST(reload_under_load_drops_nothing, 300)
     CHECK_INT(nm, RELOADS);
     CHECKF(!ws.cut, "the WebSocket was cut: %s", ws.why);
     CHECKF(ws.echoes > 10, "the WebSocket echoed only %ld messages", ws.echoes);
-    e2e_log("worker RSS: steady %ld KiB, during reloads at most %ld KiB (%.2fx)", steady, during,
-            steady > 0 ? (double)during / (double)steady : 0.0);
+    e2e_log("worker RSS: steady %ld KiB, during reloads at most %ld KiB (%.2fx)", steady,
+            during, steady > 0 ? (double)during / (double)steady : 0.0);
     if (E2E_ASAN) /* ASan's quarantine grows with time, not with reloads */
         e2e_log("AddressSanitizer build: the memory ratio is not checked");
     else
         CHECKF(steady > 0 && during <= steady * 3 / 2,
-               "memory during reloads %ld KiB > 1.5 x the steady state %ld KiB", during, steady);
+               "memory during reloads %ld KiB > 1.5 x the steady state %ld KiB", during,
+               steady);
     free(set_text[0]);
     free(set_text[1]);
     CHECK_INT(e2e_foyer_stop(&f, 10000), 0);
+}
+
+/* A SIGHUP (or SIGTERM) that reaches workers while they are still starting —
+ * the master accepts on the port before they are forked — is handled once
+ * they watch it: never the default action that kills the worker. Raw spawn
+ * here: e2e_foyer_start would wait for the workers' handlers. */
+E2E_TEST(signal_while_workers_start, 90)
+{
+    const char *conf = e2e_path("starting.lua");
+    const char *log = e2e_path("starting.log");
+    for (int round = 0; round < 15; round++) {
+        int port = e2e_free_port();
+        char text[256];
+        snprintf(text, sizeof text,
+                 "set { workers = 2 }\nlisten '127.0.0.1:%d'\n"
+                 "route(function(req) return nil end)\n",
+                 port);
+        REQUIRE(e2e_write_file(conf, text));
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        REQUIRE(fd >= 0);
+        char *argv[] = {(char *)e2e_env("FOYER_BIN"), "-c", (char *)conf, NULL};
+        pid_t pid = e2e_spawn(argv, fd, fd);
+        close(fd);
+        REQUIRE(pid > 0);
+        struct e2e_conn c;
+        int64_t end = e2e_now_ms() + 10000;
+        bool up;
+        while (!(up = e2e_conn_open(&c, port)) && e2e_now_ms() < end)
+            e2e_sleep_ms(1);
+        REQUIRE(up);
+        e2e_conn_close(&c);
+        REQUIRE(kill(pid, SIGHUP) == 0);
+        if (round % 3 == 2) REQUIRE(kill(pid, SIGTERM) == 0); /* a stop as well */
+        e2e_sleep_ms(300);
+        CHECK_INT(e2e_stop(pid, 10000), 0);
+        char *out = e2e_read_file(log);
+        REQUIRE(out != NULL);
+        CHECKF(strstr(out, "killed by signal") == NULL, "round %d: %s", round, out);
+        free(out);
+    }
 }
 
 int main(void)
@@ -640,6 +687,7 @@ int main(void)
         E2E_CASE(reload_opens_and_closes_listeners),
         E2E_CASE(reload_keeps_in_flight_and_idle_connections),
         E2E_CASE(reload_under_load_drops_nothing),
+        E2E_CASE(signal_while_workers_start),
     };
     return e2e_run_suite("e2e-reload", cases, sizeof(cases) / sizeof(cases[0]));
 }
