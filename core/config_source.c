@@ -5,15 +5,20 @@
  *     |             '--stream ended / error--> WAIT
  *     '--error--> WAIT --backoff (doubling, capped at retry_max)--> RANGE
  *
- * The keys under the prefix are mirrored in memory; the snapshot is rebuilt
- * from them whole on every change (this first stage applies changes through
- * the graceful reload, which re-reads everything anyway). A key that makes
- * the configuration invalid keeps the value the running one was built from.
+ * The keys under the prefix are mirrored in memory. A change of etcd's
+ * routes alone is applied in place: each changed route is checked by
+ * itself, the snapshot written, and the changed keys sent to the workers,
+ * which recompile just those routes (config_etcd_change.c). Any other change
+ * (a service, routes while the file routes by itself) is validated as a
+ * whole configuration and applied through the graceful reload, which
+ * re-reads everything. A key that makes the configuration invalid keeps the
+ * value the running one was built from.
  *
  * etcd's JSON is read with the router's strict JSON reader (lua/json.h): the
  * one JSON parser foyer has, and it needs nothing but a pool. */
 #include "config_source.h"
 #include "config.h"
+#include "config_etcd.h"
 #include "etcd_client.h"
 #include "etcd_keys.h"
 #include "etcd_kvset.h"
@@ -200,6 +205,15 @@ static int check_json(const struct etcd_kv *kv, char *err, size_t errlen)
     return r;
 }
 
+/* Was kv checked already, as a key of the running configuration? */
+static int known_good(const struct etcd_kv *kv)
+{
+    const struct etcd_kv *g =
+        src.have_good ? etcd_kvset_get(&src.good, kv->key, kv->key_len) : NULL;
+    return g != NULL && g->value_len == kv->value_len &&
+           memcmp(g->value, kv->value, kv->value_len) == 0;
+}
+
 /* {"revision": N, "prefix": "...", "kvs": [{"key": "...", "value": <JSON>}]}
  * from the foyer keys; other keys are left out with a warning. */
 static int build_snapshot(const struct etcd_kvset *set, struct text *t, char *err,
@@ -221,7 +235,7 @@ static int build_snapshot(const struct etcd_kvset *set, struct text *t, char *er
                        (int)kv->key_len, kv->key, src.s.prefix, src.s.prefix);
             continue;
         }
-        if (check_json(kv, err, errlen) != 0) return -1;
+        if (!known_good(kv) && check_json(kv, err, errlen) != 0) return -1;
         r = text_add(t, first ? "\n{\"key\":" : ",\n{\"key\":", first ? 8 : 9);
         first = 0;
         if (r == 0) r = text_json_string(t, kv->key, kv->key_len);
@@ -256,10 +270,89 @@ static int write_snapshot(const struct text *t, char *err, size_t errlen)
     return -1;
 }
 
+/* set is what the workers run from now on. */
+static void take_good(struct etcd_kvset *set)
+{
+    etcd_kvset_clear(&src.good);
+    src.good = *set; /* moved */
+    memset(set, 0, sizeof *set);
+    src.have_good = 1;
+    src.applied = src.revision;
+}
+
+static int key_cmp(const struct etcd_kv *a, const struct etcd_kv *b)
+{
+    int c = memcmp(a->key, b->key, a->key_len < b->key_len ? a->key_len : b->key_len);
+    return c ? c : (a->key_len > b->key_len) - (a->key_len < b->key_len);
+}
+
+/* The keys whose values differ from `from` to `to` (both sorted), pointing
+ * into them; NULL when out of memory. */
+static struct foyer_etcd_change *diff(const struct etcd_kvset *from,
+                                      const struct etcd_kvset *to, size_t *n)
+{
+    struct foyer_etcd_change *ch = malloc((from->n + to->n + 1) * sizeof *ch);
+    size_t i = 0, j = 0;
+    *n = 0;
+    while (ch != NULL && (i < from->n || j < to->n)) {
+        int c = i == from->n ? 1 : j == to->n ? -1 : key_cmp(&from->v[i], &to->v[j]);
+        const struct etcd_kv *a = c <= 0 ? &from->v[i++] : NULL;
+        const struct etcd_kv *b = c >= 0 ? &to->v[j++] : NULL;
+        if (a && b && a->value_len == b->value_len &&
+            memcmp(a->value, b->value, a->value_len) == 0)
+            continue;
+        const struct etcd_kv *k = b ? b : a;
+        ch[(*n)++] = (struct foyer_etcd_change){k->key, b ? b->value : NULL, k->key_len,
+                                                b ? b->value_len : 0};
+    }
+    return ch;
+}
+
+/* Each changed route alone, as the full load would compile it. */
+static int check_changes(const struct foyer_etcd_change *ch, size_t n, char *err,
+                         size_t errlen)
+{
+    const char *id;
+    size_t id_len;
+    for (size_t i = 0; i < n; i++)
+        if (ch[i].value != NULL &&
+            foyer_etcd_key_kind(src.s.prefix, ch[i].key, ch[i].key_len, &id, &id_len) ==
+                FOYER_ETCD_ROUTE &&
+            foyer_config_etcd_check_route(&ch[i], err, errlen) != 0)
+            return -1;
+    return 0;
+}
+
+/* A change of etcd's routes alone, applied in place: 0 when done, -1 when
+ * refused (err names the key), 1 when it needs the full load instead. */
+static int try_change(struct etcd_kvset *set, char *err, size_t errlen)
+{
+    size_t n;
+    if (!src.have_good || src.ops->can_change == NULL) return 1;
+    struct foyer_etcd_change *ch = diff(&src.good, set, &n);
+    if (ch == NULL || !src.ops->can_change(ch, n)) {
+        free(ch);
+        return 1;
+    }
+    struct text t = {0};
+    int r = check_changes(ch, n, err, errlen) == 0 &&
+                    build_snapshot(set, &t, err, errlen) == 0 &&
+                    write_snapshot(&t, err, errlen) == 0
+                ? 0
+                : -1;
+    if (r == 0 && src.ops->change(ch, n, src.applied, src.revision) != 0) r = 1;
+    free(t.p);
+    free(ch);
+    if (r == 0) take_good(set);
+    return r;
+}
+
 /* Builds, validates and writes the snapshot of set, then applies it; 0, or
  * -1 with the reason (naming the key at fault when one is) in err. */
 static int try_apply(struct etcd_kvset *set, char *err, size_t errlen)
 {
+    int changed = try_change(set, err, errlen);
+    if (changed <= 0) return changed;
     struct text t = {0};
     struct foyer_config *c = NULL;
     int ok =
@@ -271,11 +364,7 @@ static int try_apply(struct etcd_kvset *set, char *err, size_t errlen)
         if (c != NULL) foyer_config_unref(c);
         return -1;
     }
-    etcd_kvset_clear(&src.good);
-    src.good = *set; /* moved */
-    memset(set, 0, sizeof *set);
-    src.have_good = 1;
-    src.applied = src.revision;
+    take_good(set);
     src.ops->apply(c, src.revision);
     return 0;
 }

@@ -11,6 +11,7 @@ core_libfoyercore_a_SOURCES = \
 	core/buf.c core/buf.h \
 	core/config.c core/config.h \
 	core/config_source.c core/config_source.h \
+	core/config_change_msg.c \
 	core/etcd_client.c core/etcd_client.h \
 	core/etcd_keys.c core/etcd_keys.h \
 	core/etcd_kvset.c core/etcd_kvset.h \

@@ -1,6 +1,7 @@
 #include "process.h"
 #include "build-config.h"
 #include "config.h"
+#include "config_etcd.h"
 #include "config_source.h"
 #include "listener.h"
 #include "log.h"
@@ -16,8 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,6 +28,7 @@
 
 struct worker_slot {
     pid_t pid;
+    int chan; /* the master's end of its change channel (etcd), -1: none */
     struct foyer_listen_fd *fds; /* this worker's inherited sockets, one per listen */
     unsigned nfds;
     time_t started;
@@ -143,9 +147,41 @@ static void forget_master_loop(void)
     master_loop = NULL;
 }
 
+/* With etcd, each worker gets a socket from the master for the changes it
+ * applies in place (one message a change: SOCK_SEQPACKET keeps them whole).
+ * The master's end never blocks: a worker whose socket is full reloads
+ * instead. Returns the worker's end, -1 without etcd (or a socket). */
+static int open_channel(const struct foyer_config *c, int w)
+{
+    int sv[2];
+    if (slots[w].chan >= 0) close(slots[w].chan);
+    slots[w].chan = -1;
+    if (c->settings.etcd == NULL) return -1;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+        foyer_warn("worker %d: no change channel (%s): etcd changes reload it", w,
+                   strerror(errno));
+        return -1;
+    }
+    int nb = 1;
+    ioctl(sv[0], FIONBIO, &nb);
+    slots[w].chan = sv[0];
+    return sv[1];
+}
+
+static void close_channels(void)
+{
+    for (int w = 0; w < nworkers; w++)
+        if (slots[w].chan >= 0) {
+            close(slots[w].chan);
+            slots[w].chan = -1;
+        }
+}
+
 static pid_t spawn(struct foyer_config *c, int w, sigset_t *old)
 {
+    int chan = open_channel(c, w);
     pid_t pid = fork();
+    if (pid != 0 && chan >= 0) close(chan);
     if (pid < 0) {
         foyer_err("fork: %s", strerror(errno));
         return -1;
@@ -163,7 +199,8 @@ static pid_t spawn(struct foyer_config *c, int w, sigset_t *old)
         sigaddset(&starting, SIGQUIT);
         sigprocmask(SIG_SETMASK, &starting, NULL);
         close_other_listeners(w);
-        _exit(foyer_worker_run(c, slots[w].fds, slots[w].nfds, w, nworkers));
+        close_channels();
+        _exit(foyer_worker_run(c, slots[w].fds, slots[w].nfds, chan, w, nworkers));
     }
     slots[w].pid = pid;
     slots[w].started = time(NULL);
@@ -360,6 +397,37 @@ static void etcd_apply(struct foyer_config *c, long long revision)
     foyer_notify("READY=1");
 }
 
+static int etcd_can_change(const struct foyer_etcd_change *ch, size_t n)
+{
+    return serving && foyer_config_etcd_can_change(current, ch, n);
+}
+
+/* The master's own generation (for workers it starts later) changes first:
+ * if that fails, nothing was sent and the full load takes over. A worker
+ * that cannot take the message reloads (the snapshot has the change). */
+static int etcd_change(const struct foyer_etcd_change *ch, size_t n, long long base,
+                       long long revision)
+{
+    char err[1024];
+    size_t len;
+    if (foyer_config_etcd_change(current, ch, n, revision, err, sizeof err) != 0) {
+        foyer_warn("etcd revision %lld: not applied in place (%s): full reload", revision,
+                   err);
+        return -1;
+    }
+    char *msg = foyer_change_msg_encode(ch, n, base, revision, &len);
+    for (int w = 0; w < nworkers; w++) {
+        if (slots[w].pid <= 0) continue;
+        if (msg == NULL || slots[w].chan < 0 ||
+            send(slots[w].chan, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)len)
+            kill(slots[w].pid, SIGHUP);
+    }
+    free(msg);
+    foyer_info("etcd revision %lld applied in place: %zu key%s changed", revision, n,
+               n == 1 ? "" : "s");
+    return 0;
+}
+
 static void etcd_first_sync_failed(const char *why)
 {
     if (serving) return;
@@ -376,8 +444,12 @@ static void etcd_first_sync_failed(const char *why)
     ev_break(master_loop, EVBREAK_ONE);
 }
 
-static const struct foyer_config_source_ops etcd_ops = {etcd_apply,
-                                                        etcd_first_sync_failed};
+static const struct foyer_config_source_ops etcd_ops = {
+    .apply = etcd_apply,
+    .can_change = etcd_can_change,
+    .change = etcd_change,
+    .first_sync_failed = etcd_first_sync_failed,
+};
 
 /* ---- signals ---------------------------------------------------------------------- */
 
@@ -455,6 +527,8 @@ static int start_workers(struct foyer_config *c, const char *pid_file)
     nworkers = worker_count(c);
     slots = calloc((size_t)nworkers, sizeof *slots);
     if (slots == NULL) return -1;
+    for (int w = 0; w < nworkers; w++)
+        slots[w].chan = -1;
     raise_fd_limit(c);
     write_pid_file(pid_file);
     if (open_listeners(c) != 0) return -1;
@@ -493,6 +567,7 @@ int foyer_master_run(struct foyer_config *c, const char *pid_file)
     foyer_notify("STOPPING=1");
     close_all_listeners(); /* the kernel would go on completing connections */
     stop_workers(current, &saved_mask);
+    close_channels();
     close_master_loop();
     foyer_config_unref(current);
     if (pid_file != NULL) unlink(pid_file);

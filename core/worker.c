@@ -4,6 +4,8 @@
 #include "worker.h"
 #include "buf.h"
 #include "config.h"
+#include "config_source.h"
+#include "config_etcd.h"
 #include "conn.h"
 #include "listener.h"
 #include "admin.h"
@@ -14,10 +16,12 @@
 #include "random.h"
 #include "upstream.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 struct foyer_worker foyer_worker;
@@ -208,6 +212,62 @@ static void reload(void)
         apply(c);
 }
 
+/* ---- etcd changes applied in place ------------------------------------------------ */
+
+#define CHANGE_MAX (1024 * 1024) /* the master sends at most a socket buffer */
+
+/* The routes of one etcd change, recompiled in this worker's generation.
+ * Requests keep being served; anything that cannot be done in place (a
+ * change this generation did not follow from, a failure halfway) becomes a
+ * full reload, which reads the snapshot the master wrote first. */
+static void apply_change(const char *msg, size_t len)
+{
+    struct foyer_config *c = foyer_worker.config;
+    struct foyer_etcd_change *ch;
+    size_t n;
+    long long base, rev;
+    char err[1024];
+    if (foyer_change_msg_decode(msg, len, &ch, &n, &base, &rev) != 0) {
+        foyer_err("worker %d: unreadable change from the master: full reload",
+                  foyer_worker.id);
+        return reload();
+    }
+    if (rev <= c->etcd_revision) {
+        free(ch); /* a reload read it from the snapshot already */
+        return;
+    }
+    if (base != c->etcd_revision ||
+        foyer_config_etcd_change(c, ch, n, rev, err, sizeof err) != 0) {
+        if (base == c->etcd_revision)
+            foyer_err("worker %d: etcd revision %lld not applied in place (%s): full "
+                      "reload",
+                      foyer_worker.id, rev, err);
+        free(ch);
+        return reload();
+    }
+    free(ch);
+    foyer_debug("worker %d: etcd revision %lld applied in place", foyer_worker.id, rev);
+}
+
+static void on_change(struct ev_loop *loop, ev_io *w, int revents)
+{
+    static char *buf;
+    if (buf == NULL && (buf = malloc(CHANGE_MAX)) == NULL) return reload();
+    ssize_t len = recv(w->fd, buf, CHANGE_MAX, MSG_TRUNC | MSG_DONTWAIT);
+    if (len < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (len <= 0) { /* the master is gone: nothing more will come */
+        ev_io_stop(loop, w);
+        return;
+    }
+    if (len > CHANGE_MAX) return reload();
+    if (foyer_worker.stopping) return;
+    if (job.running) { /* the load under way may predate this change */
+        job.again = 1;
+        return;
+    }
+    apply_change(buf, (size_t)len);
+}
+
 static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 {
     if (!foyer_worker.stopping) reload();
@@ -255,7 +315,7 @@ static void watch_signals(struct ev_loop *loop)
 }
 
 int foyer_worker_run(struct foyer_config *c, struct foyer_listen_fd *inherited,
-                     unsigned ninherited, int id, int nworkers)
+                     unsigned ninherited, int chan, int id, int nworkers)
 {
     foyer_worker.nworkers = nworkers;
     struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
@@ -278,6 +338,10 @@ int foyer_worker_run(struct foyer_config *c, struct foyer_listen_fd *inherited,
     watch_signals(loop);
     ev_async_init(&job.done, on_loaded);
     ev_async_start(loop, &job.done);
+    if (chan >= 0) {
+        ev_io_init(&foyer_worker.changes, on_change, chan, EV_READ);
+        ev_io_start(loop, &foyer_worker.changes);
+    }
     ev_timer_init(&foyer_worker.flush_timer, on_flush, 1., 1.);
     ev_timer_start(loop, &foyer_worker.flush_timer);
     ev_run(loop, 0); /* returns on ev_break only: the timers keep it alive */

@@ -19,6 +19,7 @@ struct foyer_worker {
     struct foyer_conn *conns; /* all client connections, for shutdown */
     ev_signal sigterm, sigint, sighup, sigquit, sigusr1;
     ev_timer flush_timer, grace_timer, accept_retry;
+    ev_io changes; /* the master's etcd changes */
     int id;
     int nworkers;
 };
@@ -26,8 +27,9 @@ struct foyer_worker {
 extern struct foyer_worker foyer_worker;
 
 /* Runs a worker until it has stopped; returns the process exit code. */
+/* chan: the master's change channel (etcd changes applied in place), -1 none. */
 int foyer_worker_run(struct foyer_config *c, struct foyer_listen_fd *inherited,
-                     unsigned ninherited, int id, int nworkers);
+                     unsigned ninherited, int chan, int id, int nworkers);
 /* Called when a connection goes away, so a stopping worker can exit. */
 void foyer_worker_conn_closed(void);
 /* Accepting paused (connection limit) or resumed. */

@@ -196,6 +196,10 @@ static void compile_routes(lua_State *L, struct merge *m)
         if (rt_compile_route(&cc, m->routes[i].value) != 0)
             fail_key(L, m->routes[i].key, m->routes[i].key_len, "%s", err);
         rt_path_pop(&cc, im);
+        const char **id = RT_PUSH(m->rs, ids); /* for changes in place */
+        if (id == NULL ||
+            (*id = rt_strdup(m->rs, m->routes[i].id, m->routes[i].id_len)) == NULL)
+            luaL_error(L, "out of memory");
     }
     rt_path_pop(&cc, mark);
     rt_ruleset_seal(m->rs);
@@ -209,6 +213,7 @@ static void install_router(lua_State *L, struct merge *m)
     struct foyer_router **slot = rt_lua_new_router_box(L);
     *slot = rt_router_build(m->rs, NULL, err, sizeof err);
     if (*slot == NULL) luaL_error(L, "%s", err);
+    (*slot)->etcd = 1;
     m->c->router = *slot;
     m->c->route_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }

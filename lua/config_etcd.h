@@ -5,6 +5,8 @@
 #ifndef FOYER_CONFIG_ETCD_H
 #define FOYER_CONFIG_ETCD_H
 
+#include "config_source.h"
+
 #include <stddef.h>
 
 struct lua_State;
@@ -22,5 +24,22 @@ void foyer_config_source_set(struct lua_State *L, struct foyer_settings *s);
  * (or "SNAPSHOT: message") in err. */
 int foyer_config_etcd_merge(struct foyer_config *c, const char *text, size_t len,
                             char *err, size_t errlen);
+
+/* ---- changes applied in place (config_etcd_change.c) ---- */
+
+/* Can these changes be applied to c in place? Yes when every one is a route
+ * key (or a key foyer ignores) and c's router is the one etcd's routes make,
+ * and it has not changed in place so much that a full load is due. */
+int foyer_config_etcd_can_change(const struct foyer_config *c,
+                                 const struct foyer_etcd_change *ch, size_t n);
+/* A route key's value checked alone, as the merge compiles it: 0, or -1 with
+ * "etcd KEY: routes[1]...: message" in err. */
+int foyer_config_etcd_check_route(const struct foyer_etcd_change *ch, char *err,
+                                  size_t errlen);
+/* Applies the changes to c's router in place and sets c's etcd revision.
+ * -1 with the reason in err: c may then hold part of the change, so the
+ * caller loads the configuration fully. */
+int foyer_config_etcd_change(struct foyer_config *c, const struct foyer_etcd_change *ch,
+                             size_t n, long long revision, char *err, size_t errlen);
 
 #endif

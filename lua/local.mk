@@ -1,7 +1,7 @@
 # Lua: the config DSL, the worker's LuaJIT state and the request bindings.
 core_libfoyercore_a_SOURCES += \
 	lua/config_lua.c \
-	lua/config_etcd.c lua/config_etcd.h \
+	lua/config_etcd.c lua/config_etcd.h lua/config_etcd_change.c \
 	lua/config_source_lua.c \
 	lua/decision_lua.c lua/decision_lua.h \
 	lua/health_lua.c \
@@ -21,6 +21,7 @@ core_libfoyercore_a_SOURCES += \
 	lua/router_filters.c \
 	lua/router_host.c \
 	lua/router_index.c \
+	lua/router_live.c \
 	lua/router_load.c \
 	lua/router_lua.c \
 	lua/router_match.c \

@@ -97,6 +97,7 @@ int foyer_router_bind(struct foyer_router *rt, struct foyer_config *c, char *err
     if (unknown) warn_unknown(rs, svc);
     free(rt->svc);
     rt->svc = svc;
+    rt->nsvc = rs->nservices;
     rt->default_svc = def;
     return 0;
 }

@@ -247,10 +247,76 @@ int rt_host_index_layout(struct rt_host_index *ix, const uint32_t *first,
         if (ix->slots[j].at != RT_NONE) ix->slots[j].at = at[ix->slots[j].at];
     if (ix->any != RT_NONE) ix->any = at[ix->any];
     ix->nentries = b->n;
+    ix->words = ix->capwords = words;
     free(at);
     free(b->names);
     free(b);
     ix->build = NULL;
+    return 0;
+}
+
+/* Room for `words` more in the blob, growing it by half at least. */
+static int blob_reserve(struct rt_host_index *ix, size_t words)
+{
+    if (ix->words + words <= ix->capwords) return 0;
+    size_t cap = ix->capwords + ix->capwords / 2 + words + 64;
+    if (cap >= RT_NONE) return -1; /* entries are addressed by 32-bit offsets */
+    uint64_t *b = realloc(ix->blob, cap * 8);
+    if (b == NULL) return -1;
+    ix->blob = b;
+    ix->capwords = cap;
+    return 0;
+}
+
+/* Doubles the slot table: slots keep their hash, so no name is read. */
+static int slots_grow(struct rt_host_index *ix)
+{
+    uint32_t size = (ix->mask + 1) * 2;
+    struct rt_host_slot *old = ix->slots, *n = malloc((size_t)size * sizeof *n);
+    if (n == NULL) return -1;
+    memset(n, 0xff, (size_t)size * sizeof *n);
+    for (uint32_t j = 0; j <= ix->mask; j++) {
+        if (old[j].at == RT_NONE) continue;
+        uint32_t k = old[j].hash & (size - 1);
+        while (n[k].at != RT_NONE)
+            k = (k + 1) & (size - 1);
+        n[k] = old[j];
+    }
+    free(old);
+    ix->slots = n;
+    ix->mask = size - 1;
+    return 0;
+}
+
+int rt_host_index_set(struct rt_host_index *ix, const char *name,
+                      const struct rt_cand *cands, uint32_t n)
+{
+    size_t len = strlen(name), words = entry_words((uint32_t)len, n);
+    int any = strcmp(name, "*") == 0;
+    uint32_t hash = backward_hash(name, len);
+    if ((ix->nentries + 2) * 2 > ix->mask + 1 && slots_grow(ix) != 0) return -1;
+    if (blob_reserve(ix, words) != 0) return -1;
+    uint32_t at = (uint32_t)ix->words;
+    struct rt_host_entry *h = (void *)(ix->blob + at);
+    memset(h, 0, words * 8);
+    *h = (struct rt_host_entry){hash, (uint32_t)len, n, 0};
+    memcpy((char *)(h + 1), name, len);
+    memcpy((struct rt_cand *)rt_entry_cands(h), cands, (size_t)n * sizeof *cands);
+    ix->words += words;
+    uint32_t *slot = &ix->any;
+    if (!any) {
+        struct rt_host_slot *s = find(ix, hash, "", 0, name, len);
+        if (s->at == RT_NONE) s->hash = hash;
+        slot = &s->at;
+    }
+    if (*slot == RT_NONE)
+        ix->nentries++;
+    else {
+        const struct rt_host_entry *old = (const void *)(ix->blob + *slot);
+        ix->dead_words += entry_words(old->len, old->ncands);
+    }
+    *slot = at;
+    if (rt_host_is_wildcard(name)) ix->has_wildcards = 1;
     return 0;
 }
 

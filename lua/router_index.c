@@ -39,9 +39,8 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Sorts one entry's candidates (match indexes) by precedence, stably. */
-static void sort_candidates(const struct rt_ruleset *rs, uint32_t *c, uint32_t n,
-                            int semantics, uint64_t *scratch, uint32_t *orig)
+void rt_sort_candidates(const struct rt_ruleset *rs, uint32_t *c, uint32_t n,
+                        int semantics, uint64_t *scratch, uint32_t *orig)
 {
     if (n < 2) return;
     for (uint32_t i = 0; i < n; i++)
@@ -119,13 +118,11 @@ struct cand_source {
     const uint32_t *order; /* match indexes, entry by entry */
 };
 
-/* Candidate i. A plain rule (one backend, no filters, no name for the log)
- * is decided from its candidate alone, without reading the rule. */
-static void make_cand(void *ctx, uint32_t i, struct rt_cand *out)
+/* A plain rule (one backend, no filters, no name for the log) is decided
+ * from its candidate alone, without reading the rule. */
+void rt_cand_of(const struct rt_ruleset *rs, uint32_t match, struct rt_cand *out)
 {
-    const struct cand_source *src = ctx;
-    const struct rt_ruleset *rs = src->rs;
-    const struct rt_match *m = &rs->matches[src->order[i]];
+    const struct rt_match *m = &rs->matches[match];
     const struct rt_rule *rule = &rs->rules[m->rule];
     /* no backends: rs->backends may be NULL, and NULL + 0 is undefined */
     const struct rt_backend *b = rule->nbackends ? &rs->backends[rule->backends] : NULL;
@@ -134,6 +131,12 @@ static void make_cand(void *ctx, uint32_t i, struct rt_cand *out)
     *out = (struct rt_cand){
         m->path,  (uint16_t)m->path_len,       m->type, m->slashes, m->rule,
         m->extra, plain ? b->service : RT_NONE};
+}
+
+static void make_cand(void *ctx, uint32_t i, struct rt_cand *out)
+{
+    const struct cand_source *src = ctx;
+    rt_cand_of(src->rs, src->order[i], out);
 }
 
 /* Counting sort of the pairs by entry, each entry's share sorted by
@@ -162,7 +165,7 @@ static int lay_out(struct index_build *b, const struct rt_ruleset *rs, int seman
     scratch = malloc(((size_t)most + 1) * sizeof *scratch);
     if (orig == NULL || scratch == NULL) goto out;
     for (uint32_t e = 0; e < nentries; e++)
-        sort_candidates(rs, order + first[e], first[e + 1] - first[e], semantics, scratch,
+        rt_sort_candidates(rs, order + first[e], first[e + 1] - first[e], semantics, scratch,
                         orig);
     struct cand_source src = {rs, order};
     r = rt_host_index_layout(b->ix, first, make_cand, &src);
@@ -288,6 +291,7 @@ void rt_router_free(struct foyer_router *rt)
         rt_host_index_free(&rt->listeners[i].index);
     free(rt->listeners);
     free(rt->svc);
+    rt_live_free(rt->live);
     rt_ruleset_unref(rt->rs);
     rt_ruleset_unref(rt->settings_rs);
     free(rt);

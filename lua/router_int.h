@@ -137,10 +137,11 @@ struct rt_ruleset {
     const char **services; /* slot -> name */
     struct rt_listener_def *listener_defs;
     regex_t **regexes; /* to free */
+    const char **ids;  /* etcd route ids, one per route (config_etcd.c), or none */
     uint32_t nroutes, nrules, nmatches, nextras, nkvs, nbackends, nhosts, nlistener_refs,
-        nservices, nlistener_defs, nregexes;
+        nservices, nlistener_defs, nregexes, nids;
     uint32_t caproutes, caprules, capmatches, capextras, capkvs, capbackends, caphosts,
-        caplistener_refs, capservices, caplistener_defs, capregexes;
+        caplistener_refs, capservices, caplistener_defs, capregexes, capids;
     struct rt_settings settings;
     /* while compiling only */
     struct rt_strmap *strings; /* interned strings */
@@ -361,6 +362,8 @@ struct rt_host_index {
     uint32_t any; /* offset of the catch-all entry, or RT_NONE */
     int has_wildcards;
     struct rt_host_build *build;
+    size_t words, capwords; /* of the blob: used, allocated */
+    size_t dead_words;      /* entries replaced in place (rt_host_index_set) */
 };
 
 /* Building an index: rt_host_index_begin with an upper bound of the names,
@@ -375,6 +378,12 @@ int rt_host_index_layout(struct rt_host_index *ix, const uint32_t *first,
                          void (*make)(void *ctx, uint32_t i, struct rt_cand *out),
                          void *ctx);
 void rt_host_index_free(struct rt_host_index *ix);
+/* After layout: entry `name` gets the candidates cands[0..n) instead of what
+ * it had (a new name is added). The new entry goes at the end of the blob;
+ * the old one stays there, unreferenced, until the index is built anew.
+ * 0, or -1 when out of memory (the index is unchanged). */
+int rt_host_index_set(struct rt_host_index *ix, const char *name,
+                      const struct rt_cand *cands, uint32_t n);
 /* The entry chain for host (lower case, no port): the exact entry, then the
  * wildcard entries from the longest suffix, then the catch-all; at most max
  * entries are written to out. Returns how many. */
@@ -399,7 +408,11 @@ struct foyer_router {
     uint32_t nhosts; /* host entries over all listeners, for tostring */
     /* binding (foyer_router_bind) */
     struct foyer_service **svc; /* per slot */
+    uint32_t nsvc;              /* slots bound */
     struct foyer_service *default_svc;
+    /* etcd's routes, changed in place (router_live.c) */
+    int etcd;             /* built from rs->ids, no listeners: rt_router_change works */
+    struct rt_live *live; /* made on the first change */
 };
 
 /* Builds a router from routes (rs) and settings (own, overriding those of
@@ -407,6 +420,31 @@ struct foyer_router {
 struct foyer_router *rt_router_build(struct rt_ruleset *rs, struct rt_ruleset *own,
                                      char *err, size_t errlen);
 void rt_router_free(struct foyer_router *rt);
+
+/* Candidate matches of one host entry: sorts c[0..n) (match indexes) by
+ * precedence, stably (scratch and orig hold n each), and makes the entry's
+ * candidate i from match c[i]. */
+void rt_sort_candidates(const struct rt_ruleset *rs, uint32_t *c, uint32_t n,
+                        int semantics, uint64_t *scratch, uint32_t *orig);
+void rt_cand_of(const struct rt_ruleset *rs, uint32_t match, struct rt_cand *out);
+
+/* ---- changing etcd routes in place (router_live.c) -------------------------------- */
+
+struct rt_live;
+
+/* Route `id` (an etcd route key's id) becomes v, or goes when v is NULL: it
+ * is compiled onto the end of the rule set and only the host entries it
+ * leaves or joins are laid out again; its new service names are bound
+ * against c. For rt->etcd routers only. What was replaced stays allocated
+ * (requests in flight may point into it) until the next full load. 0, or -1
+ * with "routes[1]...: message" in err (the router is then as before, or
+ * missing only this route's change). */
+int rt_router_change(struct foyer_router *rt, struct foyer_config *c, const char *id,
+                     size_t id_len, const struct json_value *v, char *err,
+                     size_t errlen);
+/* Has enough been replaced in place that a full load should compact it? */
+int rt_router_wants_rebuild(const struct foyer_router *rt);
+void rt_live_free(struct rt_live *live);
 
 /* ---- matching (router_match.c) ---------------------------------------------------- */
 

@@ -158,6 +158,7 @@ void rt_ruleset_unref(struct rt_ruleset *rs)
         regfree(rs->regexes[i]);
     free(rs->regexes);
     free(rs->routes);
+    free(rs->ids);
     free(rs->rules);
     free(rs->matches);
     free(rs->extras);
@@ -176,7 +177,8 @@ void *rt_push(void **arr, uint32_t *n, uint32_t *cap, size_t size)
 {
     if (*n == RT_NONE - 1) return NULL;
     if (*n == *cap) {
-        uint32_t ncap = *cap ? *cap + *cap / 2 : 16; /* x1.5: big arrays stay tight */
+        /* x1.5: big arrays stay tight; a sealed one may have room for 1 */
+        uint32_t ncap = *cap >= 16 ? *cap + *cap / 2 : 16;
         void *nv = realloc(*arr, (size_t)ncap * size);
         if (nv == NULL) return NULL;
         *arr = nv;

@@ -44,13 +44,13 @@ FUZZ_CORE_SOURCES = \
 	core/process.c core/random.c core/proxy.c core/proxy_head.c core/proxy_relay.c \
 	core/proxy_hold.c core/request.c core/respond.c core/transport.c \
 	core/upstream.c core/worker.c \
-	core/config_source.c core/etcd_client.c core/etcd_keys.c core/etcd_kvset.c \
-	lua/config_lua.c lua/config_etcd.c lua/config_source_lua.c \
+	core/config_source.c core/config_change_msg.c core/etcd_client.c core/etcd_keys.c core/etcd_kvset.c \
+	lua/config_lua.c lua/config_etcd.c lua/config_etcd_change.c lua/config_source_lua.c \
 	lua/decision_lua.c lua/health_lua.c lua/lua_state.c \
 	lua/request_lua.c \
 	lua/json.c lua/json_lua.c lua/router_bind.c lua/router_cc.c lua/router_compile.c \
 	lua/router_decision_lua.c lua/router_filters.c lua/router_host.c \
-	lua/router_index.c lua/router_load.c lua/router_lua.c lua/router_match.c \
+	lua/router_index.c lua/router_live.c lua/router_load.c lua/router_lua.c lua/router_match.c \
 	lua/router_ruleset.c lua/router_table.c
 
 # plugins/waf's detection library (WAF_DETECT_SOURCES in plugins/waf/local.mk).

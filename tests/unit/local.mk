@@ -53,7 +53,8 @@ ROUTER_UNIT_TESTS = \
 	tests/unit/test_json \
 	tests/unit/test_router \
 	tests/unit/test_router_lua \
-	tests/unit/test_router_corpus
+	tests/unit/test_router_corpus \
+	tests/unit/test_config_etcd_change
 check_PROGRAMS += $(ROUTER_UNIT_TESTS)
 TESTS += $(ROUTER_UNIT_TESTS)
 ROUTER_FIXTURE = tests/unit/router_fixture.c tests/unit/router_fixture.h
@@ -64,3 +65,6 @@ tests_unit_test_router_lua_SOURCES = tests/unit/test_router_lua.c $(ROUTER_FIXTU
 tests_unit_test_router_lua_LDADD = $(UNIT_LDADD)
 tests_unit_test_router_corpus_SOURCES = tests/unit/test_router_corpus.c $(ROUTER_FIXTURE)
 tests_unit_test_router_corpus_LDADD = $(UNIT_LDADD)
+tests_unit_test_config_etcd_change_SOURCES = tests/unit/test_config_etcd_change.c \
+	$(ROUTER_FIXTURE)
+tests_unit_test_config_etcd_change_LDADD = $(UNIT_LDADD)

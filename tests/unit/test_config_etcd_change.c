@@ -1,0 +1,250 @@
+/* etcd changes applied in place (lua/config_etcd_change.c, lua/router_live.c):
+ * a generation changed route by route must route every request exactly as a
+ * generation loaded whole from the same keys. Random puts and deletes over
+ * overlapping hosts (exact, wildcard, none), paths of equal precedence in
+ * several routes (ties broken by id order) and services, compared after
+ * every few changes; plus the message the master sends, which changes can
+ * be applied in place, and a route refused alone with its key. */
+#include "config.h"
+#include "config_etcd.h"
+#include "config_source.h"
+#include "request.h"
+#include "router_fixture.h"
+#include "unit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HEAD                                                                             \
+    "listen \"127.0.0.1:8080\"\n"                                                        \
+    "set { config_source = { etcd = { endpoints = { \"127.0.0.1:2379\" },\n"             \
+    "  snapshot = \"/nonexistent/foyer-snapshot.json\" } } }\n"                          \
+    "service \"a\" { endpoints = { \"127.0.0.1:1\" } }\n"                                \
+    "service \"b\" { endpoints = { \"127.0.0.1:2\" } }\n"                                \
+    "service \"c\" { endpoints = { \"127.0.0.1:3\" } }\n"
+
+#define IDS 40
+
+static char *model[IDS]; /* route id -> its JSON, NULL: absent */
+static unsigned seed = 12345;
+
+static unsigned rnd(unsigned n)
+{
+    seed = seed * 1103515245u + 12345u;
+    return (seed >> 16) % n;
+}
+
+static char *random_route(void)
+{
+    static const char *hosts[] = {"a.com", "b.com", "*.a.com", "*.b.com", "x.a.com"};
+    static const char *paths[] = {"/", "/api", "/api/v1", "/static", "/api/"};
+    static const char *types[] = {"PathPrefix", "Exact"};
+    static const char *svcs[] = {"a", "b", "c", "ghost"};
+    char h[128] = "", buf[512];
+    unsigned nh = rnd(3);
+    for (unsigned i = 0; i < nh; i++)
+        snprintf(h + strlen(h), sizeof h - strlen(h), "%s\"%s\"", i ? "," : "",
+                 hosts[rnd(5)]);
+    snprintf(buf, sizeof buf,
+             "{%s%s%s\"rules\":[{\"path\":{\"type\":\"%s\",\"value\":\"%s\"},"
+             "\"service\":\"%s\"},{\"path\":\"%s\",\"service\":\"%s\"}]}",
+             nh ? "\"hostnames\":[" : "", h, nh ? "]," : "", types[rnd(2)], paths[rnd(5)],
+             svcs[rnd(4)], paths[rnd(5)], svcs[rnd(3)]);
+    return strdup(buf);
+}
+
+static char *snapshot(long long revision)
+{
+    size_t cap = 4096;
+    for (int i = 0; i < IDS; i++)
+        cap += model[i] ? strlen(model[i]) + 64 : 0;
+    char *s = malloc(cap);
+    int n = snprintf(s, cap, "{\"revision\":%lld,\"kvs\":[", revision), first = 1;
+    for (int i = 0; i < IDS; i++)
+        if (model[i] != NULL) {
+            n += snprintf(s + n, cap - (size_t)n,
+                          "%s{\"key\":\"/foyer/routes/%d\",\"value\":%s}",
+                          first ? "" : ",", i, model[i]);
+            first = 0;
+        }
+    snprintf(s + n, cap - (size_t)n, "]}");
+    return s;
+}
+
+static struct foyer_config *load(const char *snap, char *err, size_t errlen)
+{
+    char path[64];
+    unit_temp_file(HEAD, path, sizeof path);
+    struct foyer_config *c =
+        foyer_config_load_candidate(path, snap, strlen(snap), err, errlen);
+    unlink(path);
+    return c;
+}
+
+static void describe(struct foyer_config *c, const char *spec, char *out, size_t len)
+{
+    struct rfix f = {.c = c, .rt = c->router, .listen_port = 80, .scheme = "http"};
+    struct foyer_request r;
+    const struct foyer_route_decision *d = rfix_route(&f, spec, &r);
+    if (d != NULL)
+        rfix_describe(d, out, len);
+    else
+        snprintf(out, len, "(unparsed)");
+    if (f.have_msg) unit_msg_free(&f.msg);
+}
+
+/* Every request of the grid routed alike by both generations. */
+static int same_routing(struct foyer_config *live, struct foyer_config *whole, int step)
+{
+    static const char *hosts[] = {"a.com",   "b.com",     "x.a.com",
+                                  "y.b.com", "z.y.a.com", "other.org"};
+    static const char *paths[] = {"/",         "/api",      "/api/", "/api/v1",
+                                  "/api/v1/x", "/static/x", "/apix", "/img"};
+    for (size_t h = 0; h < sizeof hosts / sizeof *hosts; h++)
+        for (size_t p = 0; p < sizeof paths / sizeof *paths; p++) {
+            char spec[256], a[512], b[512];
+            snprintf(spec, sizeof spec, "GET %s %s", hosts[h], paths[p]);
+            describe(live, spec, a, sizeof a);
+            describe(whole, spec, b, sizeof b);
+            if (!CHECKF(strcmp(a, b) == 0, "step %d: %s: in place \"%s\", whole \"%s\"",
+                        step, spec, a, b))
+                return 0;
+        }
+    return 1;
+}
+
+static void change_route(struct foyer_config *c, int id, const char *json, long long rev)
+{
+    char key[64], err[1024];
+    snprintf(key, sizeof key, "/foyer/routes/%d", id);
+    struct foyer_etcd_change ch = {key, json, strlen(key), json ? strlen(json) : 0};
+    CHECK_INT(foyer_config_etcd_can_change(c, &ch, 1), 1);
+    int r = foyer_config_etcd_change(c, &ch, 1, rev, err, sizeof err);
+    CHECKF(r == 0, "route %d changed in place (error: %s)", id, err);
+}
+
+/* From `start` routes (every third id) on, 400 random changes. */
+static void random_changes(int start)
+{
+    char err[1024];
+    for (int i = 0; i < IDS && i / 3 < start; i += 3)
+        model[i] = random_route();
+    char *snap = snapshot(1);
+    struct foyer_config *live = load(snap, err, sizeof err);
+    free(snap);
+    if (!CHECKF(live != NULL, "loads (error: %s)", err)) return;
+    for (int step = 1; step <= 400; step++) {
+        int id = (int)rnd(IDS);
+        free(model[id]);
+        model[id] = rnd(4) == 0 ? NULL : random_route();
+        change_route(live, id, model[id], step + 1);
+        if (step % 20 != 0) continue;
+        snap = snapshot(step + 1);
+        struct foyer_config *whole = load(snap, err, sizeof err);
+        free(snap);
+        if (!CHECKF(whole != NULL, "the same keys load whole (error: %s)", err)) break;
+        int same = same_routing(live, whole, step);
+        foyer_config_unref(whole);
+        if (!same) break;
+    }
+    CHECK_INT(live->etcd_revision, 401);
+    foyer_config_unref(live);
+    for (int i = 0; i < IDS; i++) {
+        free(model[i]);
+        model[i] = NULL;
+    }
+}
+
+/* A service, or routes the file does not route with, need a full load; a
+ * bad route is refused alone, naming its key. */
+static void test_random_changes_route_as_whole(void)
+{
+    random_changes(14);
+}
+
+/* From none, and from one: the host index grows from its smallest size. */
+static void test_random_changes_from_little(void)
+{
+    random_changes(0);
+    random_changes(1);
+}
+
+static void test_what_changes_in_place(void)
+{
+    char err[1024];
+    struct foyer_config *c = load("{\"revision\":1,\"kvs\":[]}", err, sizeof err);
+    if (!CHECKF(c != NULL, "loads (error: %s)", err)) return;
+    struct foyer_etcd_change svc = {"/foyer/services/d",
+                                    "{\"endpoints\":[\"127.0.0.1:4\"]}", 17, 29};
+    struct foyer_etcd_change other = {"/foyer/colour", "1", 13, 1};
+    struct foyer_etcd_change route = {"/foyer/routes/7", "{\"service\":\"a\"}", 15, 15};
+    struct foyer_etcd_change two[] = {route, svc};
+    CHECK_INT(foyer_config_etcd_can_change(c, &route, 1), 1);
+    CHECK_INT(foyer_config_etcd_can_change(c, &other, 1), 1);
+    CHECK_INT(foyer_config_etcd_can_change(c, &svc, 1), 0);
+    CHECK_INT(foyer_config_etcd_can_change(c, two, 2), 0);
+    struct foyer_etcd_change bad = {"/foyer/routes/9", "{\"path\":\"nope\"}", 15, 15};
+    CHECK_INT(foyer_config_etcd_check_route(&bad, err, sizeof err), -1);
+    CHECKF(strstr(err, "etcd /foyer/routes/9: routes[1].path: ") == err,
+           "names the key: %s", err);
+    struct foyer_etcd_change unjson = {"/foyer/routes/9", "{\"path\":", 15, 8};
+    CHECK_INT(foyer_config_etcd_check_route(&unjson, err, sizeof err), -1);
+    CHECKF(strstr(err, "etcd /foyer/routes/9: ") == err, "names the key: %s", err);
+    CHECK_INT(foyer_config_etcd_check_route(&route, err, sizeof err), 0);
+    foyer_config_unref(c);
+
+    unit_temp_file(HEAD "route(function(req) return nil end)\n", err, sizeof err);
+    char e2[1024];
+    c = foyer_config_load_candidate(err, "{\"revision\":1,\"kvs\":[]}", 23, e2,
+                                    sizeof e2);
+    unlink(err);
+    if (!CHECKF(c != NULL, "loads (error: %s)", e2)) return;
+    CHECK_INT(foyer_config_etcd_can_change(c, &route, 1), 0);
+    foyer_config_unref(c);
+}
+
+static void test_message(void)
+{
+    struct foyer_etcd_change in[] = {{"/foyer/routes/1", "{\"a\":\"x y\\n\"}", 15, 13},
+                                     {"/foyer/routes/2", NULL, 15, 0},
+                                     {"/foyer/routes/3", "", 15, 0}};
+    size_t len, n;
+    long long base, rev;
+    struct foyer_etcd_change *out;
+    char *msg = foyer_change_msg_encode(in, 3, 41, 44, &len);
+    if (!CHECK(msg != NULL)) return;
+    CHECK_INT(foyer_change_msg_decode(msg, len, &out, &n, &base, &rev), 0);
+    CHECKF(n == 3 && base == 41 && rev == 44, "header read back");
+    for (size_t i = 0; i < 3 && n == 3; i++) {
+        CHECKF(out[i].key_len == in[i].key_len &&
+                   memcmp(out[i].key, in[i].key, in[i].key_len) == 0,
+               "key %zu", i);
+        CHECKF((out[i].value == NULL) == (in[i].value == NULL) &&
+                   out[i].value_len == in[i].value_len &&
+                   (in[i].value == NULL ||
+                    memcmp(out[i].value, in[i].value, in[i].value_len) == 0),
+               "value %zu", i);
+    }
+    free(out);
+    /* every truncation and a corrupted length are refused, never read past */
+    for (size_t cut = 0; cut < len; cut++)
+        CHECKF(foyer_change_msg_decode(msg, cut, &out, &n, &base, &rev) == -1,
+               "cut at %zu refused", cut);
+    char *bad = malloc(len);
+    memcpy(bad, msg, len);
+    bad[strlen("foyer-change 1 41 44 3\n")] = '9';
+    CHECK_INT(foyer_change_msg_decode(bad, len, &out, &n, &base, &rev), -1);
+    free(bad);
+    free(msg);
+}
+
+static const struct unit_test tests[] = {
+    UNIT_TEST(test_random_changes_route_as_whole),
+    UNIT_TEST(test_random_changes_from_little),
+    UNIT_TEST(test_what_changes_in_place),
+    UNIT_TEST(test_message),
+};
+
+UNIT_MAIN("config_etcd_change", tests)
