@@ -193,6 +193,9 @@ def cmd_wait(a):
              f"(last: {st} {body[:80]!r})")
 
 
+WORKER_DONE = ("configuration reloaded", "configuration changed in place")
+
+
 class LogWatch(threading.Thread):
     """Notes when lines appear in FILE (monotonic seconds), polled every ms."""
 
@@ -213,8 +216,10 @@ class LogWatch(threading.Thread):
             else:
                 time.sleep(0.001)
 
-    def first(self, text, t0, count=1):
-        hits = [t for t, ln in list(self.lines) if text in ln]
+    def first(self, texts, t0, count=1):
+        """When the count-th line holding one of texts (a string or a tuple) came."""
+        texts = (texts,) if isinstance(texts, str) else texts
+        hits = [t for t, ln in list(self.lines) if any(x in ln for x in texts)]
         return round((hits[count - 1] - t0) * 1000, 1) if len(hits) >= count else None
 
 
@@ -352,10 +357,11 @@ def cmd_measure(a):
             time.sleep(poll)
         r["seen_ms"] = round((seen - t0) * 1000, 1) if seen else None
         r["polls"] = polls
-        # every worker's reload logged (at most 30 s), then 200 ms to settle
+        # every worker's reload (or change in place) logged (at most 30 s),
+        # then 200 ms to settle
         tw = time.monotonic()
         while (time.monotonic() - tw < 30 and
-               watch.first("configuration reloaded", t0, workers) is None):
+               watch.first(WORKER_DONE, t0, workers) is None):
             time.sleep(0.005)
         time.sleep(0.2)
         after = cpu(master)
@@ -372,10 +378,12 @@ def cmd_measure(a):
         r["cpu_ms"] = round(r["master_cpu_ms"] + r["workers_cpu_ms"], 1)
         r["cpu_ticks_ms"] = round(delta(before, after, after, 0) * TICK_MS, 1)
         r["etcd_cpu_ms"] = round((ns(etcd_pid) - e0) / 1e6, 1) if etcd_pid else None
-        r["log_master_ms"] = watch.first("applied: configuration generation" if mode == "etcd"
+        r["log_master_ms"] = watch.first(("applied: configuration generation",
+                                          "applied in place") if mode == "etcd"
                                          else "reloading", t0)
-        r["log_worker_first_ms"] = watch.first("configuration reloaded", t0, 1)
-        r["log_worker_last_ms"] = watch.first("configuration reloaded", t0, workers)
+        r["log_worker_first_ms"] = watch.first(WORKER_DONE, t0, 1)
+        r["log_worker_last_ms"] = watch.first(WORKER_DONE, t0, workers)
+        r["in_place"] = watch.first("configuration changed in place", t0, workers) is not None
         print(f"  {mode} change {gen}: served after {r['seen_ms']} ms, foyer CPU "
               f"{r['cpu_ms']} ms (master {r['master_cpu_ms']}, workers {r['workers_cpu_ms']}), "
               f"log master {r['log_master_ms']} / workers {r['log_worker_first_ms']}.."
@@ -426,6 +434,11 @@ def cmd_report(a):
         lines.append(f"ratio etcd/file: served {summ['etcd']['seen_ms'][0] / summ['file']['seen_ms'][0]:.2f}, "
                      f"foyer CPU {summ['etcd']['cpu_ms'][0] / max(summ['file']['cpu_ms'][0], 1e-9):.2f}")
     for r in res:
+        if r["mode"] == "etcd":
+            k = sum(1 for x in r["runs"] if x.get("in_place"))
+            lines.append(f"etcd: {k} of {len(r['runs'])} changes applied in place by every "
+                         f"worker (no reload: only the changed route recompiled)")
+    for r in res:
         lines.append(f"{r['mode']}: the polling alone ({r['idle_polls_per_s']} new connections/s, "
                      f"nothing changing) costs foyer {r['idle_poll_cpu_ms_per_s']} ms CPU per "
                      f"second; it runs only until the change is seen (a few ms of it per change)")
@@ -433,7 +446,7 @@ def cmd_report(a):
                  "connection answered by the new route; CPU: master + workers (perf stat -e "
                  "task-clock, short-lived load threads included; the ticks column: utime+stime "
                  "of /proc/PID/stat, 10 ms steps) from just before the put/signal until every "
-                 "worker logged its reload + 200 ms; etcd CPU: its threads' schedstat")
+                 "worker logged its reload (or change in place) + 200 ms; etcd CPU: its threads' schedstat")
     lines.append("")
     for k, v in meta.items():
         lines.append(f"{k}: {v}")

@@ -170,6 +170,13 @@ static int text_add(struct text *t, const char *p, size_t n)
 
 static int text_json_string(struct text *t, const char *s, size_t len)
 {
+    size_t plain = 0; /* keys rarely need escaping: copied whole then */
+    while (plain < len && s[plain] != '"' && s[plain] != '\\' &&
+           (unsigned char)s[plain] >= 0x20)
+        plain++;
+    if (plain == len)
+        return text_add(t, "\"", 1) || text_add(t, s, len) || text_add(t, "\"", 1) ? -1
+                                                                                   : 0;
     int r = text_add(t, "\"", 1);
     for (size_t i = 0; i < len && r == 0; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -215,9 +222,11 @@ static int known_good(const struct etcd_kv *kv)
 }
 
 /* {"revision": N, "prefix": "...", "kvs": [{"key": "...", "value": <JSON>}]}
- * from the foyer keys; other keys are left out with a warning. */
-static int build_snapshot(const struct etcd_kvset *set, struct text *t, char *err,
-                          size_t errlen)
+ * from the foyer keys; other keys are left out with a warning. check: each
+ * value new since the running configuration is checked to be JSON (0: the
+ * caller checked them). */
+static int build_snapshot(const struct etcd_kvset *set, int check, struct text *t,
+                          char *err, size_t errlen)
 {
     char head[64];
     snprintf(head, sizeof head, "{\"revision\":%lld,\"prefix\":", src.revision);
@@ -235,7 +244,7 @@ static int build_snapshot(const struct etcd_kvset *set, struct text *t, char *er
                        (int)kv->key_len, kv->key, src.s.prefix, src.s.prefix);
             continue;
         }
-        if (!known_good(kv) && check_json(kv, err, errlen) != 0) return -1;
+        if (check && !known_good(kv) && check_json(kv, err, errlen) != 0) return -1;
         r = text_add(t, first ? "\n{\"key\":" : ",\n{\"key\":", first ? 8 : 9);
         first = 0;
         if (r == 0) r = text_json_string(t, kv->key, kv->key_len);
@@ -323,9 +332,25 @@ static int check_changes(const struct foyer_etcd_change *ch, size_t n, char *err
     return 0;
 }
 
-/* A change of etcd's routes alone, applied in place: 0 when done, -1 when
- * refused (err names the key), 1 when it needs the full load instead. */
-static int try_change(struct etcd_kvset *set, char *err, size_t errlen)
+/* good made equal to what the changes lead to, key by key. */
+static void update_good(const struct foyer_etcd_change *ch, size_t n)
+{
+    int ok = 1;
+    for (size_t i = 0; i < n; i++)
+        if (ch[i].value != NULL)
+            ok &= etcd_kvset_put_copy(&src.good, ch[i].key, ch[i].key_len, ch[i].value,
+                                      ch[i].value_len) == 0;
+        else
+            etcd_kvset_delete(&src.good, ch[i].key, ch[i].key_len);
+    src.have_good = ok; /* out of memory: unknown, the next change loads fully */
+    src.applied = src.revision;
+}
+
+/* A change of etcd's routes alone, from good to set, applied in place: 0
+ * when done (good is then set's copy), -1 when refused (err names the key),
+ * 1 when it needs the full load instead. Costs what changed, plus one
+ * comparison of the two sets and the snapshot's write. */
+static int try_change(const struct etcd_kvset *set, char *err, size_t errlen)
 {
     size_t n;
     if (!src.have_good || src.ops->can_change == NULL) return 1;
@@ -336,14 +361,14 @@ static int try_change(struct etcd_kvset *set, char *err, size_t errlen)
     }
     struct text t = {0};
     int r = check_changes(ch, n, err, errlen) == 0 &&
-                    build_snapshot(set, &t, err, errlen) == 0 &&
+                    build_snapshot(set, 0, &t, err, errlen) == 0 &&
                     write_snapshot(&t, err, errlen) == 0
                 ? 0
                 : -1;
     if (r == 0 && src.ops->change(ch, n, src.applied, src.revision) != 0) r = 1;
     free(t.p);
+    if (r == 0) update_good(ch, n);
     free(ch);
-    if (r == 0) take_good(set);
     return r;
 }
 
@@ -351,12 +376,12 @@ static int try_change(struct etcd_kvset *set, char *err, size_t errlen)
  * -1 with the reason (naming the key at fault when one is) in err. */
 static int try_apply(struct etcd_kvset *set, char *err, size_t errlen)
 {
-    int changed = try_change(set, err, errlen);
+    int changed = try_change(set, err, errlen); /* when a key was refused */
     if (changed <= 0) return changed;
     struct text t = {0};
     struct foyer_config *c = NULL;
     int ok =
-        build_snapshot(set, &t, err, errlen) == 0 &&
+        build_snapshot(set, 1, &t, err, errlen) == 0 &&
         (c = foyer_config_load_candidate(src.file, t.p, t.len, err, errlen)) != NULL &&
         write_snapshot(&t, err, errlen) == 0;
     free(t.p);
@@ -408,16 +433,19 @@ static void rebuild(void)
     char err[2048], *refused[MAX_REFUSED];
     size_t lens[MAX_REFUSED], n = 0;
     for (;;) {
-        struct etcd_kvset set = {0};
-        if (effective(&set, refused, lens, n) != 0) {
-            snprintf(err, sizeof err, "etcd: out of memory");
-        } else if (src.have_good && n > 0 && etcd_kvset_equal(&set, &src.good)) {
-            etcd_kvset_clear(&set); /* only refused keys changed: nothing to apply */
-            break;
-        } else if (try_apply(&set, err, sizeof err) == 0) {
-            break;
+        /* nothing refused: etcd's keys as they are, compared without a copy */
+        int r = n == 0 ? try_change(&src.kvs, err, sizeof err) : 1;
+        if (r > 0) {
+            struct etcd_kvset set = {0};
+            if (effective(&set, refused, lens, n) != 0)
+                snprintf(err, sizeof err, "etcd: out of memory");
+            else if (src.have_good && n > 0 && etcd_kvset_equal(&set, &src.good))
+                r = 0; /* only refused keys changed: nothing to apply */
+            else
+                r = try_apply(&set, err, sizeof err);
+            etcd_kvset_clear(&set);
         }
-        etcd_kvset_clear(&set);
+        if (r == 0) break;
         const char *key = NULL;
         size_t len = key_at_fault(err, &key);
         int again = src.have_good && len > 0 && n < MAX_REFUSED && known_key(key, len);

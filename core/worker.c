@@ -246,7 +246,9 @@ static void apply_change(const char *msg, size_t len)
         return reload();
     }
     free(ch);
-    foyer_debug("worker %d: etcd revision %lld applied in place", foyer_worker.id, rev);
+    foyer_info(
+        "worker %d: configuration changed in place (etcd revision %lld, %zu key%s)",
+        foyer_worker.id, rev, n, n == 1 ? "" : "s");
 }
 
 static void on_change(struct ev_loop *loop, ev_io *w, int revents)

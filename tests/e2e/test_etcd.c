@@ -365,6 +365,65 @@ E2E_TEST(no_failed_requests_during_changes, 120)
     CHECK_INT(e2e_foyer_stop(&f, T_MS), 0);
 }
 
+/* The configuration generation in foyer's /status (-1 if none). */
+static long long status_generation(int admin)
+{
+    struct e2e_resp r = {0};
+    long long g = -1;
+    if (e2e_http(admin, "GET", "127.0.0.1", "/status", NULL, &r, T_MS) == 1 && r.body) {
+        const char *p = strstr(r.body, "\"generation\":");
+        if (p) g = atoll(p + 13);
+    }
+    e2e_resp_free(&r);
+    return g;
+}
+
+/* Routes added, replaced (exact and wildcard hosts) and deleted are applied
+ * in place in every process: served within a second, and no reload at all
+ * (still generation 1, no worker reloaded). A service change still goes
+ * through the reload. */
+E2E_TEST(route_changes_in_place_service_reloads, 90)
+{
+    struct etcd e = {0};
+    etcd_start(&e);
+    struct e2e_backend a = e2e_backend_start("a"), b = e2e_backend_start("b");
+    put_service(&e, "app", &a.port, 1);
+    put_service(&e, "bee", &b.port, 1);
+    put_route(&e, "1", "a.example", "app");
+    struct e2e_foyer f;
+    int admin = e2e_free_port();
+    foyer_follow(&f, "inplace.lua", &e, admin, NULL);
+    CHECK(serves(f.port, "a.example", "a"));
+
+    int64_t t0 = e2e_now_ms();
+    put_route(&e, "2", "b.example", "bee");
+    put_route(&e, "3", "*.w.example", "app");
+    CHECK(E2E_WAIT_UNTIL(serves(f.port, "b.example", "b") &&
+                             serves(f.port, "x.w.example", "a"),
+                         APPLY_MS));
+    put_route(&e, "1", "a.example", "bee"); /* replaced */
+    long long rev = etcd_del(&e, "/foyer/routes/2");
+    CHECK(E2E_WAIT_UNTIL(serves(f.port, "a.example", "b") &&
+                             status_of(f.port, "b.example") == 404,
+                         APPLY_MS));
+    e2e_log("four route changes served by %lld ms", (long long)(e2e_now_ms() - t0));
+    int right = 0; /* every worker (new connections land on either) */
+    for (int i = 0; i < 20; i++)
+        right += serves(f.port, "a.example", "b") && serves(f.port, "x.w.example", "a") &&
+                 status_of(f.port, "b.example") == 404;
+    CHECK_INT(right, 20);
+    CHECK(E2E_WAIT_UNTIL(status_revision(admin) == rev, 5000));
+    CHECK_INT(status_generation(admin), 1);
+    CHECK(e2e_foyer_log_wait(&f, "applied in place: 1 key changed", 1000));
+    CHECK(e2e_foyer_log_wait(&f, "worker 1: configuration changed in place", 1000));
+    CHECK(!e2e_foyer_log_wait(&f, "configuration reloaded", 0));
+
+    put_service(&e, "app", &b.port, 1); /* a service: the full reload */
+    CHECK(E2E_WAIT_UNTIL(serves(f.port, "x.w.example", "b"), APPLY_MS));
+    CHECK(e2e_foyer_log_wait(&f, "configuration reloaded (generation 2", 1000));
+    CHECK_INT(e2e_foyer_stop(&f, T_MS), 0);
+}
+
 E2E_TEST(invalid_key_refused_previous_serves, 90)
 {
     struct etcd e = {0};
@@ -630,6 +689,7 @@ int main(void)
     static const struct e2e_case cases[] = {
         E2E_CASE(two_instances_follow_changes),
         E2E_CASE(no_failed_requests_during_changes),
+        E2E_CASE(route_changes_in_place_service_reloads),
         E2E_CASE(invalid_key_refused_previous_serves),
         E2E_CASE(etcd_restart_mid_run),
         E2E_CASE(start_from_snapshot_when_etcd_down),
