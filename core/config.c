@@ -83,6 +83,9 @@ void foyer_config_unref(struct foyer_config *c)
         free(c->services[i].endpoints);
     }
     free(c->services);
+    for (unsigned i = 0; i < c->nretired; i++)
+        free(c->retired[i]);
+    free(c->retired);
     free(c->service_index);
     free(c->pending);
     for (unsigned i = 0; i < c->nlistens; i++)

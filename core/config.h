@@ -78,6 +78,7 @@ struct foyer_service {
     unsigned rr;    /* round-robin cursor (per worker: each has its own copy) */
     int conf_ref;   /* the service's Lua table, for plugins */
     int tls_plugin; /* plugin making its https:// connections, -1 when none */
+    int from_etcd;  /* declared by an etcd key, not by the file */
 };
 
 /* A plugin as one configuration generation uses it. */
@@ -121,6 +122,10 @@ struct foyer_config {
     unsigned generation;                 /* 1 for the first configuration, +1 a reload */
     long long etcd_revision;             /* of the etcd snapshot merged in, 0 when none */
     int etcd_snapshot_found; /* the snapshot file existed when this was loaded */
+    /* endpoint arrays of services changed in place (config_etcd_change.c):
+     * exchanges in flight may still point into them, so they go with c */
+    struct foyer_endpoint **retired;
+    unsigned nretired;
 };
 
 void foyer_settings_defaults(struct foyer_settings *s);

@@ -149,6 +149,7 @@ static void add_service(lua_State *L, struct merge *m, const struct json_value *
             sprintf(where, "etcd %.*s: ", (int)key->u.str.len, key->u.str.p);
             free(s->where);
             s->where = where;
+            s->from_etcd = 1;
             return;
         }
     }

@@ -12,6 +12,7 @@
 struct lua_State;
 struct foyer_config;
 struct foyer_settings;
+struct foyer_service;
 
 /* set { config_source = <value at the stack top> }: checked (raising
  * "set: config_source...: message" at the set line) and stored in s->etcd. */
@@ -27,16 +28,25 @@ int foyer_config_etcd_merge(struct foyer_config *c, const char *text, size_t len
 
 /* ---- changes applied in place (config_etcd_change.c) ---- */
 
-/* Can these changes be applied to c in place? Yes when every one is a route
- * key (or a key foyer ignores) and c's router is the one etcd's routes make,
- * and it has not changed in place so much that a full load is due. */
-int foyer_config_etcd_can_change(const struct foyer_config *c,
-                                 const struct foyer_etcd_change *ch, size_t n);
+/* The service body (a table) at the top of L parsed into s (name set,
+ * endpoints none) exactly as `service` does, raising its errors
+ * (config_lua.c). */
+void foyer_config_service_body(struct lua_State *L, struct foyer_service *s);
+
+/* Can these changes be applied to c in place? Yes when each is a route key
+ * (and c's router is the one etcd's routes make), a new body with valid
+ * endpoints (and nothing else) for a service c has, which no plugin keeps
+ * state about (no load balancer, health checks or service keys), or a key
+ * foyer ignores; and c has not changed in place so much that a full load is
+ * due to give memory back. */
+int foyer_config_etcd_can_change(struct foyer_config *c, const struct foyer_etcd_change *ch,
+                                 size_t n);
 /* A route key's value checked alone, as the merge compiles it: 0, or -1 with
  * "etcd KEY: routes[1]...: message" in err. */
 int foyer_config_etcd_check_route(const struct foyer_etcd_change *ch, char *err,
                                   size_t errlen);
-/* Applies the changes to c's router in place and sets c's etcd revision.
+/* Applies the changes to c in place (routes recompiled, services' endpoint
+ * lists replaced) and sets c's etcd revision.
  * -1 with the reason in err: c may then hold part of the change, so the
  * caller loads the configuration fully. */
 int foyer_config_etcd_change(struct foyer_config *c, const struct foyer_etcd_change *ch,

@@ -293,6 +293,13 @@ static void parse_endpoints(lua_State *L, struct foyer_service *s)
     }
 }
 
+void foyer_config_service_body(lua_State *L, struct foyer_service *s)
+{
+    lua_getfield(L, -1, "endpoints");
+    parse_endpoints(L, s);
+    lua_pop(L, 1);
+}
+
 /* service "name" { endpoints = {...}, ... }: the call with the name declares
  * the service (remembering where, for errors) and returns this closure, which
  * takes the body table. Keys other than endpoints belong to plugins (checked
@@ -307,10 +314,8 @@ static int l_service_body(lua_State *L)
         if (strcmp(c->services[i].name, name) == 0) s = &c->services[i];
     if (s == NULL || s->nendpoints != 0)
         return luaL_error(L, "service \"%s\": body given twice", name);
-    lua_getfield(L, 1, "endpoints");
-    parse_endpoints(L, s);
-    lua_pop(L, 1);
-    lua_pushvalue(L, 1);
+    lua_settop(L, 1);
+    foyer_config_service_body(L, s);
     s->conf_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }

@@ -378,15 +378,16 @@ static long long status_generation(int admin)
     return g;
 }
 
-/* Routes added, replaced (exact and wildcard hosts) and deleted are applied
- * in place in every process: served within a second, and no reload at all
- * (still generation 1, no worker reloaded). A service change still goes
- * through the reload. */
-E2E_TEST(route_changes_in_place_service_reloads, 90)
+/* Routes added, replaced (exact and wildcard hosts) and deleted, and a
+ * service's endpoints, are applied in place in every process: served within
+ * a second, and no reload at all (still generation 1, no worker reloaded).
+ * A new service still goes through the reload. */
+E2E_TEST(changes_in_place_new_service_reloads, 90)
 {
     struct etcd e = {0};
     etcd_start(&e);
-    struct e2e_backend a = e2e_backend_start("a"), b = e2e_backend_start("b");
+    struct e2e_backend a = e2e_backend_start("a"), b = e2e_backend_start("b"),
+                       c = e2e_backend_start("c");
     put_service(&e, "app", &a.port, 1);
     put_service(&e, "bee", &b.port, 1);
     put_route(&e, "1", "a.example", "app");
@@ -402,14 +403,19 @@ E2E_TEST(route_changes_in_place_service_reloads, 90)
                              serves(f.port, "x.w.example", "a"),
                          APPLY_MS));
     put_route(&e, "1", "a.example", "bee"); /* replaced */
-    long long rev = etcd_del(&e, "/foyer/routes/2");
+    etcd_del(&e, "/foyer/routes/2");
     CHECK(E2E_WAIT_UNTIL(serves(f.port, "a.example", "b") &&
                              status_of(f.port, "b.example") == 404,
                          APPLY_MS));
-    e2e_log("four route changes served by %lld ms", (long long)(e2e_now_ms() - t0));
+    int ac[] = {c.port};
+    long long rev = 0;
+    put_service(&e, "app", ac, 1); /* a new endpoint list */
+    rev = etcd_put(&e, "/foyer/ignored", "x");
+    CHECK(E2E_WAIT_UNTIL(serves(f.port, "x.w.example", "c"), APPLY_MS));
+    e2e_log("five changes served by %lld ms", (long long)(e2e_now_ms() - t0));
     int right = 0; /* every worker (new connections land on either) */
     for (int i = 0; i < 20; i++)
-        right += serves(f.port, "a.example", "b") && serves(f.port, "x.w.example", "a") &&
+        right += serves(f.port, "a.example", "b") && serves(f.port, "x.w.example", "c") &&
                  status_of(f.port, "b.example") == 404;
     CHECK_INT(right, 20);
     CHECK(E2E_WAIT_UNTIL(status_revision(admin) == rev, 5000));
@@ -418,9 +424,40 @@ E2E_TEST(route_changes_in_place_service_reloads, 90)
     CHECK(e2e_foyer_log_wait(&f, "worker 1: configuration changed in place", 1000));
     CHECK(!e2e_foyer_log_wait(&f, "configuration reloaded", 0));
 
-    put_service(&e, "app", &b.port, 1); /* a service: the full reload */
-    CHECK(E2E_WAIT_UNTIL(serves(f.port, "x.w.example", "b"), APPLY_MS));
+    put_service(&e, "cee", &c.port, 1); /* a new service: the full reload */
+    put_route(&e, "4", "c.example", "cee");
+    CHECK(E2E_WAIT_UNTIL(serves(f.port, "c.example", "c"), APPLY_MS));
     CHECK(e2e_foyer_log_wait(&f, "configuration reloaded (generation 2", 1000));
+    CHECK_INT(e2e_foyer_stop(&f, T_MS), 0);
+}
+
+/* With a load balancer keeping state per service, a new endpoint list goes
+ * through the reload (its tables are rebuilt there); routes still change in
+ * place. */
+E2E_TEST(balanced_service_change_reloads, 90)
+{
+    struct etcd e = {0};
+    etcd_start(&e);
+    struct e2e_backend a = e2e_backend_start("a"), b = e2e_backend_start("b");
+    put_service(&e, "app", &a.port, 1);
+    put_route(&e, "1", "a.example", "app");
+    char extra[1024];
+    snprintf(extra, sizeof extra, "plugin \"lb\" { path = \"%s\" }\n",
+             e2e_plugin_so("lb"));
+    struct e2e_foyer f;
+    int admin = e2e_free_port();
+    foyer_follow(&f, "lb.lua", &e, admin, extra);
+    CHECK(serves(f.port, "a.example", "a"));
+    put_route(&e, "2", "b.example", "app");
+    CHECK(E2E_WAIT_UNTIL(serves(f.port, "b.example", "a"), APPLY_MS));
+    CHECK(e2e_foyer_log_wait(&f, "worker 0: configuration changed in place", 1000));
+    put_service(&e, "app", &b.port, 1);
+    CHECK(E2E_WAIT_UNTIL(serves(f.port, "a.example", "b"), APPLY_MS));
+    CHECK(e2e_foyer_log_wait(&f, "configuration reloaded (generation 2", 1000));
+    int right = 0;
+    for (int i = 0; i < 20; i++)
+        right += serves(f.port, "a.example", "b");
+    CHECK_INT(right, 20);
     CHECK_INT(e2e_foyer_stop(&f, T_MS), 0);
 }
 
@@ -689,7 +726,8 @@ int main(void)
     static const struct e2e_case cases[] = {
         E2E_CASE(two_instances_follow_changes),
         E2E_CASE(no_failed_requests_during_changes),
-        E2E_CASE(route_changes_in_place_service_reloads),
+        E2E_CASE(changes_in_place_new_service_reloads),
+        E2E_CASE(balanced_service_change_reloads),
         E2E_CASE(invalid_key_refused_previous_serves),
         E2E_CASE(etcd_restart_mid_run),
         E2E_CASE(start_from_snapshot_when_etcd_down),

@@ -205,6 +205,60 @@ static void test_what_changes_in_place(void)
     foyer_config_unref(c);
 }
 
+/* A service's endpoints replaced in place: what `service` would parse, the
+ * old list kept with the generation; anything else is for the full load. */
+static void test_service_endpoints_in_place(void)
+{
+    char err[1024];
+    struct foyer_config *c = load(
+        "{\"revision\":1,\"kvs\":[{\"key\":\"/foyer/routes/"
+        "1\",\"value\":{\"service\":\"e\"}},"
+        "{\"key\":\"/foyer/services/e\",\"value\":{\"endpoints\":[\"127.0.0.1:5\"]}}]}",
+        err, sizeof err);
+    if (!CHECKF(c != NULL, "loads (error: %s)", err)) return;
+    const char *key = "/foyer/services/e";
+    struct foyer_etcd_change ok = {key,
+                                   "{\"endpoints\":[\"127.0.0.1:9\","
+                                   "{\"address\":\"http://127.0.0.1:10\",\"weight\":3}]}",
+                                   17, 0};
+    ok.value_len = strlen(ok.value);
+    CHECK_INT(foyer_config_etcd_can_change(c, &ok, 1), 1);
+    CHECK_INT(foyer_config_etcd_change(c, &ok, 1, 2, err, sizeof err), 0);
+    const struct foyer_service *a = foyer_config_service(c, "e", 1);
+    CHECKF(a->nendpoints == 2 && strcmp(a->endpoints[0].name, "127.0.0.1:9") == 0 &&
+               strcmp(a->endpoints[1].name, "127.0.0.1:10") == 0 &&
+               a->endpoints[1].weight == 3,
+           "service e has the new endpoints");
+    CHECK_INT(c->nretired, 1);
+    CHECK_INT(c->etcd_revision, 2);
+    char d[256];
+    describe(c, "GET any.example /", d, sizeof d);
+    CHECK_STR(d, "e"); /* the route still finds the same service */
+
+    static const char *const not_in_place[] = {
+        "{\"endpoints\":[]}",            /* invalid: the load says why */
+        "{\"endpoints\":[\"nowhere\"]}", /* idem */
+        "{\"endpoints\":[\"127.0.0.1:9\"],\"lb\":\"maglev\"}", /* a plugin's key */
+        "{\"endpoints\":[\"https://127.0.0.1:9\"]}",           /* no TLS plugin bound */
+        "[1,",                                                 /* not JSON */
+        NULL,                                                  /* deleted */
+    };
+    for (size_t i = 0; i < sizeof not_in_place / sizeof *not_in_place; i++) {
+        const char *v = not_in_place[i];
+        struct foyer_etcd_change ch = {key, v, 17, v ? strlen(v) : 0};
+        CHECKF(foyer_config_etcd_can_change(c, &ch, 1) == 0, "case %zu: a full load", i);
+        CHECKF(foyer_config_etcd_change(c, &ch, 1, 3, err, sizeof err) == -1,
+               "case %zu: refused in place", i);
+    }
+    struct foyer_etcd_change added = {"/foyer/services/z", ok.value, 17, ok.value_len};
+    CHECK_INT(foyer_config_etcd_can_change(c, &added, 1), 0);
+    /* "b" is the file's: an etcd key naming it is an error of the full load */
+    struct foyer_etcd_change file_svc = {"/foyer/services/b", ok.value, 17, ok.value_len};
+    CHECK_INT(foyer_config_etcd_can_change(c, &file_svc, 1), 0);
+    CHECKF(a->nendpoints == 2 && c->etcd_revision == 2, "unchanged by the refusals");
+    foyer_config_unref(c);
+}
+
 static void test_message(void)
 {
     struct foyer_etcd_change in[] = {{"/foyer/routes/1", "{\"a\":\"x y\\n\"}", 15, 13},
@@ -244,6 +298,7 @@ static const struct unit_test tests[] = {
     UNIT_TEST(test_random_changes_route_as_whole),
     UNIT_TEST(test_random_changes_from_little),
     UNIT_TEST(test_what_changes_in_place),
+    UNIT_TEST(test_service_endpoints_in_place),
     UNIT_TEST(test_message),
 };
 
