@@ -25,6 +25,7 @@ struct foyer_etcd_settings {
     char *snapshot;      /* the last good etcd state, a JSON file */
     double dial_timeout; /* seconds: connect and the first answer */
     double retry_max;    /* seconds: the reconnect backoff's cap */
+    double keepalive;    /* seconds between checks that the watch follows; 0 off */
 };
 
 struct foyer_settings {

@@ -54,9 +54,16 @@ static struct {
     struct etcd_kvset kvs;   /* what etcd holds under the prefix */
     struct etcd_kvset good;  /* what the running configuration was built from */
     int have_good;           /* good is known (something was applied) */
+    /* keepalive: is the watch still following? (see check_watch) */
+    ev_timer keepalive;
+    struct etcd_http *probe;
+    long long probe_rev; /* the newest change under the prefix at the last check */
+    size_t probe_count;  /* keys under the prefix then */
+    unsigned events;     /* watch messages with events since the last check */
 } src;
 
 static void begin_range(void);
+static void stop_keepalive(void);
 
 static const char *endpoint(void)
 {
@@ -478,6 +485,7 @@ static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 /* The next endpoint after a pause that doubles each time, up to retry_max. */
 static void schedule_retry(const char *what, const char *why)
 {
+    stop_keepalive();
     if (src.http != NULL) etcd_http_close(src.http);
     src.http = NULL;
     src.endpoint++;
@@ -489,12 +497,104 @@ static void schedule_retry(const char *what, const char *why)
     src.backoff = src.backoff * 2 > src.s.retry_max ? src.s.retry_max : src.backoff * 2;
 }
 
+/* ---- keepalive -------------------------------------------------------------------- */
+
+/* A watch can stop following without ending: a partition that drops packets
+ * keeps the connection open, and a proxy or a stuck etcd may stay silent.
+ * So every `keepalive` seconds, while watching, one small range on another
+ * connection asks for the newest change under the prefix and the number of
+ * keys. It failing (etcd unreachable) abandons the watch for the usual
+ * reconnect; the watch not having caught up, a whole interval later, with a
+ * revision etcd already reported (or the key count differing twice with no
+ * event between) means it is stale: full resync. */
+static void stop_keepalive(void)
+{
+    ev_timer_stop(src.loop, &src.keepalive);
+    etcd_http_close(src.probe);
+    src.probe = NULL;
+}
+
+static void on_probe_error(void *arg, const char *why)
+{
+    char msg[512];
+    (void)arg;
+    src.probe = NULL;
+    snprintf(msg, sizeof msg, "keepalive check failed (%s)", why);
+    schedule_retry("watch", msg);
+}
+
+static void on_probe_done(void *arg, int status, const char *body, size_t len)
+{
+    (void)arg;
+    src.probe = NULL;
+    struct foyer_pool *pool = foyer_pool_create(POOL_BLOCK);
+    struct json_parser jp;
+    struct json_value doc;
+    if (pool == NULL) return;
+    json_parser_init(&jp, body, len, pool);
+    int ok =
+        status == 200 && json_parse_document(&jp, &doc) == 0 && doc.type == JSON_OBJECT;
+    long long newest = 0, count = ok ? json_int(&doc, "count") : 0;
+    const struct json_value *kvs = ok ? json_get(&doc, "kvs") : NULL;
+    if (kvs && kvs->type == JSON_ARRAY && kvs->u.arr.n > 0)
+        newest = json_int(&kvs->u.arr.v[0], "mod_revision");
+    json_parser_free(&jp);
+    foyer_pool_destroy(pool);
+    if (!ok) return on_probe_error(NULL, "unreadable answer");
+    int behind = src.probe_rev > src.revision;
+    int miscount =
+        src.events == 0 && src.probe_count != src.kvs.n && (size_t)count != src.kvs.n;
+    src.probe_rev = newest;
+    src.probe_count = (size_t)count;
+    src.events = 0;
+    if (!behind && !miscount) return;
+    foyer_warn(
+        "etcd %s: the watch stopped following (at revision %lld, etcd has %s); full "
+        "resync",
+        endpoint(), src.revision, behind ? "newer changes" : "another key count");
+    begin_range();
+}
+
+static const struct etcd_http_ops probe_ops = {NULL, on_probe_done, on_probe_error};
+
+/* The newest key under the prefix (by modification) and how many there are. */
+static void on_keepalive(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+    char err[256], body[4200];
+    if (src.probe != NULL) return; /* still waiting: its timeout will say */
+    char *range = prefix_request(0);
+    if (range == NULL) return;
+    size_t n = strlen(range);
+    snprintf(body, sizeof body,
+             "%.*s,\"limit\":1,\"sort_order\":\"DESCEND\",\"sort_target\":\"MOD\","
+             "\"keys_only\":true}",
+             (int)n - 1, range);
+    free(range);
+    src.probe = etcd_http_post(src.loop, endpoint(), "/v3/kv/range", body, strlen(body),
+                               0, src.s.dial_timeout, &probe_ops, NULL, err, sizeof err);
+    if (src.probe == NULL) on_probe_error(NULL, err);
+}
+
+static void start_keepalive(void)
+{
+    if (src.s.keepalive <= 0) return;
+    src.probe_rev = 0;
+    src.probe_count = src.kvs.n;
+    src.events = 0;
+    ev_timer_set(&src.keepalive, src.s.keepalive, src.s.keepalive);
+    ev_timer_start(src.loop, &src.keepalive);
+}
+
 /* ---- the watch -------------------------------------------------------------------- */
 
 static void watch_events(const struct json_value *result)
 {
     const struct json_value *events = json_get(result, "events");
     if (events == NULL || events->type != JSON_ARRAY || events->u.arr.n == 0) return;
+    src.events++;
     for (size_t i = 0; i < events->u.arr.n; i++) {
         const struct json_value *ev = &events->u.arr.v[i];
         const struct json_value *type = json_get(ev, "type");
@@ -549,6 +649,7 @@ static void watch_message(const struct json_value *msg)
     const struct json_value *created = json_get(result, "created");
     if (created && created->type == JSON_TRUE) {
         src.backoff = BACKOFF_MIN; /* etcd answers: the next outage starts afresh */
+        start_keepalive();
         foyer_debug("etcd %s: watching %s from revision %lld", endpoint(), src.s.prefix,
                     src.revision + 1);
     }
@@ -660,6 +761,7 @@ static const struct etcd_http_ops range_ops = {NULL, on_range_done, on_range_err
 static void begin_range(void)
 {
     char err[256];
+    stop_keepalive();
     if (src.http != NULL) etcd_http_close(src.http);
     src.http = NULL;
     char *body = prefix_request(0);
@@ -699,6 +801,7 @@ int foyer_config_source_start(struct ev_loop *loop, const struct foyer_config *c
         return -1;
     }
     ev_timer_init(&src.retry, on_retry, 0, 0);
+    ev_timer_init(&src.keepalive, on_keepalive, 0, 0);
     foyer_info("etcd: following %s under %s (%u endpoint(s))", src.s.endpoints[0],
                src.s.prefix, src.s.nendpoints);
     begin_range();
@@ -707,7 +810,10 @@ int foyer_config_source_start(struct ev_loop *loop, const struct foyer_config *c
 
 void foyer_config_source_stop(void)
 {
-    if (src.loop != NULL) ev_timer_stop(src.loop, &src.retry);
+    if (src.loop != NULL) {
+        ev_timer_stop(src.loop, &src.retry);
+        stop_keepalive();
+    }
     etcd_http_close(src.http);
     src.http = NULL;
     etcd_kvset_clear(&src.kvs);
@@ -724,4 +830,5 @@ void foyer_config_source_stop(void)
 void foyer_config_source_forget(void)
 {
     etcd_http_drop_fd(src.http);
+    etcd_http_drop_fd(src.probe);
 }

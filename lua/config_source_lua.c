@@ -1,5 +1,5 @@
 /* set { config_source = { etcd = { endpoints = {...}, prefix = "/foyer/",
- * snapshot = "...", dial_timeout = 2, retry_max = 30 } } }: parsed and
+ * snapshot = "...", dial_timeout = 2, retry_max = 30, keepalive = 10 } } }: parsed and
  * checked here, so that a typo is a `file:line` error at `foyer -t`. */
 #include "addr.h"
 #include "config.h"
@@ -83,6 +83,10 @@ static void parse_etcd_key(lua_State *L, struct foyer_etcd_settings *e)
         e->dial_timeout = parse_seconds(L, k, 0.01, 600);
     else if (strcmp(k, "retry_max") == 0)
         e->retry_max = parse_seconds(L, k, 0.1, 3600);
+    else if (strcmp(k, "keepalive") == 0)
+        e->keepalive = lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)
+                           ? 0
+                           : parse_seconds(L, k, 0.05, 3600);
     else
         luaL_error(L, "set: config_source.etcd: unknown key '%s'", k);
 }
@@ -124,6 +128,7 @@ void foyer_config_source_set(lua_State *L, struct foyer_settings *s)
         if (s->etcd == NULL) luaL_error(L, "out of memory");
         s->etcd->dial_timeout = 2;
         s->etcd->retry_max = 30;
+        s->etcd->keepalive = 10;
         parse_etcd(L, s->etcd);
         lua_pop(L, 1);
     }

@@ -184,6 +184,8 @@ static long long put_route(const struct etcd *e, const char *id, const char *hos
 
 /* ---- foyer ----------------------------------------------------------------------- */
 
+static const char *etcd_extra = ""; /* more of the etcd table, e.g. ", keepalive = 1" */
+
 /* A foyer following e with admin on admin_port; extra Lua after the set. */
 static void foyer_follow(struct e2e_foyer *f, const char *name, const struct etcd *e,
                          int admin_port, const char *extra)
@@ -197,8 +199,8 @@ static void foyer_follow(struct e2e_foyer *f, const char *name, const struct etc
              "set { workers = 2, admin = \"127.0.0.1:%d\",\n"
              "      config_source = { etcd = { endpoints = { \"127.0.0.1:%d\" },\n"
              "        prefix = \"/foyer/\", snapshot = \"%s\", dial_timeout = 0.5,\n"
-             "        retry_max = 1 } } }\n%s",
-             port, admin_port, e->port, snap, extra ? extra : "");
+             "        retry_max = 1%s } } }\n%s",
+             port, admin_port, e->port, snap, etcd_extra, extra ? extra : "");
     e2e_foyer_start_conf(f, name, port, text, NULL);
 }
 
@@ -541,6 +543,35 @@ E2E_TEST(etcd_restart_mid_run, 120)
     CHECK_INT(e2e_foyer_stop(&f, T_MS), 0);
 }
 
+/* etcd frozen (SIGSTOP: its sockets stay open, nothing answers, as in a
+ * partition): the keepalive check times out, foyer keeps serving and
+ * reconnects; once etcd is back, changes flow again. */
+E2E_TEST(etcd_frozen_then_back, 90)
+{
+    struct etcd e = {0};
+    etcd_start(&e);
+    struct e2e_backend a = e2e_backend_start("a");
+    put_service(&e, "app", &a.port, 1);
+    put_route(&e, "1", "a.example", "app");
+    struct e2e_foyer f;
+    etcd_extra = ", keepalive = 0.2";
+    foyer_follow(&f, "foyer.lua", &e, e2e_free_port(), NULL);
+    etcd_extra = "";
+    REQUIRE(serves(f.port, "a.example", "a"));
+    kill(e.pid, SIGSTOP);
+    CHECK(e2e_foyer_log_wait(&f, "keepalive check failed", 5000));
+    int ok = 0;
+    for (int i = 0; i < 20; i++, e2e_sleep_ms(50))
+        ok += serves(f.port, "a.example", "a");
+    CHECK_INT(ok, 20);
+    kill(e.pid, SIGCONT);
+    put_route(&e, "2", "b.example", "app");
+    long ms = MS_UNTIL(serves(f.port, "b.example", "a"), 10000);
+    e2e_log("change after etcd came back served after %ld ms", ms);
+    CHECK(ms >= 0);
+    CHECK_INT(e2e_foyer_stop(&f, T_MS), 0);
+}
+
 E2E_TEST(start_from_snapshot_when_etcd_down, 90)
 {
     struct etcd e = {0};
@@ -599,7 +630,8 @@ E2E_TEST(refuse_start_without_etcd_or_snapshot, 60)
  * then stays open and quiet. */
 struct fake_etcd {
     int fd, port, backend;
-    atomic_int ranges, watches;
+    int silent; /* the first watch is not canceled either: it just stays quiet */
+    atomic_int ranges, watches, probes;
 };
 
 static void send_all(int c, const char *p)
@@ -650,10 +682,28 @@ static void fake_watch(struct fake_etcd *fe, int c)
     send_all(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                 "Transfer-Encoding: chunked\r\n\r\n");
     send_chunk(c, "{\"result\":{\"header\":{\"revision\":\"5\"},\"created\":true}}");
-    if (n > 0) return; /* stays open, quiet */
+    if (n > 0 || fe->silent) return; /* stays open, quiet */
     send_chunk(c, "{\"result\":{\"header\":{\"revision\":\"9\"},\"canceled\":true,"
                   "\"compact_revision\":\"7\"}}");
     /* left open: only reading the cancellation may make foyer resynchronise */
+}
+
+/* foyer's keepalive check (the newest key by modification, and the count):
+ * etcd has route 2 at revision 8, which the quiet watch never delivers. */
+static void fake_probe(struct fake_etcd *fe, int c)
+{
+    char k[64], body[512], out[1024];
+    atomic_fetch_add(&fe->probes, 1);
+    base64("/foyer/routes/2", k);
+    snprintf(body, sizeof body,
+             "{\"header\":{\"revision\":\"9\"},\"kvs\":[{\"key\":\"%s\","
+             "\"mod_revision\":\"8\"}],\"count\":\"3\"}",
+             k);
+    snprintf(out, sizeof out,
+             "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+             strlen(body), body);
+    send_all(c, out);
+    close(c);
 }
 
 static void *fake_serve(void *arg)
@@ -674,7 +724,9 @@ static void *fake_serve(void *arg)
                 len >= (size_t)(end + 4 - req) + (size_t)atoi(cl + 15))
                 break;
         }
-        if (strncmp(req, "POST /v3/kv/range ", 18) == 0)
+        if (strncmp(req, "POST /v3/kv/range ", 18) == 0 && strstr(req, "sort_target"))
+            fake_probe(fe, c);
+        else if (strncmp(req, "POST /v3/kv/range ", 18) == 0)
             fake_range(fe, c);
         else if (strncmp(req, "POST /v3/watch ", 15) == 0)
             fake_watch(fe, c);
@@ -710,6 +762,40 @@ E2E_TEST(watch_canceled_by_compaction_resyncs, 60)
     CHECK_INT(e2e_foyer_stop(&f, T_MS), 0);
 }
 
+/* A watch that stays open and silent (a partition dropping packets, a stuck
+ * proxy): the keepalive check finds etcd has a newer change than the watch
+ * delivered, and foyer resynchronises. */
+E2E_TEST(silent_watch_found_by_keepalive, 60)
+{
+    struct e2e_backend a = e2e_backend_start("a");
+    static struct fake_etcd fe;
+    fe.backend = a.port;
+    fe.silent = 1;
+    fe.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET,
+                              .sin_addr.s_addr = htonl(0x7f000001)};
+    socklen_t sl = sizeof sin;
+    REQUIRE(fe.fd >= 0 && bind(fe.fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
+            listen(fe.fd, 16) == 0 &&
+            getsockname(fe.fd, (struct sockaddr *)&sin, &sl) == 0);
+    fe.port = ntohs(sin.sin_port);
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, fake_serve, &fe) == 0);
+    struct etcd e = {.port = fe.port};
+    struct e2e_foyer f;
+    int admin = e2e_free_port();
+    etcd_extra = ", keepalive = 0.2";
+    foyer_follow(&f, "foyer.lua", &e, admin, NULL);
+    etcd_extra = "";
+    CHECK(serves(f.port, "a.example", "a"));
+    CHECK_INT(status_of(f.port, "b.example"), 404);
+    CHECK(e2e_foyer_log_wait(&f, "the watch stopped following (at revision 5", 5000));
+    CHECK(E2E_WAIT_UNTIL(serves(f.port, "b.example", "a"), 5000));
+    CHECK(E2E_WAIT_UNTIL(status_revision(admin) == 9, 5000));
+    CHECK(atomic_load(&fe.probes) >= 2 && atomic_load(&fe.ranges) >= 2);
+    CHECK_INT(e2e_foyer_stop(&f, T_MS), 0);
+}
+
 int main(void)
 {
     if (!find_etcd()) {
@@ -730,9 +816,11 @@ int main(void)
         E2E_CASE(balanced_service_change_reloads),
         E2E_CASE(invalid_key_refused_previous_serves),
         E2E_CASE(etcd_restart_mid_run),
+        E2E_CASE(etcd_frozen_then_back),
         E2E_CASE(start_from_snapshot_when_etcd_down),
         E2E_CASE(refuse_start_without_etcd_or_snapshot),
         E2E_CASE(watch_canceled_by_compaction_resyncs),
+        E2E_CASE(silent_watch_found_by_keepalive),
     };
     return e2e_run_suite("etcd", cases, sizeof cases / sizeof *cases);
 }

@@ -101,6 +101,20 @@ static void test_setting_errors(void)
     check_refused("set { config_source = { etcd = { endpoints = { \"127.0.0.1:1\" },\n"
                   "  dial_timeout = -1 } } }\n",
                   NULL, "dial_timeout must be a number of seconds");
+    check_refused("set { config_source = { etcd = { endpoints = { \"127.0.0.1:1\" },\n"
+                  "  keepalive = \"often\" } } }\n",
+                  NULL,
+                  ":1: set: config_source.etcd.keepalive must be a number of seconds");
+    char err[1024];
+    struct foyer_config *c =
+        load("listen \"127.0.0.1:8080\"\n"
+             "set { config_source = { etcd = { endpoints = { \"127.0.0.1:1\" },\n"
+             "  snapshot = \"/nonexistent/s.json\", keepalive = false } } }\n",
+             NULL, err, sizeof err);
+    if (CHECKF(c != NULL, "keepalive = false loads (error: %s)", err)) {
+        CHECK(c->settings.etcd->keepalive == 0);
+        foyer_config_unref(c);
+    }
 }
 
 /* No snapshot file and no route(): an empty router (every request a 404). */
@@ -113,7 +127,8 @@ static void test_no_snapshot(void)
     CHECK_INT(c->etcd_revision, 0);
     CHECK_INT(c->etcd_snapshot_found, 0);
     CHECK_STR(c->settings.etcd->prefix, "/foyer/");
-    CHECK(c->settings.etcd->dial_timeout == 2 && c->settings.etcd->retry_max == 30);
+    CHECK(c->settings.etcd->dial_timeout == 2 && c->settings.etcd->retry_max == 30 &&
+          c->settings.etcd->keepalive == 10);
     foyer_config_unref(c);
 }
 
