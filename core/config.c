@@ -113,7 +113,10 @@ int foyer_config_index_services(struct foyer_config *c)
         size <<= 1;
     free(c->service_index);
     c->service_index = malloc(size * sizeof *c->service_index);
-    if (c->service_index == NULL) return -1;
+    if (c->service_index == NULL) {
+        c->index_size = 0; /* no lookup reads the freed index */
+        return -1;
+    }
     c->index_size = size;
     for (unsigned i = 0; i < size; i++)
         c->service_index[i] = UINT32_MAX;

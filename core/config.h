@@ -123,9 +123,10 @@ struct foyer_config {
     unsigned generation;                 /* 1 for the first configuration, +1 a reload */
     long long etcd_revision;             /* of the etcd snapshot merged in, 0 when none */
     int etcd_snapshot_found; /* the snapshot file existed when this was loaded */
-    /* endpoint arrays of services changed in place (config_etcd_change.c):
-     * exchanges in flight may still point into them, so they go with c */
-    struct foyer_endpoint **retired;
+    /* what etcd changes in place replaced (endpoint lists, a services array,
+     * a removed service's strings: config_etcd_service.c): exchanges in
+     * flight may still point into them, so they go with c */
+    void **retired;
     unsigned nretired;
 };
 

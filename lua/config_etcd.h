@@ -34,19 +34,20 @@ int foyer_config_etcd_merge(struct foyer_config *c, const char *text, size_t len
 void foyer_config_service_body(struct lua_State *L, struct foyer_service *s);
 
 /* Can these changes be applied to c in place? Yes when each is a route key
- * (and c's router is the one etcd's routes make), a new body with valid
- * endpoints (and nothing else) for a service c has, which no plugin keeps
- * state about (no load balancer, health checks or service keys), or a key
- * foyer ignores; and c has not changed in place so much that a full load is
- * due to give memory back. */
+ * (and c's router is the one etcd's routes make), a key of a service etcd
+ * declares (added, removed unless it is the router's default, or a new body
+ * of valid plain endpoints) while no plugin keeps state about services (no
+ * load balancer, health checks or service keys), or a key foyer ignores; and
+ * c has not changed in place so much that a full load is due to give memory
+ * back. */
 int foyer_config_etcd_can_change(struct foyer_config *c, const struct foyer_etcd_change *ch,
                                  size_t n);
 /* A route key's value checked alone, as the merge compiles it: 0, or -1 with
  * "etcd KEY: routes[1]...: message" in err. */
 int foyer_config_etcd_check_route(const struct foyer_etcd_change *ch, char *err,
                                   size_t errlen);
-/* Applies the changes to c in place (routes recompiled, services' endpoint
- * lists replaced) and sets c's etcd revision.
+/* Applies the changes to c in place (routes recompiled, services replaced,
+ * added or removed) and sets c's etcd revision.
  * -1 with the reason in err: c may then hold part of the change, so the
  * caller loads the configuration fully. */
 int foyer_config_etcd_change(struct foyer_config *c, const struct foyer_etcd_change *ch,

@@ -1,7 +1,8 @@
 # Lua: the config DSL, the worker's LuaJIT state and the request bindings.
 core_libfoyercore_a_SOURCES += \
 	lua/config_lua.c \
-	lua/config_etcd.c lua/config_etcd.h lua/config_etcd_change.c \
+	lua/config_etcd.c lua/config_etcd.h lua/config_etcd_int.h \
+	lua/config_etcd_change.c lua/config_etcd_service.c \
 	lua/config_source_lua.c \
 	lua/decision_lua.c lua/decision_lua.h \
 	lua/health_lua.c \

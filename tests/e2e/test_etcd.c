@@ -306,8 +306,11 @@ E2E_TEST(two_instances_follow_changes, 90)
                          5000));
     e2e_log("etcd revision %lld; foyers at %lld and %lld", rev, status_revision(admin1),
             status_revision(admin2));
-    CHECK(e2e_foyer_log_wait(&f1, "applied: configuration generation", 1000));
-    CHECK(e2e_foyer_log_wait(&f2, "configuration reloaded (generation", 1000));
+    char applied[96];
+    snprintf(applied, sizeof applied, "etcd revision %lld applied in place", rev);
+    CHECK(e2e_foyer_log_wait(&f1, applied, 1000));
+    CHECK(e2e_foyer_log_wait(&f2, applied, 1000));
+    CHECK(e2e_foyer_log_wait(&f2, "configuration changed in place (etcd revision", 1000));
     CHECK_INT(e2e_foyer_stop(&f1, T_MS), 0);
     CHECK_INT(e2e_foyer_stop(&f2, T_MS), 0);
 }
@@ -380,11 +383,11 @@ static long long status_generation(int admin)
     return g;
 }
 
-/* Routes added, replaced (exact and wildcard hosts) and deleted, and a
- * service's endpoints, are applied in place in every process: served within
- * a second, and no reload at all (still generation 1, no worker reloaded).
- * A new service still goes through the reload. */
-E2E_TEST(changes_in_place_new_service_reloads, 90)
+/* Routes added, replaced (exact and wildcard hosts) and deleted, a service's
+ * endpoints, a service added and one removed: each applied in place in every
+ * process, served within a second, and no reload at all (still generation
+ * 1, no worker reloaded). */
+E2E_TEST(changes_in_place_without_reload, 90)
 {
     struct etcd e = {0};
     etcd_start(&e);
@@ -426,10 +429,15 @@ E2E_TEST(changes_in_place_new_service_reloads, 90)
     CHECK(e2e_foyer_log_wait(&f, "worker 1: configuration changed in place", 1000));
     CHECK(!e2e_foyer_log_wait(&f, "configuration reloaded", 0));
 
-    put_service(&e, "cee", &c.port, 1); /* a new service: the full reload */
+    put_service(&e, "cee", &c.port, 1); /* a new service, and a route to it */
     put_route(&e, "4", "c.example", "cee");
     CHECK(E2E_WAIT_UNTIL(serves(f.port, "c.example", "c"), APPLY_MS));
-    CHECK(e2e_foyer_log_wait(&f, "configuration reloaded (generation 2", 1000));
+    rev = etcd_del(&e, "/foyer/services/bee"); /* a.example's service: gone, 500 */
+    CHECK(E2E_WAIT_UNTIL(status_of(f.port, "a.example") == 500, APPLY_MS));
+    CHECK(serves(f.port, "c.example", "c") && serves(f.port, "x.w.example", "c"));
+    CHECK(E2E_WAIT_UNTIL(status_revision(admin) == rev, 5000));
+    CHECK_INT(status_generation(admin), 1);
+    CHECK(!e2e_foyer_log_wait(&f, "configuration reloaded", 0));
     CHECK_INT(e2e_foyer_stop(&f, T_MS), 0);
 }
 
@@ -812,7 +820,7 @@ int main(void)
     static const struct e2e_case cases[] = {
         E2E_CASE(two_instances_follow_changes),
         E2E_CASE(no_failed_requests_during_changes),
-        E2E_CASE(changes_in_place_new_service_reloads),
+        E2E_CASE(changes_in_place_without_reload),
         E2E_CASE(balanced_service_change_reloads),
         E2E_CASE(invalid_key_refused_previous_serves),
         E2E_CASE(etcd_restart_mid_run),

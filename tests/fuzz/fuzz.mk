@@ -45,7 +45,7 @@ FUZZ_CORE_SOURCES = \
 	core/proxy_hold.c core/request.c core/respond.c core/transport.c \
 	core/upstream.c core/worker.c \
 	core/config_source.c core/config_change_msg.c core/etcd_client.c core/etcd_keys.c core/etcd_kvset.c \
-	lua/config_lua.c lua/config_etcd.c lua/config_etcd_change.c lua/config_source_lua.c \
+	lua/config_lua.c lua/config_etcd.c lua/config_etcd_change.c lua/config_etcd_service.c lua/config_source_lua.c \
 	lua/decision_lua.c lua/health_lua.c lua/lua_state.c \
 	lua/request_lua.c \
 	lua/json.c lua/json_lua.c lua/router_bind.c lua/router_cc.c lua/router_compile.c \

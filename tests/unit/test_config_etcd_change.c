@@ -180,11 +180,16 @@ static void test_what_changes_in_place(void)
                                     "{\"endpoints\":[\"127.0.0.1:4\"]}", 17, 29};
     struct foyer_etcd_change other = {"/foyer/colour", "1", 13, 1};
     struct foyer_etcd_change route = {"/foyer/routes/7", "{\"service\":\"a\"}", 15, 15};
-    struct foyer_etcd_change two[] = {route, svc};
+    struct foyer_etcd_change lb = {"/foyer/services/d",
+                                   "{\"endpoints\":[\"127.0.0.1:4\"],\"lb\":\"random\"}",
+                                   17, 0};
+    lb.value_len = strlen(lb.value);
+    struct foyer_etcd_change two[] = {route, svc}, mixed[] = {route, lb};
     CHECK_INT(foyer_config_etcd_can_change(c, &route, 1), 1);
     CHECK_INT(foyer_config_etcd_can_change(c, &other, 1), 1);
-    CHECK_INT(foyer_config_etcd_can_change(c, &svc, 1), 0);
-    CHECK_INT(foyer_config_etcd_can_change(c, two, 2), 0);
+    CHECK_INT(foyer_config_etcd_can_change(c, &svc, 1), 1);
+    CHECK_INT(foyer_config_etcd_can_change(c, two, 2), 1);
+    CHECK_INT(foyer_config_etcd_can_change(c, mixed, 2), 0); /* one needs the full load */
     struct foyer_etcd_change bad = {"/foyer/routes/9", "{\"path\":\"nope\"}", 15, 15};
     CHECK_INT(foyer_config_etcd_check_route(&bad, err, sizeof err), -1);
     CHECKF(strstr(err, "etcd /foyer/routes/9: routes[1].path: ") == err,
@@ -241,21 +246,73 @@ static void test_service_endpoints_in_place(void)
         "{\"endpoints\":[\"127.0.0.1:9\"],\"lb\":\"maglev\"}", /* a plugin's key */
         "{\"endpoints\":[\"https://127.0.0.1:9\"]}",           /* no TLS plugin bound */
         "[1,",                                                 /* not JSON */
-        NULL,                                                  /* deleted */
     };
     for (size_t i = 0; i < sizeof not_in_place / sizeof *not_in_place; i++) {
         const char *v = not_in_place[i];
-        struct foyer_etcd_change ch = {key, v, 17, v ? strlen(v) : 0};
+        struct foyer_etcd_change ch = {key, v, 17, strlen(v)};
         CHECKF(foyer_config_etcd_can_change(c, &ch, 1) == 0, "case %zu: a full load", i);
         CHECKF(foyer_config_etcd_change(c, &ch, 1, 3, err, sizeof err) == -1,
                "case %zu: refused in place", i);
     }
-    struct foyer_etcd_change added = {"/foyer/services/z", ok.value, 17, ok.value_len};
-    CHECK_INT(foyer_config_etcd_can_change(c, &added, 1), 0);
     /* "b" is the file's: an etcd key naming it is an error of the full load */
     struct foyer_etcd_change file_svc = {"/foyer/services/b", ok.value, 17, ok.value_len};
     CHECK_INT(foyer_config_etcd_can_change(c, &file_svc, 1), 0);
     CHECKF(a->nendpoints == 2 && c->etcd_revision == 2, "unchanged by the refusals");
+
+    /* a route to "z" before z exists (500), then z added with it: bound */
+    struct foyer_etcd_change two[] = {
+        {"/foyer/routes/2", "{\"host\":\"z.example\",\"service\":\"z\"}", 15, 0},
+        {"/foyer/services/z", "{\"endpoints\":[\"127.0.0.1:26\"]}", 17, 0}};
+    two[0].value_len = strlen(two[0].value);
+    two[1].value_len = strlen(two[1].value);
+    CHECK_INT(foyer_config_etcd_change(c, two, 1, 3, err, sizeof err), 0);
+    describe(c, "GET z.example /", d, sizeof d);
+    CHECK_STR(d, "500");
+    CHECK_INT(foyer_config_etcd_can_change(c, &two[1], 1), 1);
+    CHECK_INT(foyer_config_etcd_change(c, &two[1], 1, 4, err, sizeof err), 0);
+    describe(c, "GET z.example /", d, sizeof d);
+    CHECK_STR(d, "z");
+    describe(c, "GET any.example /", d, sizeof d);
+    CHECK_STR(d, "e");
+    const struct foyer_service *z = foyer_config_service(c, "z", 1);
+    CHECKF(z != NULL && z->from_etcd && z->nendpoints == 1 &&
+               strcmp(z->endpoints[0].name, "127.0.0.1:26") == 0 &&
+               strcmp(z->where, "etcd /foyer/services/z: ") == 0,
+           "z declared from etcd");
+    CHECK(foyer_config_service(c, "a", 1) != NULL); /* the file's are still there */
+
+    /* e removed: its route answers 500, as a full load without e would */
+    struct foyer_etcd_change gone = {key, NULL, 17, 0};
+    CHECK_INT(foyer_config_etcd_can_change(c, &gone, 1), 1);
+    CHECK_INT(foyer_config_etcd_change(c, &gone, 1, 5, err, sizeof err), 0);
+    CHECK(foyer_config_service(c, "e", 1) == NULL);
+    describe(c, "GET any.example /", d, sizeof d);
+    CHECK_STR(d, "500");
+    describe(c, "GET z.example /", d, sizeof d);
+    CHECK_STR(d, "z");
+    CHECK_INT(c->etcd_revision, 5);
+    foyer_config_unref(c);
+}
+
+/* The router's default service may not go in place (the full load refuses
+ * it); its endpoints may change. */
+static void test_default_service_stays(void)
+{
+    char err[1024], path[64];
+    unit_temp_file(HEAD "route(require(\"foyer.router\").new { default = \"e\" })\n",
+                   path, sizeof path);
+    const char *snap = "{\"revision\":1,\"kvs\":[{\"key\":\"/foyer/services/e\","
+                       "\"value\":{\"endpoints\":[\"127.0.0.1:5\"]}}]}";
+    struct foyer_config *c =
+        foyer_config_load_candidate(path, snap, strlen(snap), err, sizeof err);
+    unlink(path);
+    if (!CHECKF(c != NULL, "loads (error: %s)", err)) return;
+    struct foyer_etcd_change gone = {"/foyer/services/e", NULL, 17, 0};
+    CHECK_INT(foyer_config_etcd_can_change(c, &gone, 1), 0);
+    struct foyer_etcd_change moved = {"/foyer/services/e",
+                                      "{\"endpoints\":[\"127.0.0.1:6\"]}", 17, 0};
+    moved.value_len = strlen(moved.value);
+    CHECK_INT(foyer_config_etcd_can_change(c, &moved, 1), 1);
     foyer_config_unref(c);
 }
 
@@ -299,6 +356,7 @@ static const struct unit_test tests[] = {
     UNIT_TEST(test_random_changes_from_little),
     UNIT_TEST(test_what_changes_in_place),
     UNIT_TEST(test_service_endpoints_in_place),
+    UNIT_TEST(test_default_service_stays),
     UNIT_TEST(test_message),
 };
 
