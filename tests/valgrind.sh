@@ -49,7 +49,8 @@ if [ $# -eq 0 ]; then
 		tests/e2e/test_smuggling \
 		tests/e2e/test_reload:reload_on_sighup,reload_command_with_pidfile,reload_invalid_config_is_refused,reload_opens_and_closes_listeners,reload_keeps_in_flight_and_idle_connections \
 		tests/plugins/test_tls_e2e \
-		tests/waf/test_waf_e2e
+		tests/waf/test_waf_e2e \
+		tests/e2e/test_etcd:changes_in_place_without_reload,balanced_service_change_reloads,silent_watch_found_by_keepalive
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/foyer-valgrind.XXXXXX")
