@@ -135,9 +135,12 @@ static char *status_json(size_t *len)
                         (unsigned long long)foyer_metrics_requests_total());
     for (unsigned w = 0; w < foyer_metrics_workers(); w++)
         foyer_strbuf_printf(
-            &b, "%s{\"id\":%u,\"pid\":%lld,\"generation\":%lld,\"connections\":%lld}",
+            &b,
+            "%s{\"id\":%u,\"pid\":%lld,\"generation\":%lld,\"etcd_revision\":%lld,"
+            "\"connections\":%lld}",
             w ? "," : "", w, (long long)foyer_metrics_worker_gauge(w, FOYER_G_PID),
             (long long)foyer_metrics_worker_gauge(w, FOYER_G_GENERATION),
+            (long long)foyer_metrics_worker_gauge(w, FOYER_G_ETCD_REVISION),
             (long long)foyer_metrics_worker_gauge(w, FOYER_G_CONNS_OPEN));
     foyer_strbuf_printf(&b, "],\"services\":[");
     each_endpoint(status_endpoint, &b);

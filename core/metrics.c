@@ -382,6 +382,12 @@ static void put_gauges(struct foyer_strbuf *t)
         foyer_strbuf_printf(t, "foyer_config_generation{worker=\"%u\"} %lld\n", w,
                             (long long)region->w[w].gauges[FOYER_G_GENERATION]);
     foyer_strbuf_printf(
+        t, "# HELP foyer_etcd_revision etcd revision in force (0: none), by worker\n"
+           "# TYPE foyer_etcd_revision gauge\n");
+    for (unsigned w = 0; w < region->nworkers; w++)
+        foyer_strbuf_printf(t, "foyer_etcd_revision{worker=\"%u\"} %lld\n", w,
+                            (long long)region->w[w].gauges[FOYER_G_ETCD_REVISION]);
+    foyer_strbuf_printf(
         t,
         "# HELP foyer_worker_restarts_total Workers that died and were started again\n"
         "# TYPE foyer_worker_restarts_total counter\nfoyer_worker_restarts_total %llu\n"

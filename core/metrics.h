@@ -20,6 +20,7 @@ enum foyer_gauge {
     FOYER_G_CONNS_IDLE,    /* of which idle keep-alive */
     FOYER_G_UPSTREAM_IDLE, /* pooled idle upstream connections */
     FOYER_G_GENERATION,    /* configuration generation in force */
+    FOYER_G_ETCD_REVISION, /* etcd revision in force (0: none) */
     FOYER_G_PID,
     FOYER_G_COUNT
 };

@@ -148,6 +148,7 @@ static void apply(struct foyer_config *c)
     foyer_plugins_worker_init(c);
     foyer_admin_apply(c->settings.admin);
     foyer_metrics_gauge_set(FOYER_G_GENERATION, c->generation);
+    foyer_metrics_gauge_set(FOYER_G_ETCD_REVISION, c->etcd_revision);
     foyer_metrics_reload(1);
     foyer_upstream_close_idle_tls(); /* made under the old TLS settings */
     foyer_config_unref(old);
@@ -246,6 +247,7 @@ static void apply_change(const char *msg, size_t len)
         return reload();
     }
     free(ch);
+    foyer_metrics_gauge_set(FOYER_G_ETCD_REVISION, rev);
     foyer_info(
         "worker %d: configuration changed in place (etcd revision %lld, %zu key%s)",
         foyer_worker.id, rev, n, n == 1 ? "" : "s");
@@ -332,6 +334,7 @@ int foyer_worker_run(struct foyer_config *c, struct foyer_listen_fd *inherited,
     foyer_worker.id = id;
     foyer_metrics_worker(id);
     foyer_metrics_gauge_set(FOYER_G_GENERATION, c->generation);
+    foyer_metrics_gauge_set(FOYER_G_ETCD_REVISION, c->etcd_revision);
     if (foyer_access_open(c->settings.access_log) != 0) return 1;
     if (foyer_listeners_apply(&foyer_worker.listeners, c, inherited, ninherited) != 0)
         return 1;
