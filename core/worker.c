@@ -215,9 +215,7 @@ static void reload(void)
 
 /* ---- etcd changes applied in place ------------------------------------------------ */
 
-#define CHANGE_MAX (1024 * 1024) /* the master sends at most a socket buffer */
-
-/* The routes of one etcd change, recompiled in this worker's generation.
+/* One etcd change (routes, services), applied in this worker's generation.
  * Requests keep being served; anything that cannot be done in place (a
  * change this generation did not follow from, a failure halfway) becomes a
  * full reload, which reads the snapshot the master wrote first. */
@@ -253,23 +251,27 @@ static void apply_change(const char *msg, size_t len)
         foyer_worker.id, rev, n, n == 1 ? "" : "s");
 }
 
+/* One message a change (SOCK_SEQPACKET): its size peeked, then read whole. */
 static void on_change(struct ev_loop *loop, ev_io *w, int revents)
 {
-    static char *buf;
-    if (buf == NULL && (buf = malloc(CHANGE_MAX)) == NULL) return reload();
-    ssize_t len = recv(w->fd, buf, CHANGE_MAX, MSG_TRUNC | MSG_DONTWAIT);
+    char none;
+    ssize_t len = recv(w->fd, &none, 1, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
     if (len < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (len <= 0) { /* the master is gone: nothing more will come */
         ev_io_stop(loop, w);
         return;
     }
-    if (len > CHANGE_MAX) return reload();
-    if (foyer_worker.stopping) return;
-    if (job.running) { /* the load under way may predate this change */
-        job.again = 1;
-        return;
-    }
-    apply_change(buf, (size_t)len);
+    char *msg = malloc((size_t)len);
+    ssize_t got = recv(w->fd, msg ? msg : &none, msg ? (size_t)len : 1, MSG_DONTWAIT);
+    if (foyer_worker.stopping)
+        ; /* nothing changes any more */
+    else if (job.running)
+        job.again = 1; /* the load under way may predate this change */
+    else if (msg == NULL || got != len)
+        reload();
+    else
+        apply_change(msg, (size_t)len);
+    free(msg);
 }
 
 static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
