@@ -5,14 +5,13 @@
  *     |             '--stream ended / error--> WAIT
  *     '--error--> WAIT --backoff (doubling, capped at retry_max)--> RANGE
  *
- * The keys under the prefix are mirrored in memory. A change of etcd's
- * routes alone is applied in place: each changed route is checked by
- * itself, the snapshot written, and the changed keys sent to the workers,
- * which recompile just those routes (config_etcd_change.c). Any other change
- * (a service, routes while the file routes by itself) is validated as a
- * whole configuration and applied through the graceful reload, which
- * re-reads everything. A key that makes the configuration invalid keeps the
- * value the running one was built from.
+ * The keys under the prefix are mirrored in memory. A change foyer can make
+ * in place (routes, services without plugin state: config_etcd_change.c) is
+ * checked key by key, the snapshot written, the master's own generation
+ * changed and the changed keys sent to the workers, which apply just those.
+ * Any other change is validated as a whole configuration and applied
+ * through the graceful reload, which re-reads everything. A key that makes
+ * the configuration invalid keeps the value the running one was built from.
  *
  * etcd's JSON is read with the router's strict JSON reader (lua/json.h): the
  * one JSON parser foyer has, and it needs nothing but a pool. */
@@ -54,7 +53,7 @@ static struct {
     struct etcd_kvset kvs;   /* what etcd holds under the prefix */
     struct etcd_kvset good;  /* what the running configuration was built from */
     int have_good;           /* good is known (something was applied) */
-    /* keepalive: is the watch still following? (see check_watch) */
+    /* keepalive: is the watch still following? (on_keepalive) */
     ev_timer keepalive;
     struct etcd_http *probe;
     long long probe_rev; /* the newest change under the prefix at the last check */
@@ -353,10 +352,10 @@ static void update_good(const struct foyer_etcd_change *ch, size_t n)
     src.applied = src.revision;
 }
 
-/* A change of etcd's routes alone, from good to set, applied in place: 0
- * when done (good is then set's copy), -1 when refused (err names the key),
- * 1 when it needs the full load instead. Costs what changed, plus one
- * comparison of the two sets and the snapshot's write. */
+/* The change from good to set, applied in place: 0 when done (good is then
+ * set's copy), -1 when refused (err names the key), 1 when it needs the full
+ * load instead. Costs what changed, plus one comparison of the two sets and
+ * the snapshot's write. */
 static int try_change(const struct etcd_kvset *set, char *err, size_t errlen)
 {
     size_t n;
