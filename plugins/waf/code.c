@@ -762,6 +762,18 @@ static int script_upload(const char *s, size_t n, enum waf_place place, size_t *
     return 1;
 }
 
+/* Where waf_detect_code() looks for a rule: the start of a run of letters
+ * and digits, or one of the bytes that open PHP, Node or Java syntax. */
+enum { RS_ALNUM = 1, RS_MARK = 2 };
+static const unsigned char rule_start[256] = {
+    ['0' ... '9'] = RS_ALNUM, ['A' ... 'Z'] = RS_ALNUM, ['a' ... 'z'] = RS_ALNUM,
+    ['<'] = RS_MARK,          ['['] = RS_MARK,          ['$'] = RS_MARK,
+    ['{'] = RS_MARK,          [']'] = RS_MARK,          [')'] = RS_MARK,
+    ['}'] = RS_MARK,          [':'] = RS_MARK,          ['_'] = RS_MARK,
+    ['@'] = RS_MARK,          ['%'] = RS_MARK,          ['.'] = RS_MARK,
+    [0xAC] = RS_MARK,
+};
+
 int waf_detect_code(const char *s, size_t n, enum waf_place place, struct waf_hit *hit)
 {
     if (!s || n < 4) return 0;
@@ -774,13 +786,8 @@ int waf_detect_code(const char *s, size_t n, enum waf_place place, struct waf_hi
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         /* Rules start at the beginning of a word or on one of these bytes. */
-        if (waf_is_alnum(c)) {
-            if (i > 0 && waf_is_alnum((unsigned char)s[i - 1])) continue;
-        } else if (!(c == '<' || c == '[' || c == '$' || c == '{' || c == ']' ||
-                     c == ')' || c == '}' || c == ':' || c == '_' || c == '@' ||
-                     c == '%' || c == '.' || c == 0xAC)) {
-            continue;
-        }
+        unsigned char k = rule_start[c];
+        if (!k) continue;
         if (detect_php(s, n, i, has_paren, hit) || detect_node(s, n, i, hit) ||
             detect_java(s, n, i, hit))
             return 1;
@@ -788,6 +795,9 @@ int waf_detect_code(const char *s, size_t n, enum waf_place place, struct waf_hi
             size_t l = waf_word_len(s, n, i);
             if (l >= 2 && keyword_at(s, n, i, l, hit)) return 1;
         }
+        if (k == RS_ALNUM) /* no rule starts inside a word: go to its end */
+            while (i + 1 < n && rule_start[(unsigned char)s[i + 1]] == RS_ALNUM)
+                i++;
     }
     return scan_b64(s, n, hit);
 }

@@ -20,13 +20,13 @@
 enum waf_class {
     WAF_SQLI,
     WAF_XSS,
-    WAF_LFI,      /* path traversal / local file inclusion */
-    WAF_RFI,      /* remote file inclusion */
-    WAF_RCE,      /* OS command injection */
-    WAF_PHP,      /* PHP code injection */
-    WAF_JAVA,     /* Java / expression-language / deserialisation / JNDI */
-    WAF_NODE,     /* Node.js / JavaScript code injection */
-    WAF_SSTI,     /* server-side template injection */
+    WAF_LFI,  /* path traversal / local file inclusion */
+    WAF_RFI,  /* remote file inclusion */
+    WAF_RCE,  /* OS command injection */
+    WAF_PHP,  /* PHP code injection */
+    WAF_JAVA, /* Java / expression-language / deserialisation / JNDI */
+    WAF_NODE, /* Node.js / JavaScript code injection */
+    WAF_SSTI, /* server-side template injection */
     WAF_LDAP,
     WAF_NOSQL,
     WAF_CRLF,     /* header injection / response splitting */
@@ -35,7 +35,7 @@ enum waf_class {
     WAF_SESSION,  /* session fixation */
     WAF_XXE,
     WAF_SSI,
-    WAF_MAIL,     /* IMAP/SMTP command injection */
+    WAF_MAIL, /* IMAP/SMTP command injection */
     WAF_GENERIC,
     WAF_CLASS_COUNT
 };
@@ -43,7 +43,7 @@ enum waf_class {
 /* What a detector found: the rule that fired (a stable number, see rules.md),
  * a short reason, and where in the input it matched. */
 struct waf_hit {
-    unsigned rule;      /* e.g. 942100; unique across detectors */
+    unsigned rule; /* e.g. 942100; unique across detectors */
     enum waf_class cls;
     int score;          /* anomaly score this finding adds (critical 5, error 4,
                          * warning 3, notice 2) */
@@ -69,20 +69,24 @@ typedef int (*waf_detector_fn)(const char *s, size_t n, enum waf_place place,
                                struct waf_hit *hit);
 
 int waf_detect_sqli(const char *s, size_t n, enum waf_place place, struct waf_hit *hit);
+/* 0 when waf_detect_sqli() cannot fire on s nor on s with its comments
+ * removed (waf_remove_comments, waf_strip_inline_comments): no trigger word,
+ * no SQL punctuation, no comment opener that cuts off SQL. */
+int waf_sqli_possible(const char *s, size_t n);
 int waf_detect_xss(const char *s, size_t n, enum waf_place place, struct waf_hit *hit);
 int waf_detect_lfi(const char *s, size_t n, enum waf_place place, struct waf_hit *hit);
 int waf_detect_rfi(const char *s, size_t n, enum waf_place place, struct waf_hit *hit);
 int waf_detect_rce(const char *s, size_t n, enum waf_place place, struct waf_hit *hit);
-/* 0 when waf_detect_rce() cannot fire on s: no quoting, substitution, path,
- * "--" option or shell idiom, and no word of the command table. A cheap test
- * that lets the engine skip the shell-deobfuscated pass on prose. */
+/* 0 when waf_detect_rce() cannot fire on s: no quoting (but quotes inside
+ * words, "it's"), substitution, path, "--" option or shell idiom, and no word
+ * of the command table. A cheap test that lets the engine skip the detector
+ * on prose, and the shell-deobfuscated pass, which such quotes leave alone. */
 int waf_rce_possible(const char *s, size_t n);
 int waf_detect_code(const char *s, size_t n, enum waf_place place,
                     struct waf_hit *hit); /* PHP, Java, Node */
 int waf_detect_ssti(const char *s, size_t n, enum waf_place place, struct waf_hit *hit);
 int waf_detect_ldap(const char *s, size_t n, enum waf_place place, struct waf_hit *hit);
-int waf_detect_nosql(const char *s, size_t n, enum waf_place place,
-                     struct waf_hit *hit);
+int waf_detect_nosql(const char *s, size_t n, enum waf_place place, struct waf_hit *hit);
 int waf_detect_crlf(const char *s, size_t n, enum waf_place place, struct waf_hit *hit);
 int waf_detect_misc(const char *s, size_t n, enum waf_place place,
                     struct waf_hit *hit); /* SSI, XXE, mail, session fixation */

@@ -412,6 +412,10 @@ struct det {
     waf_detector_fn fn;
     unsigned forms; /* 1 << F_xxx */
     unsigned needs; /* run only on values holding one of these (WAF_CS_xxx) */
+    /* 0 when fn can fire neither on the base form nor on its extra forms
+     * (a cheap test that skips the detector on most prose) */
+    int (*possible)(const char *s, size_t n);
+    unsigned passes; /* values with one of these would pass `possible`: not asked */
 };
 
 #define FB(f) (1u << (f))
@@ -437,33 +441,57 @@ struct det {
     (WAF_CS_PAREN | WAF_CS_DOLLAR | WAF_CS_BRACE | WAF_CS_BRACKET | WAF_CS_LT |          \
      WAF_CS_BTICK | CS_COLON_PATH | WAF_CS_BSLASH | WAF_CS_HASH | WAF_CS_PCT)
 static const struct det detectors[] = {
-    {waf_detect_sqli, FB(F_SQLC) | FB(F_SQLJ), CS_ANY_SQL},
+    {waf_detect_sqli, FB(F_SQLC) | FB(F_SQLJ), CS_ANY_SQL, waf_sqli_possible, 0},
     {waf_detect_xss, FB(F_HTML) | FB(F_ESC),
      WAF_CS_LT | WAF_CS_GT | WAF_CS_PAREN | WAF_CS_BTICK | WAF_CS_EQ | WAF_CS_COLON |
-         WAF_CS_AMP | WAF_CS_BSLASH | WAF_CS_BRACE | WAF_CS_BRACKET | WAF_CS_PCT},
+         WAF_CS_AMP | WAF_CS_BSLASH | WAF_CS_BRACE | WAF_CS_BRACKET | WAF_CS_PCT,
+     NULL, 0},
     {waf_detect_lfi, FB(F_PATH),
      WAF_CS_SLASH | WAF_CS_BSLASH | CS_COLON_PATH | WAF_CS_PCT | WAF_CS_NUL |
-         WAF_CS_DOT2 | WAF_CS_HIGH},
-    {waf_detect_rfi, 0, WAF_CS_COLON | WAF_CS_SLASH | WAF_CS_BSLASH | WAF_CS_PCT},
+         WAF_CS_DOT2 | WAF_CS_HIGH,
+     NULL, 0},
+    {waf_detect_rfi, 0, WAF_CS_COLON | WAF_CS_SLASH | WAF_CS_BSLASH | WAF_CS_PCT, NULL,
+     0},
     {waf_detect_rce, FB(F_SHELL),
      WAF_CS_SEMI | WAF_CS_PIPE | WAF_CS_AMP | WAF_CS_DOLLAR | WAF_CS_PAREN | WAF_CS_LT |
          WAF_CS_GT | WAF_CS_CTL | WAF_CS_BRACE | WAF_CS_QUOTE | WAF_CS_BSLASH |
-         WAF_CS_OTHER | WAF_CS_SLASH | WAF_CS_PCT},
-    {waf_detect_code, FB(F_ESC), CS_CODE},
-    {waf_detect_ssti, 0,
-     WAF_CS_BRACE | WAF_CS_DOLLAR | WAF_CS_HASH | WAF_CS_PCT | WAF_CS_LT |
-         WAF_CS_BRACKET | WAF_CS_PAREN},
-    {waf_detect_ldap, 0,
-     WAF_CS_PAREN | WAF_CS_STAR | WAF_CS_PIPE | WAF_CS_AMP | WAF_CS_BSLASH | WAF_CS_NUL},
+         WAF_CS_OTHER | WAF_CS_SLASH | WAF_CS_PCT,
+     waf_rce_possible,
+     WAF_CS_SLASH | WAF_CS_BSLASH | WAF_CS_DOLLAR | WAF_CS_PCT | WAF_CS_BTICK |
+         WAF_CS_BRACE},
+    {waf_detect_code, FB(F_ESC), CS_CODE, NULL, 0},
+    /* every template syntax it knows opens with '{' ({{ ${ #{ *{ {%), '<'
+     * (<% <#assign) or '#' (#set( #foreach() */
+    {waf_detect_ssti, 0, WAF_CS_BRACE | WAF_CS_LT | WAF_CS_HASH, NULL, 0},
+    /* each filter rule has a parenthesis: "(|(", ")(uid=", "*))" */
+    {waf_detect_ldap, 0, WAF_CS_PAREN, NULL, 0},
     /* operators ($ne, [$gt]), calls, blocks, or a quote and a ';' (';return) */
     {waf_detect_nosql, 0,
-     WAF_CS_DOLLAR | WAF_CS_BRACKET | WAF_CS_BRACE | WAF_CS_PAREN | CS_QUOTE_SEMI},
+     WAF_CS_DOLLAR | WAF_CS_BRACKET | WAF_CS_BRACE | WAF_CS_PAREN | CS_QUOTE_SEMI, NULL,
+     0},
     /* SSI/XXE need '<' (or "&lt;"), mail a line break, session fixation an
      * attribute "; expires=", out-of-band probe domains sit in URLs */
     {waf_detect_misc, FB(F_HTML),
      WAF_CS_LT | WAF_CS_CTL | WAF_CS_PCT | WAF_CS_HIGH | WAF_CS_EQ | WAF_CS_COLON |
-         WAF_CS_SLASH | WAF_CS_AMP},
+         WAF_CS_SLASH | WAF_CS_AMP,
+     NULL, 0},
 };
+
+#define NDETECTORS (sizeof detectors / sizeof detectors[0])
+
+/* Bit b of the charset: the detectors (bit d: detectors[d]) that need it;
+ * the code detector's bit, which code_hint() also sets. */
+static unsigned det_by_byte[32], det_code;
+
+__attribute__((constructor)) static void det_by_byte_init(void)
+{
+    _Static_assert(NDETECTORS <= 32, "a bit per detector");
+    for (unsigned d = 0; d < NDETECTORS; d++) {
+        for (unsigned b = 0; b < 32; b++)
+            if (detectors[d].needs & (1u << b)) det_by_byte[b] |= 1u << d;
+        if (detectors[d].fn == waf_detect_code) det_code = 1u << d;
+    }
+}
 
 typedef size_t (*xform_fn)(const char *in, size_t n, char *out);
 
@@ -492,6 +520,18 @@ static int inword_quotes_only(const char *s, size_t n)
     }
     return 1;
 }
+
+/* The bytes without which form f equals the base form (make_form() tests
+ * them too, and more): '&' for entities, '\\' for escapes, comment openers,
+ * path separators. */
+static const unsigned form_bytes[F_COUNT] = {
+    [F_HTML] = WAF_CS_AMP,
+    [F_ESC] = WAF_CS_BSLASH,
+    [F_SQLC] = WAF_CS_DASH2 | WAF_CS_HASH,
+    [F_SQLJ] = WAF_CS_DASH2,
+    [F_PATH] = WAF_CS_SLASH | WAF_CS_BSLASH,
+    [F_SHELL] = ~0u,
+};
 
 /* Computes form f from the base form into its slot; NULL-length forms that
  * equal their source are reported as absent (n = 0, p = NULL). */
@@ -666,11 +706,15 @@ static void run_detectors(struct ctx *c, const struct waf_var *v, const char *s,
         forms[F_NUL].n = waf_remove_nul(forms[F_URL].p, forms[F_URL].n, slot);
         forms[F_NUL].p = slot;
     }
-    unsigned made = 0;
+    unsigned made = 0, run = hint ? det_code : 0;
+    for (unsigned m = cs; m; m &= m - 1) /* a few bits: prose has few kinds of byte */
+        run |= det_by_byte[__builtin_ctz(m)];
     struct waf_hit h;
-    for (size_t d = 0; d < sizeof detectors / sizeof detectors[0]; d++) {
-        const struct det *dt = &detectors[d];
-        if (!(cs & dt->needs) && !(hint && dt->fn == waf_detect_code)) continue;
+    for (; run; run &= run - 1) { /* in table order */
+        const struct det *dt = &detectors[__builtin_ctz(run)];
+        if (dt->possible && !(cs & dt->passes) &&
+            !dt->possible(forms[F_NUL].p, forms[F_NUL].n))
+            continue;
         if (dt->fn(forms[F_NUL].p, forms[F_NUL].n, v->place, &h)) {
             add_hit(c, &h, v, forms[F_NUL].p, forms[F_NUL].n);
             continue;
@@ -682,7 +726,10 @@ static void run_detectors(struct ctx *c, const struct waf_var *v, const char *s,
                     make_form(c, forms, F_ESC, cs);
                     made |= FB(F_ESC);
                 }
-                make_form(c, forms, f, cs);
+                if (cs & form_bytes[f])
+                    make_form(c, forms, f, cs);
+                else /* the byte the form decodes is absent: it equals the base */
+                    forms[f].p = NULL;
                 made |= FB(f);
             }
             if (forms[f].p && dt->fn(forms[f].p, forms[f].n, v->place, &h)) {
@@ -725,10 +772,14 @@ static const unsigned char structured_tab[256] = {
 static int structured_ok(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
-    unsigned char ok = 1;
-    for (size_t i = 0; i < n; i++)
-        ok &= structured_tab[p[i]]; /* no branch: vectorises */
-    return ok;
+    unsigned char ok = 1, ok1 = 1; /* no branch, two chains */
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        ok &= structured_tab[p[i]];
+        ok1 &= structured_tab[p[i + 1]];
+    }
+    if (i < n) ok &= structured_tab[p[i]];
+    return ok & ok1;
 }
 
 /* The headers the engine treats apart, by name. */

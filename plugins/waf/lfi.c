@@ -38,7 +38,14 @@ struct canon {
     unsigned char c[WIN];
     uint32_t at[WIN];
     size_t m;
+    unsigned char has; /* C_xxx: which of the bytes the rules need c holds */
 };
+
+/* Canonical bytes that rules need: traversal and restricted names a dot,
+ * the file:// wrapper and drive letters a colon, truncation a NUL. */
+enum { C_DOT = 1, C_COLON = 2, C_NUL = 4 };
+static const unsigned char canon_class[256] = {
+    ['.'] = C_DOT, [':'] = C_COLON, [0] = C_NUL};
 
 /* Decode one "unit" at s[i]: a %XX / %25..XX / %uXXXX escape, a 0xNN literal for
  * the path bytes, or a raw byte. Returns the value (a byte or a code point), or
@@ -173,6 +180,7 @@ static unsigned char canon_char(const char *s, size_t n, size_t i, size_t *adv)
 static size_t canon_window(const char *s, size_t n, size_t from, struct canon *w)
 {
     size_t i = from;
+    unsigned char has = 0;
     w->m = 0;
     while (i < n && w->m < WIN) {
         size_t adv = 1;
@@ -185,8 +193,10 @@ static size_t canon_window(const char *s, size_t n, size_t from, struct canon *w
         w->c[w->m] = c;
         w->at[w->m] = (uint32_t)(i - from);
         w->m++;
+        has |= canon_class[c];
         i += adv;
     }
+    w->has = has;
     return i;
 }
 
@@ -432,7 +442,7 @@ static int check_window(const struct canon *w, size_t base, enum waf_place place
                         int first, int whole, struct waf_hit *hit)
 {
     size_t at, len;
-    for (size_t i = 0; i < w->m; i++) {
+    for (size_t i = 0; (w->has & C_DOT) && i < w->m; i++) {
         if (w->c[i] == '.' && (i == 0 || w->c[i - 1] != '.') && dots_traverse(w, i, &len))
             return waf_hit_set(hit, 930100, WAF_LFI, 5, "path traversal", base + w->at[i],
                                len);
@@ -440,10 +450,10 @@ static int check_window(const struct canon *w, size_t base, enum waf_place place
             return waf_hit_set(hit, 930100, WAF_LFI, 5, "path traversal (/./ chain)",
                                base + w->at[i], 1);
     }
-    if (nul_truncation(w, &at))
+    if ((w->has & C_NUL) && nul_truncation(w, &at))
         return waf_hit_set(hit, 930105, WAF_LFI, 5, "NUL byte truncating a file name",
                            base + w->at[at], 1);
-    for (size_t i = 0; i + 5 < w->m; i++)
+    for (size_t i = 0; (w->has & C_COLON) && i + 5 < w->m; i++)
         if (w->c[i] == 'f' && cstarts(w, i, "file:/"))
             return waf_hit_set(hit, 930110, WAF_LFI, 5, "file:// wrapper",
                                base + w->at[i], 6);
@@ -453,10 +463,12 @@ static int check_window(const struct canon *w, size_t base, enum waf_place place
     if (place != WAF_PLACE_PATH && first && os_abs_path(w, &at))
         return waf_hit_set(hit, 930120, WAF_LFI, 5, "absolute path into an OS directory",
                            base + w->at[at], 1);
-    if (place != WAF_PLACE_PATH && place != WAF_PLACE_HEADER && drive_path(w, &at))
+    if (place != WAF_PLACE_PATH && place != WAF_PLACE_HEADER && (w->has & C_COLON) &&
+        drive_path(w, &at))
         return waf_hit_set(hit, 930120, WAF_LFI, 5, "drive-letter file path",
                            base + w->at[at], 3);
-    if (place == WAF_PLACE_PATH && whole && path_restricted(w, &at, &len))
+    if (place == WAF_PLACE_PATH && whole && (w->has & C_DOT) &&
+        path_restricted(w, &at, &len))
         return waf_hit_set(hit, 930130, WAF_LFI, 5, "restricted file in the path",
                            base + w->at[at], len);
     return 0;

@@ -25,7 +25,19 @@ static int ci_at(const char *s, size_t n, size_t i, const char *lit)
 static size_t ci_find(const char *s, size_t n, size_t from, const char *lit)
 {
     size_t l = strlen(lit);
-    if (l == 0 || n < l) return n;
+    if (l == 0 || n < l || from > n - l) return n;
+    /* a byte of lit that is no letter has one case: memchr finds where it
+     * can sit ('.' of ".cookie", '-' of "http-equiv") */
+    size_t k = 0;
+    while (k < l && (unsigned char)((lit[k] | 0x20) - 'a') < 26)
+        k++;
+    if (k < l) {
+        const char *end = s + (n - l) + k + 1; /* lit[k] of the last start */
+        for (const char *p = memchr(s + from + k, lit[k], (size_t)(end - (s + from + k)));
+             p; p = p + 1 < end ? memchr(p + 1, lit[k], (size_t)(end - p - 1)) : NULL)
+            if (ci_at(s, n, (size_t)(p - s) - k, lit)) return (size_t)(p - s) - k;
+        return n;
+    }
     unsigned char a = (unsigned char)lit[0];
     unsigned char b = (a >= 'a' && a <= 'z') ? (unsigned char)(a - 32) : a;
     for (size_t i = from; i + l <= n; i++) {
@@ -401,11 +413,12 @@ static int mail(const char *s, size_t n, struct waf_hit *hit)
 }
 
 /* Setting a cookie from injected script or markup (CRS 943100). */
-static int session_set(const char *s, size_t n, struct waf_hit *hit)
+/* semi: s holds a ';' (else a '-'). */
+static int session_set(const char *s, size_t n, int semi, struct waf_hit *hit)
 {
     size_t i = 0;
-    if (memchr(s, ';', n) == NULL && memchr(s, '-', n) == NULL) return 0;
-    while ((i = ci_find(s, n, i, ".cookie")) < n) {
+    /* ".cookie" needs a ';' after it, "http-equiv" has its '-' */
+    while (semi && (i = ci_find(s, n, i, ".cookie")) < n) {
         size_t k = i + 7;
         if (k < n && is_word((unsigned char)s[k])) {
             i++;
@@ -432,7 +445,7 @@ static int session_set(const char *s, size_t n, struct waf_hit *hit)
         }
         i++;
     }
-    i = ci_find(s, n, 0, "http-equiv");
+    i = memchr(s, '-', n) ? ci_find(s, n, 0, "http-equiv") : n;
     if (i < n) {
         size_t k = i + 10;
         while (k < n && !is_word((unsigned char)s[k]) && k - i < 20)
@@ -476,17 +489,29 @@ static int oast(const char *s, size_t n, struct waf_hit *hit)
     return 0;
 }
 
+/* The bytes each check needs, found in one pass (not a memchr each). */
+enum { M_LT = 1, M_MAIL = 2, M_SEMI = 4, M_DASH = 8, M_DOT = 16 };
+static const unsigned char misc_bytes[256] = {
+    ['<'] = M_LT,    ['\n'] = M_MAIL, ['\r'] = M_MAIL, ['%'] = M_MAIL,
+    [0xE5] = M_MAIL, [';'] = M_SEMI,  ['-'] = M_DASH,  ['.'] = M_DOT,
+};
+
 int waf_detect_misc(const char *s, size_t n, enum waf_place place, struct waf_hit *hit)
 {
     (void)place;
-    int lt = memchr(s, '<', n) != NULL;
-    if (lt && (ssi(s, n, hit) || xxe(s, n, hit))) return 1;
-    if ((memchr(s, '\n', n) || memchr(s, '\r', n) || memchr(s, '%', n) ||
-         memchr(s, 0xE5, n)) &&
-        mail(s, n, hit))
-        return 1;
-    if (session_set(s, n, hit)) return 1;
-    return oast(s, n, hit);
+    const unsigned char *p = (const unsigned char *)s;
+    unsigned m = 0, m1 = 0;
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        m |= misc_bytes[p[i]];
+        m1 |= misc_bytes[p[i + 1]];
+    }
+    if (i < n) m |= misc_bytes[p[i]];
+    m |= m1;
+    if ((m & M_LT) && (ssi(s, n, hit) || xxe(s, n, hit))) return 1;
+    if ((m & M_MAIL) && mail(s, n, hit)) return 1;
+    if ((m & (M_SEMI | M_DASH)) && session_set(s, n, (m & M_SEMI) != 0, hit)) return 1;
+    return (m & M_DOT) && oast(s, n, hit);
 }
 
 /* ---- protocol ----------------------------------------------------------- */
@@ -543,7 +568,12 @@ static int check_range(const char *v, size_t n, struct waf_hit *hit)
 
 static int tchar(unsigned char c)
 {
-    return is_alpha(c) || is_digit(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+    static const unsigned char tok[256] = {
+        ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['!'] = 1,  ['#'] = 1,
+        ['$'] = 1,         ['%'] = 1,         ['&'] = 1,         ['\''] = 1, ['*'] = 1,
+        ['+'] = 1,         ['-'] = 1,         ['.'] = 1,         ['^'] = 1,  ['_'] = 1,
+        ['`'] = 1,         ['|'] = 1,         ['~'] = 1};
+    return tok[c];
 }
 
 /* media-type = type "/" subtype *( OWS ";" OWS name "=" ( token / quoted ) ) */

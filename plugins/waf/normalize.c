@@ -482,6 +482,11 @@ static const unsigned cs_table[256] = {
 
 static int pair(const char *s, size_t n, char a, char b)
 {
+    if (n <= 16) { /* short values ("PZ-001"): a loop beats memchr calls */
+        for (size_t i = 0; i + 1 < n; i++)
+            if (s[i] == a && s[i + 1] == b) return 1;
+        return 0;
+    }
     const char *p = memchr(s, a, n);
     while (p && p + 1 < s + n) {
         if (p[1] == b) return 1;

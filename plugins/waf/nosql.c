@@ -68,6 +68,10 @@ static int orm_traversal(const char *s, size_t n)
     return segs >= 4 || sensitive;
 }
 
+/* The bytes the rules of the value loop start on. */
+static const unsigned char rule_start[256] = {
+    ['$'] = 1, ['\''] = 1, ['"'] = 1, ['d'] = 1, ['t'] = 1};
+
 int waf_detect_nosql(const char *s, size_t n, enum waf_place place, struct waf_hit *hit)
 {
     if (!s || n < 3) return 0;
@@ -80,6 +84,7 @@ int waf_detect_nosql(const char *s, size_t n, enum waf_place place, struct waf_h
     }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
+        if (!rule_start[c]) continue;
         if (c == '$' && mongo_op(s, n, i, &len)) {
             if (waf_starts_ci(s, n, i, "$where"))
                 return waf_hit_set(hit, 942910, WAF_NOSQL, 5, "MongoDB $where", i, 6);

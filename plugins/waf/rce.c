@@ -95,7 +95,11 @@ static const struct cmd commands[] = {
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static struct waf_lenfilter cmd_filter;
-static unsigned idiom_first[256]; /* bit t: shell_idioms[t] starts with the byte */
+/* shell_idioms[t] (bit t) by its first mark byte (a slot 1..6) and the byte
+ * after that mark, lower case */
+static unsigned char idiom_slot[256], idiom_nslots;
+static unsigned idiom_after[7][256];
+static unsigned char idiom_mark_at[32]; /* where shell_idioms[t]'s first mark is */
 static void idioms_init(void);
 
 __attribute__((constructor)) static void rce_tables_init(void)
@@ -405,44 +409,71 @@ static const char *const shell_idioms[] = {"invoke-expression",
                                            "$ifs",
                                            NULL};
 
+/* Every idiom holds one of - . ( % / $ (its "mark"): the scan visits only
+ * those bytes, rare in prose, and checks the idioms whose first mark it is
+ * and that the byte after it can continue (one '-' has ten candidates). */
 static void idioms_init(void)
 {
-    for (unsigned t = 0; shell_idioms[t]; t++)
-        idiom_first[(unsigned char)shell_idioms[t][0]] |= 1u << t;
+    for (unsigned t = 0; shell_idioms[t]; t++) {
+        const char *x = shell_idioms[t];
+        size_t k = strcspn(x, "-.(%/$");
+        unsigned char *slot = &idiom_slot[(unsigned char)x[k]];
+        if (*slot == 0) *slot = ++idiom_nslots;
+        idiom_mark_at[t] = (unsigned char)k;
+        for (unsigned c = 0; c < 256; c++) /* a final mark: any byte may follow */
+            if (x[k + 1] == '\0' || c == (unsigned char)x[k + 1])
+                idiom_after[*slot][c] |= 1u << t;
+    }
 }
 
-/* Every idiom holds one of - . ( % / $: a value without them holds none. */
-static const unsigned char idiom_mark[32] = {
-    [4] = 0x30, /* $ % (0x24 0x25) */
-    [5] = 0xE1, /* ( - . / (0x28 0x2d 0x2e 0x2f) */
-};
+/* The idiom found first by position, then by table order. */
+/* The idioms whose first mark is s[p], starting before the best one found
+ * (*best, *bt: by position, then table order), update it. */
+static void idioms_at_mark(const char *s, size_t n, size_t p, size_t *best, unsigned *bt)
+{
+    unsigned slot = idiom_slot[(unsigned char)s[p]];
+    unsigned char next = p + 1 < n ? waf_lc((unsigned char)s[p + 1]) : 0;
+    for (unsigned cand = idiom_after[slot][next]; cand; cand &= cand - 1) {
+        unsigned t = (unsigned)__builtin_ctz(cand);
+        if (p < idiom_mark_at[t]) continue;
+        size_t i = p - idiom_mark_at[t];
+        const char *x = shell_idioms[t];
+        if (i > *best || (i == *best && t > *bt)) continue;
+        /* letters only at a word start */
+        if (waf_is_alpha((unsigned char)x[0]) && i > 0 &&
+            waf_is_alpha((unsigned char)s[i - 1]))
+            continue;
+        if (waf_starts_ci(s, n, i, x)) *best = i, *bt = t;
+    }
+}
 
 static int find_idiom(const char *s, size_t n, struct waf_hit *hit)
 {
-    if (!waf_has_any(s, n, idiom_mark)) return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = waf_lc((unsigned char)s[i]);
-        unsigned cand = idiom_first[c]; /* the idioms that start with this byte */
-        if (!cand) continue;
-        /* letters only at a word start */
-        if (waf_is_alpha(c) && i > 0 && waf_is_alpha((unsigned char)s[i - 1])) continue;
-        for (; cand; cand &= cand - 1) {
-            const char *x = shell_idioms[__builtin_ctz(cand)];
-            if (i + 1 >= n || waf_lc((unsigned char)s[i + 1]) != (unsigned char)x[1] ||
-                !waf_starts_ci(s, n, i, x))
-                continue;
-            size_t l = strlen(x);
-            if (x[0] == '$')
-                return waf_hit_set(hit, 932110, WAF_RCE, 5, "shell $IFS word splitting",
-                                   i, l);
-            if (x[0] == '/')
-                return waf_hit_set(hit, 932210, WAF_RCE, 5, "/dev/tcp redirection", i, l);
-            if (x[0] == '%' || x[0] == 'c')
-                return waf_hit_set(hit, 932140, WAF_RCE, 5, "cmd.exe idiom", i, l);
-            return waf_hit_set(hit, 932120, WAF_RCE, 5, "PowerShell idiom", i, l);
-        }
-    }
-    return 0;
+    size_t best = n;
+    unsigned bt = 0;
+    for (size_t p = 0; p < n; p++)
+        if (idiom_slot[(unsigned char)s[p]]) idioms_at_mark(s, n, p, &best, &bt);
+    if (best == n) return 0;
+    const char *x = shell_idioms[bt];
+    size_t l = strlen(x);
+    if (x[0] == '$')
+        return waf_hit_set(hit, 932110, WAF_RCE, 5, "shell $IFS word splitting", best, l);
+    if (x[0] == '/')
+        return waf_hit_set(hit, 932210, WAF_RCE, 5, "/dev/tcp redirection", best, l);
+    if (x[0] == '%' || x[0] == 'c')
+        return waf_hit_set(hit, 932140, WAF_RCE, 5, "cmd.exe idiom", best, l);
+    return waf_hit_set(hit, 932120, WAF_RCE, 5, "PowerShell idiom", best, l);
+}
+
+/* Is there an idiom whose marks are all mark (memchr finds them)? */
+static int idiom_with_mark(const char *s, size_t n, char mark)
+{
+    size_t best = n;
+    unsigned bt = 0;
+    for (const char *x = memchr(s, mark, n); x && best == n;
+         x = memchr(x + 1, mark, (size_t)(s + n - x - 1)))
+        idioms_at_mark(s, n, (size_t)(x - s), &best, &bt);
+    return best < n;
 }
 
 /* "() {" (Shellshock) and "name() { cmd; }" shell functions. */
@@ -619,47 +650,170 @@ int waf_detect_rce(const char *s, size_t n, enum waf_place place, struct waf_hit
     return 0;
 }
 
-/* Bytes after which waf_detect_rce() reads more than plain words: quoting and
- * obfuscation (' " ` ^ \ $), substitutions and groups ( { ), paths and globs
- * (/ ~), cmd.exe variables (%), and line breaks. */
-static const unsigned char shell_syntax[256] = {
-    ['('] = 1,  ['{'] = 1, ['/'] = 1,  ['~'] = 1, ['$'] = 1,  ['%'] = 1,  ['`'] = 1,
-    ['\\'] = 1, ['"'] = 1, ['\''] = 1, ['^'] = 1, ['\n'] = 1, ['\r'] = 1,
+/* A quote between two letters or digits ("it's", "O'Brien"): read_word()
+ * reads through it, joining the two runs of word bytes into one word. */
+static inline int inword_quote(const unsigned char *p, size_t n, size_t i)
+{
+    return (p[i] == '\'' || p[i] == '"') && i > 0 && i + 1 < n &&
+           waf_is_alnum(p[i - 1]) && waf_is_alnum(p[i + 1]);
+}
+
+/* Is every quote of s inside a word? */
+static int quotes_inword(const unsigned char *p, size_t n)
+{
+    for (const char *q = "'\"", *end = q + 2; q < end; q++)
+        for (const unsigned char *x = memchr(p, *q, n); x;
+             x = memchr(x + 1, *q, (size_t)(p + n - x - 1)))
+            if (!inword_quote(p, n, (size_t)(x - p))) return 0;
+    return 1;
+}
+
+/* The word read_word() reads from run start i: the runs of word bytes joined
+ * through in-word quotes, folded into w (*l bytes; more than cap: too long).
+ * Returns its end. */
+static size_t joined_word(const unsigned char *p, size_t n, size_t i, char *w, size_t cap,
+                          size_t *l)
+{
+    size_t e = i;
+    *l = 0;
+    while (e < n && (word_byte[p[e]] ||
+                     ((p[e] == '\'' || p[e] == '"') && inword_quote(p, n, e)))) {
+        if (word_byte[p[e]] && (*l)++ < cap) w[*l - 1] = (char)waf_lc(p[e]);
+        e++;
+    }
+    return e;
+}
+
+/* Could the word piece s[i..) that read_word() reads be a command, or an
+ * "if" that cmd.exe reads as a condition? Sets *end after it. */
+static int command_piece(const unsigned char *p, size_t n, size_t i, int quotes,
+                         size_t *end)
+{
+    char buf[sizeof((struct word *)0)->buf];
+    const char *w = (const char *)p + i; /* cmd_kind() ignores case */
+    size_t e = i + 1, l;
+    while (e < n && word_byte[p[e]])
+        e++;
+    if (quotes && e < n && inword_quote(p, n, e)) {
+        e = joined_word(p, n, i, buf, sizeof buf, &l);
+        w = buf;
+    } else {
+        l = e - i;
+    }
+    *end = e;
+    if (l > sizeof buf) return 0; /* too long to be a command */
+    if (l > 4 &&
+        (waf_starts_ci(w, l, l - 4, ".exe") || waf_starts_ci(w, l, l - 4, ".com") ||
+         waf_starts_ci(w, l, l - 4, ".bat")))
+        l -= 4;
+    if (cmd_kind(w, l)) return 1;
+    return l == 2 && (w[0] | 0x20) == 'i' && (w[1] | 0x20) == 'f' &&
+           cmd_if((const char *)p, n, e);
+}
+
+/* The word at i as read_word() reads it: a ':' starts it again ("c:cat"), so
+ * every piece counts. */
+static int command_word(const unsigned char *p, size_t n, size_t i, int quotes)
+{
+    size_t e;
+    for (;;) {
+        if (command_piece(p, n, i, quotes, &e)) return 1;
+        while (e < n && p[e] == ':')
+            e++;
+        if (e >= n || !word_byte[p[e]]) return 0;
+        i = e;
+    }
+}
+
+/* Can check_position() (or the "if" test) fire at the command position i of a
+ * value without shell syntax? Its words, through up to two prefix commands,
+ * are read there; one must be a command or a cmd.exe "if". */
+static int position_possible(const unsigned char *p, size_t n, size_t i, int quotes)
+{
+    const char *s = (const char *)p;
+    for (int k = 0; k < 3; k++) {
+        /* what check_position() skips; read_word() skips opening quotes */
+        while (i < n && (is_blank(p[i]) || p[i] == '@' || p[i] == '\'' || p[i] == '"' ||
+                         p[i] == '('))
+            i++;
+        if (i >= n || !word_byte[p[i]]) return 0;
+        if (command_word(p, n, i, quotes)) return 1;
+        if (p[i] == '.' && i + 1 < n && is_blank(p[i + 1]))
+            i = waf_skip_space(s, n, i + 2);
+        else if (waf_word_at(s, n, i, "sudo") || waf_word_at(s, n, i, "nohup") ||
+                 waf_word_at(s, n, i, "exec") || waf_word_at(s, n, i, "command"))
+            i = waf_skip_space(s, n, i + waf_word_len(s, n, i));
+        else
+            return 0;
+    }
+    return 0;
+}
+
+/* Byte classes of waf_rce_possible(). Shell syntax: bytes after which
+ * waf_detect_rce() reads more than plain words: obfuscation (` ^ \ $),
+ * groups ({), paths and globs (/ ~), cmd.exe variables (%), line breaks.
+ * Apart: quotes (inside a word they only join it), '(' (it opens a command
+ * position, a "()" function or a .NET call idiom), and the marks of the other
+ * idioms ('-' '.'). */
+enum { R_SYN = 1, R_QUOTE = 2, R_MARK = 4, R_PAREN = 8, R_SEP = 16 };
+static const unsigned char rce_class[256] = {
+    ['('] = R_PAREN | R_SEP, [';'] = R_SEP,  ['&'] = R_SEP,    ['|'] = R_SEP,
+    ['{'] = R_SYN,           ['/'] = R_SYN,  ['~'] = R_SYN,    ['$'] = R_SYN,
+    ['%'] = R_SYN,           ['`'] = R_SYN,  ['\\'] = R_SYN,   ['^'] = R_SYN,
+    ['\n'] = R_SYN,          ['\r'] = R_SYN, ['\''] = R_QUOTE, ['"'] = R_QUOTE,
+    ['-'] = R_MARK,          ['.'] = R_MARK,
 };
+
+/* The separators left in a value without shell syntax ("&&" and "||" are
+ * two of them), and '(': "<(", ">(" and a subshell put a command after it. */
+static const unsigned char sep_byte[256] = {[';'] = 1, ['&'] = 1, ['|'] = 1, ['('] = 1};
+
+/* A GNU long option, "--" and a letter ("--version"): after a word that is no
+ * command, the only way "--" makes a command line. Prose dashes ("cheese --
+ * doctor's orders") are spaced. */
+static int long_option(const char *s, size_t n)
+{
+    for (const char *d = memchr(s, '-', n); d && d + 2 < s + n;
+         d = memchr(d + 1, '-', (size_t)(s + n - d - 1)))
+        if (d[1] == '-' && waf_is_alpha((unsigned char)d[2])) return 1;
+    return 0;
+}
+
+/* "()", as a shell function definition starts (memmem costs more on short
+ * values). */
+static int function_parens(const char *s, size_t n)
+{
+    for (const char *d = memchr(s, '(', n); d && d + 1 < s + n;
+         d = memchr(d + 1, '(', (size_t)(s + n - d - 1)))
+        if (d[1] == ')') return 1;
+    return 0;
+}
 
 int waf_rce_possible(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
-    unsigned char syn = 0, dash2 = 0, dotdash = 0;
-    for (size_t i = 0; i < n; i++) {
-        syn |= shell_syntax[p[i]];
-        dotdash |= p[i] == '-' || p[i] == '.';
-        dash2 |= p[i] == '-' && i + 1 < n && p[i + 1] == '-';
+    unsigned m = 0, m1 = 0;
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        m |= rce_class[p[i]];
+        m1 |= rce_class[p[i + 1]];
     }
-    /* "--long" options make any word a command line; the remaining idioms
-     * (Invoke-Expression, net.webclient, -EncodedCommand) have '-' or '.' */
-    if (syn || dash2) return 1;
-    struct waf_hit h;
-    if (dotdash && find_idiom(s, n, &h)) return 1;
-    /* Without quoting, the words read at command positions are whole runs of
-     * word bytes: one in the command table (or "if") is needed. */
-    for (size_t i = 0; i < n;) {
-        if (!word_byte[p[i]]) {
-            i++;
-            continue;
-        }
-        size_t e = i;
-        while (e < n && word_byte[p[e]])
-            e++;
-        size_t l = e - i;
-        if (l <= sizeof((struct word *)0)->buf) {
-            if (l > 4 && (waf_starts_ci(s, e, e - 4, ".exe") ||
-                          waf_starts_ci(s, e, e - 4, ".com") ||
-                          waf_starts_ci(s, e, e - 4, ".bat")))
-                l -= 4;
-            if (cmd_kind(s + i, l) || (l == 2 && waf_starts_ci(s, n, i, "if"))) return 1;
-        }
-        i = e;
-    }
+    if (i < n) m |= rce_class[p[i]];
+    m |= m1;
+    /* quoting (but quotes inside words), substitutions, paths, escapes */
+    if ((m & R_SYN) || ((m & R_QUOTE) && !quotes_inword(p, n))) return 1;
+    /* "--long" options make any word after a separator a command line; the
+     * remaining idioms (Invoke-Expression, net.webclient, -EncodedCommand)
+     * have '-' or '.' */
+    if ((m & R_PAREN) && (function_parens(s, n) || idiom_with_mark(s, n, '('))) return 1;
+    if ((m & R_MARK) &&
+        (long_option(s, n) || idiom_with_mark(s, n, '-') || idiom_with_mark(s, n, '.')))
+        return 1;
+    /* What is left is words and separators (; & |): the command positions are
+     * the start and the bytes after a separator. */
+    int quotes = (m & R_QUOTE) != 0;
+    if (position_possible(p, n, 0, quotes)) return 1;
+    for (i = 0; (m & R_SEP) && i < n; i++)
+        if (sep_byte[p[i]] && position_possible(p, n, i + 1, quotes)) return 1;
     return 0;
 }

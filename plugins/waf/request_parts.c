@@ -255,22 +255,31 @@ struct json {
     int stop;                         /* a callback's non-zero value */
 };
 
-static void json_ws(struct json *j)
+/* Indentation, line breaks and padding. */
+static void json_ws_run(struct json *j)
 {
     static const unsigned char ws[256] = {[' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1};
     const unsigned char *p = (const unsigned char *)j->s;
     size_t i = j->i, n = j->n;
-    if (i < n && p[i] > ' ') return; /* compact JSON */
-    /* ", " and ": " between tokens: one space, then a token */
-    if (i + 1 < n && p[i] == ' ' && p[i + 1] > ' ') {
-        j->i = i + 1;
-        return;
-    }
-    while (i + 8 <= n && memcmp(p + i, "        ", 8) == 0) /* indentation, padding */
+    while (i + 8 <= n && memcmp(p + i, "        ", 8) == 0)
         i += 8;
     while (i < n && ws[p[i]])
         i++;
     j->i = i;
+}
+
+/* Inlined: each call site predicts its own usual case, compact JSON or the
+ * one space of ", " and ": ". */
+static inline __attribute__((always_inline)) void json_ws(struct json *j)
+{
+    const unsigned char *p = (const unsigned char *)j->s;
+    size_t i = j->i, n = j->n;
+    if (i < n && p[i] > ' ') return;
+    if (i + 1 < n && p[i] == ' ' && p[i + 1] > ' ') {
+        j->i = i + 1;
+        return;
+    }
+    json_ws_run(j);
 }
 
 static int hexv(char c)
@@ -314,37 +323,11 @@ static size_t utf8_put(char *o, unsigned long cp)
     return 4;
 }
 
-/* Decodes the string at s[i] == '"'; returns its length or -1. *val points
- * into the input when the string has no escape (most do), else into out. */
-static long json_string(struct json *j, char *out, const char **val)
+/* The string from s[i], just after its '"', that has an escape: decoded into
+ * out (*val); returns its length or -1. */
+static long json_string_esc(struct json *j, char *out, const char **val)
 {
     size_t o = 0;
-    j->i++;
-    size_t e = j->i;
-    /* eight bytes at a time while none is '"' or '\\' (SWAR zero-byte test) */
-    while (e + 8 <= j->n) {
-        uint64_t w;
-        memcpy(&w, j->s + e, 8);
-        uint64_t q = w ^ 0x2222222222222222ull, b = w ^ 0x5c5c5c5c5c5c5c5cull;
-        uint64_t z =
-            ((q - 0x0101010101010101ull) & ~q) | ((b - 0x0101010101010101ull) & ~b);
-        z &= 0x8080808080808080ull;
-        if (z) {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            e += (size_t)__builtin_ctzll(z) >> 3; /* the lowest flag is exact */
-#endif
-            break;
-        }
-        e += 8;
-    }
-    while (e < j->n && j->s[e] != '"' && j->s[e] != '\\')
-        e++;
-    if (e < j->n && j->s[e] == '"') { /* no escape: no copy */
-        size_t l = e - j->i;
-        *val = j->s + j->i;
-        j->i = e + 1;
-        return (long)l;
-    }
     *val = out;
     while (j->i < j->n) {
         unsigned char c = (unsigned char)j->s[j->i];
@@ -408,6 +391,41 @@ static long json_string(struct json *j, char *out, const char **val)
         }
     }
     return -1;
+}
+
+/* Decodes the string at s[i] == '"'; returns its length or -1. *val points
+ * into the input when the string has no escape (most do), else into out.
+ * Inlined: most strings are short keys and values. */
+static inline __attribute__((always_inline)) long json_string(struct json *j, char *out,
+                                                              const char **val)
+{
+    const char *s = j->s;
+    size_t n = j->n, b = j->i + 1, e = b;
+    /* eight bytes at a time while none is '"' or '\\' (SWAR zero-byte test) */
+    while (e + 8 <= n) {
+        uint64_t w;
+        memcpy(&w, s + e, 8);
+        uint64_t q = w ^ 0x2222222222222222ull, x = w ^ 0x5c5c5c5c5c5c5c5cull;
+        uint64_t z =
+            ((q - 0x0101010101010101ull) & ~q) | ((x - 0x0101010101010101ull) & ~x);
+        z &= 0x8080808080808080ull;
+        if (z) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            e += (size_t)__builtin_ctzll(z) >> 3; /* the lowest flag is exact */
+#endif
+            break;
+        }
+        e += 8;
+    }
+    while (e < n && s[e] != '"' && s[e] != '\\')
+        e++;
+    if (e < n && s[e] == '"') { /* no escape: no copy */
+        *val = s + b;
+        j->i = e + 1;
+        return (long)(e - b);
+    }
+    j->i = b;
+    return json_string_esc(j, out, val);
 }
 
 static void path_push(struct json *j, const char *k, size_t kl)
@@ -788,55 +806,72 @@ size_t waf_parts_scratch_size(const struct waf_request_view *r,
 /* Headers whose values follow a fixed grammar (media types, dates, tokens,
  * numbers): they carry no free text, so detectors skip them unless the value
  * leaves the grammar's character set (checked by the engine). */
-static int structured_header(const char *n, size_t l)
-{
 #define H(s)                                                                             \
     {                                                                                    \
         s, sizeof s - 1                                                                  \
     }
-    static const struct {
-        const char *name;
-        size_t len;
-    } names[] = {
-        H("accept"),
-        H("accept-encoding"),
-        H("accept-language"),
-        H("cache-control"),
-        H("connection"),
-        H("content-length"),
-        H("content-type"),
-        H("date"),
-        H("dnt"),
-        H("if-modified-since"),
-        H("if-none-match"),
-        H("if-match"),
-        H("if-unmodified-since"),
-        H("keep-alive"),
-        H("pragma"),
-        H("te"),
-        H("upgrade-insecure-requests"),
-        H("priority"),
-        H("range"),
-        H("if-range"),
-        H("content-encoding"),
-        H("transfer-encoding"),
-        H("sec-fetch-site"),
-        H("sec-fetch-mode"),
-        H("sec-fetch-dest"),
-        H("sec-fetch-user"),
-        H("sec-gpc"),
-        H("proxy-connection"),
-        H("upgrade"),
-        H("accept-charset"),
-        H("expect"),
-        H("max-forwards"),
-        H("x-requested-with"),
-        H("host"),
-        H("origin"),
-    };
+static const struct {
+    const char *name;
+    size_t len;
+} structured_names[] = {
+    H("accept"),
+    H("accept-encoding"),
+    H("accept-language"),
+    H("cache-control"),
+    H("connection"),
+    H("content-length"),
+    H("content-type"),
+    H("date"),
+    H("dnt"),
+    H("if-modified-since"),
+    H("if-none-match"),
+    H("if-match"),
+    H("if-unmodified-since"),
+    H("keep-alive"),
+    H("pragma"),
+    H("te"),
+    H("upgrade-insecure-requests"),
+    H("priority"),
+    H("range"),
+    H("if-range"),
+    H("content-encoding"),
+    H("transfer-encoding"),
+    H("sec-fetch-site"),
+    H("sec-fetch-mode"),
+    H("sec-fetch-dest"),
+    H("sec-fetch-user"),
+    H("sec-gpc"),
+    H("proxy-connection"),
+    H("upgrade"),
+    H("accept-charset"),
+    H("expect"),
+    H("max-forwards"),
+    H("x-requested-with"),
+    H("host"),
+    H("origin"),
+};
 #undef H
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (names[i].len == l && waf_span_ieq(n, l, names[i].name)) return 1;
+#define NSTRUCTURED (sizeof structured_names / sizeof structured_names[0])
+
+/* structured_names' entries by length (a header is compared with the few of
+ * its length only): by_len[l] .. by_len[l + 1] in by_len_idx */
+static unsigned char by_len[32], by_len_idx[NSTRUCTURED];
+
+__attribute__((constructor)) static void structured_index(void)
+{
+    unsigned k = 0;
+    for (unsigned l = 0; l < 31; l++) {
+        by_len[l] = (unsigned char)k;
+        for (unsigned i = 0; i < NSTRUCTURED; i++)
+            if (structured_names[i].len == l) by_len_idx[k++] = (unsigned char)i;
+    }
+    by_len[31] = (unsigned char)k;
+}
+
+static int structured_header(const char *n, size_t l)
+{
+    for (unsigned k = l < 31 ? by_len[l] : 0; l < 31 && k < by_len[l + 1]; k++)
+        if (waf_span_ieq(n, l, structured_names[by_len_idx[k]].name)) return 1;
     return l > 6 && span_iprefix(n, l, "sec-ch-");
 }
 

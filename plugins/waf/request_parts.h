@@ -104,6 +104,9 @@ size_t waf_ct_param(const char *ct, size_t n, const char *param, const char **va
  * (inline: called for every header name against constant names). */
 static inline int waf_span_ieq(const char *s, size_t n, const char *lit)
 {
+    /* most spans differ in their first byte: test it before strlen (a call
+     * when lit is no literal); | 0x20 folds letters, so equal spans pass */
+    if (n && ((unsigned char)s[0] | 0x20) != ((unsigned char)lit[0] | 0x20)) return 0;
     if (strlen(lit) != n) return 0; /* folded for literals */
     for (size_t i = 0; i < n; i++) {
         unsigned char a = (unsigned char)s[i], b = (unsigned char)lit[i];

@@ -29,6 +29,7 @@
  * overlapping windows so the work stays linear.
  */
 #include "detect.h"
+#include "detect_util.h"
 #include "sqli_tokens.h"
 
 #include <stdint.h>
@@ -199,10 +200,20 @@ static int kw_cmp(const char *word, const char *w, size_t n)
     return word[n] != 0;
 }
 
+/* Most words looked up (prose, names) are no keyword: a (first two bytes,
+ * length) filter turns them away before the binary search. */
+static struct waf_lenfilter kw_filter;
+
+__attribute__((constructor)) static void kw_filter_init(void)
+{
+    waf_lenfilter_init(&kw_filter, kw_table, sizeof kw_table / sizeof kw_table[0],
+                       sizeof kw_table[0]);
+}
+
 static const struct kw_entry *kw_lookup(const char *w, size_t n)
 {
     size_t lo = 0, hi = sizeof kw_table / sizeof kw_table[0];
-    if (n < 2 || n > 27) return NULL;
+    if (n < 2 || n > 27 || !waf_lenfilter_maybe(&kw_filter, w, n)) return NULL;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         int c = kw_cmp(kw_table[mid].word, w, n);
@@ -1258,10 +1269,8 @@ __attribute__((constructor)) static void trigger_init(void)
     trigger_from[26] = (unsigned char)i;
 }
 
-/* Bytes that join a catalog name: schema.table, pg_sleep, rdb$database. */
-static const unsigned char join_byte[256] = {['.'] = 1, ['_'] = 1, ['$'] = 1};
-
-static int trigger_word(const unsigned char *s, size_t n)
+/* joined: the word holds a byte that joins catalog names (B_JOIN). */
+static int trigger_word(const unsigned char *s, size_t n, int joined)
 {
     char w[28];
     /* the first letters of trigger words and catalogs (one load per word) */
@@ -1272,9 +1281,6 @@ static int trigger_word(const unsigned char *s, size_t n)
         ['E'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['M'] = 1, ['O'] = 1, ['P'] = 1,
         ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['W'] = 1, ['X'] = 1};
     if (n < 4 || n >= sizeof w || !first[s[0]]) return 0;
-    unsigned char joined = 0;
-    for (size_t k = 0; k < n; k++)
-        joined |= join_byte[s[k]];
     if (!joined && !(trigger_first[n] >> (lower(s[0]) - 'a') & 1)) return 0;
     for (size_t k = 0; k < n; k++)
         w[k] = (char)lower(s[k]);
@@ -1288,15 +1294,30 @@ static int trigger_word(const unsigned char *s, size_t n)
 }
 
 /* Byte classes for the cheap test. */
-enum { B_STRONG = 1, B_WORD = 2, B_DASH = 4 };
+enum { B_STRONG = 1, B_WORD = 2, B_DASH = 4, B_JOIN = 8 };
 static const unsigned char byte_class[256] = {
-    [0] = B_STRONG,         ['\''] = B_STRONG,      ['"'] = B_STRONG,
-    ['`'] = B_STRONG,       ['='] = B_STRONG,       ['<'] = B_STRONG,
-    ['>'] = B_STRONG,       ['|'] = B_STRONG,       ['&'] = B_STRONG,
-    ['#'] = B_STRONG,       ['@'] = B_STRONG,       ['!'] = B_STRONG,
-    ['-'] = B_DASH,         ['/'] = B_DASH,         ['a' ... 'z'] = B_WORD,
-    ['A' ... 'Z'] = B_WORD, ['0' ... '9'] = B_WORD, ['_'] = B_WORD,
-    ['$'] = B_WORD,         ['.'] = B_WORD,         [0x80 ... 0xff] = B_WORD,
+    [0] = B_STRONG,
+    ['\''] = B_STRONG,
+    ['"'] = B_STRONG,
+    ['`'] = B_STRONG,
+    ['='] = B_STRONG,
+    ['<'] = B_STRONG,
+    ['>'] = B_STRONG,
+    ['|'] = B_STRONG,
+    ['&'] = B_STRONG,
+    ['#'] = B_STRONG,
+    ['@'] = B_STRONG,
+    ['!'] = B_STRONG,
+    ['-'] = B_DASH,
+    ['/'] = B_DASH,
+    ['a' ... 'z'] = B_WORD,
+    ['A' ... 'Z'] = B_WORD,
+    ['0' ... '9'] = B_WORD,
+    [0x80 ... 0xff] = B_WORD,
+    /* they join a catalog name: schema.table, pg_sleep, rdb$database */
+    ['_'] = B_WORD | B_JOIN,
+    ['$'] = B_WORD | B_JOIN,
+    ['.'] = B_WORD | B_JOIN,
 };
 
 /* Cheap test before lexing: SQL needs either punctuation that prose rarely
@@ -1339,6 +1360,14 @@ static int sql_word_near(const unsigned char *s, size_t n, size_t b, size_t e)
             e++;
     }
     if (e - b >= sizeof w) return 1; /* too long to judge cheaply: lex it */
+    /* most such words ("O", "Brien", "s", "don") are no keyword prefix and
+     * too short for a catalog: one filter load, no folding */
+    if (e - b < 7 && !waf_lenfilter_maybe(&kw_filter, (const char *)s + b, e - b)) {
+        size_t k = b;
+        while (k < e && !is_digit(s[k]))
+            k++;
+        if (k == e) return 0; /* one run: the word itself */
+    }
     for (size_t k = b; k < e; k++)
         w[l++] = (char)lower(s[k]);
     return sql_runs(w, l);
@@ -1420,24 +1449,25 @@ static int comment_strong(const unsigned char *s, size_t n, size_t i)
 
 static int maybe_sqli(const unsigned char *s, size_t n)
 {
-    size_t word = 0; /* start of the current word */
-    int in_word = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
         unsigned char b = byte_class[s[i]];
-        if (b & B_WORD) {
-            if (!in_word) word = i;
-            in_word = 1;
+        if (b & B_WORD) { /* a whole word, its classes gathered on the way */
+            size_t w = i;
+            unsigned char all = 0;
+            do
+                all |= b;
+            while (++i < n && ((b = byte_class[s[i]]) & B_WORD));
+            if (trigger_word(s + w, i - w, all & B_JOIN)) return 1;
             continue;
         }
-        if (in_word && trigger_word(s + word, i - word)) return 1;
-        in_word = 0;
         if ((b & B_STRONG) && strong_here(s, n, i)) return 1;
         /* -- and / * comments; a lone - or / is everyday text */
         if ((b & B_DASH) && i + 1 < n && s[i + 1] == (s[i] == '-' ? '-' : '*') &&
             comment_strong(s, n, i))
             return 1;
+        i++;
     }
-    return in_word && trigger_word(s + word, n - word);
+    return 0;
 }
 
 static int detect(const unsigned char *s, size_t n, struct verdict *v)
@@ -1452,6 +1482,15 @@ static int detect(const unsigned char *s, size_t n, struct verdict *v)
     }
     memcpy(v->fp, fp0, sizeof fp0);
     return 0;
+}
+
+/* Removing comments replaces each with a blank and keeps what follows its
+ * line break: the words left are words of s, and every strong byte whose
+ * neighbours change touched a comment opener, which s already answers for
+ * ("/ *" and '#' are strong, "x'--" too). So this test of s covers both forms. */
+int waf_sqli_possible(const char *s, size_t n)
+{
+    return n > 0 && maybe_sqli((const unsigned char *)s, n);
 }
 
 int waf_detect_sqli(const char *s, size_t n, enum waf_place place, struct waf_hit *hit)

@@ -232,8 +232,10 @@ static size_t script_url(const unsigned char *s, size_t n, size_t i, int in_attr
  * comment, which css_script() drops, so it counts too. */
 static int css_maybe(const unsigned char *s, size_t n)
 {
+    static const unsigned char looked[256] = {['('] = 1, [':'] = 1, ['-'] = 1};
     for (size_t i = 0; i < n; i++) {
         unsigned char c = s[i];
+        if (!looked[c]) continue;
         if (c == '(' || c == ':') {
             size_t j = i;
             while (j > 0 && (is_ws(s[j - 1]) || s[j - 1] == '\\'))
@@ -500,9 +502,11 @@ static int scan_breakout(const unsigned char *s, size_t n, struct xfind *f)
  * quote, '=', '(' or whitespace (href=javascript:..., url(javascript:...)). */
 static int scan_urls(const unsigned char *s, size_t n, struct xfind *f)
 {
+    /* the first letters of javascript: vbscript: livescript: data: */
+    static const unsigned char first[256] = {['j'] = 1, ['v'] = 1, ['l'] = 1, ['d'] = 1,
+                                             ['J'] = 1, ['V'] = 1, ['L'] = 1, ['D'] = 1};
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = lc(s[i]);
-        if (c != 'j' && c != 'v' && c != 'l' && c != 'd') continue;
+        if (!first[s[i]]) continue;
         if (i > 0) {
             unsigned char p = s[i - 1];
             if (!(is_ws(p) || p == '"' || p == '\'' || p == '`' || p == '=' || p == '(' ||
@@ -523,7 +527,8 @@ static int scan_urls(const unsigned char *s, size_t n, struct xfind *f)
 static int scan_css(const unsigned char *s, size_t n, struct xfind *f)
 {
     const unsigned char *colon = memchr(s, ':', n);
-    if (!colon) return 0;
+    /* css_maybe() of the whole covers its suffix from the colon too */
+    if (!colon || !css_maybe(s, n)) return 0;
     size_t i = (size_t)(colon - s);
     if (css_script(s + i, n - i) || css_script(s, n)) {
         found(f, &X_CSS, i, n - i);
@@ -546,7 +551,10 @@ static int scan_sinks(const unsigned char *s, size_t n, struct xfind *f)
     for (size_t i = 0; i < n; i++) {
         if (!is_alpha(s[i]) || (i > 0 && (is_alnum(s[i - 1]) || s[i - 1] == '_')))
             continue;
-        if (!strchr("apcesfAPCESF", s[i])) continue; /* first letters of the sink names */
+        static const unsigned char sink_first[256] = {
+            ['a'] = 1, ['p'] = 1, ['c'] = 1, ['e'] = 1, ['s'] = 1, ['f'] = 1,
+            ['A'] = 1, ['P'] = 1, ['C'] = 1, ['E'] = 1, ['S'] = 1, ['F'] = 1};
+        if (!sink_first[s[i]]) continue; /* first letters of the sink names */
         size_t j = i;
         while (j < n && is_alpha(s[j]))
             j++;
@@ -620,7 +628,7 @@ static int scan_dom(const unsigned char *s, size_t n, struct xfind *f)
 static int scan_template(const unsigned char *s, size_t n, struct xfind *f)
 {
     for (size_t i = 0; i + 11 <= n; i++) {
-        if (lc(s[i]) != 'c' || !starts(s + i, n - i, "constructor")) continue;
+        if ((s[i] | 0x20) != 'c' || !starts(s + i, n - i, "constructor")) continue;
         size_t j = i + 11;
         while (j < n && is_ws(s[j]))
             j++;
@@ -638,9 +646,13 @@ static int scan_template(const unsigned char *s, size_t n, struct xfind *f)
 /* +ADw-script: '<' in UTF-7, for pages a charset trick turns to UTF-7. */
 static int scan_utf7(const unsigned char *s, size_t n, struct xfind *f)
 {
-    for (size_t i = 0; i + 5 < n; i++) {
-        if (s[i] == 'A' && s[i + 1] == 'D' && s[i + 2] == 'w' && s[i + 3] == '-' &&
-            is_alpha(s[i + 4]) && (i == 0 || s[i - 1] == '+' || s[i - 1] == ' ')) {
+    /* from each '-' (rarer than 'A'), a match needs "ADw" before it and two
+     * bytes after */
+    for (const unsigned char *d = n >= 6 ? memchr(s + 3, '-', n - 5) : NULL; d;
+         d = d + 1 < s + n - 2 ? memchr(d + 1, '-', (size_t)(s + n - 2 - d - 1)) : NULL) {
+        size_t i = (size_t)(d - s) - 3;
+        if (s[i] == 'A' && s[i + 1] == 'D' && s[i + 2] == 'w' && is_alpha(s[i + 4]) &&
+            (i == 0 || s[i - 1] == '+' || s[i - 1] == ' ')) {
             found(f, &X_UTF7, i, 4);
             return 1;
         }
@@ -650,41 +662,24 @@ static int scan_utf7(const unsigned char *s, size_t n, struct xfind *f)
 
 /* ---- entry ------------------------------------------------------------------ */
 
-/* Bytes without which none of the views can find anything. */
+/* Bytes without which none of the views can find anything, by the views
+ * they open (the bits of waf_detect_xss()'s `seen`). */
+static const unsigned char xss_bytes[256] = {
+    ['<'] = 1,  ['='] = 2,  [':'] = 4,  ['('] = 8,   ['`'] = 8,
+    ['-'] = 16, ['.'] = 32, ['['] = 32, [0xBC] = 64,
+};
+
 static int maybe_xss(const unsigned char *s, size_t n, unsigned *seen)
 {
-    unsigned m = 0;
-    for (size_t i = 0; i < n; i++) {
-        switch (s[i]) {
-        case '<':
-            m |= 1;
-            break;
-        case '=':
-            m |= 2;
-            break;
-        case ':':
-            m |= 4;
-            break;
-        case '(':
-        case '`':
-            m |= 8;
-            break;
-        case '-':
-            m |= 16;
-            break;
-        case '.':
-        case '[':
-            m |= 32;
-            break;
-        case 0xBC:
-            m |= 64;
-            break;
-        default:
-            break;
-        }
+    unsigned m = 0, m1 = 0; /* two chains: a table load and an OR per byte */
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        m |= xss_bytes[s[i]];
+        m1 |= xss_bytes[s[i + 1]];
     }
-    *seen = m;
-    return m != 0;
+    if (i < n) m |= xss_bytes[s[i]];
+    *seen = m | m1;
+    return *seen != 0;
 }
 
 int waf_detect_xss(const char *str, size_t n, enum waf_place place, struct waf_hit *hit)

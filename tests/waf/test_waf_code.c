@@ -4,6 +4,9 @@
 
 /* Written for these tests: attacks of the class, in its usual encodings. */
 static const struct sample attacks[] = {
+    /* a rule right after a word run and after parenthesised prose */
+    {WAF_PLACE_ARG, "note (see below) system('id')"},
+    {WAF_PLACE_ARG, "x__proto__[y]=1"},
     {WAF_PLACE_ARG, "<?php system($_GET[\"c\"]); ?>"},
     {WAF_PLACE_ARG, "system('id')"},
     {WAF_PLACE_ARG, "phpinfo()"},
@@ -36,6 +39,8 @@ static const struct sample attacks[] = {
 
 /* Near misses: ordinary data that shares characters with the attacks. */
 static const struct sample benign[] = {
+    {WAF_PLACE_ARG, "surprise us! (no anchovies though)"},
+    {WAF_PLACE_ARG, "no onions (allergy!) - thanks"},
     {WAF_PLACE_ARG, "the solar system (2 planets)"},
     {WAF_PLACE_ARG, "print this page"},
     {WAF_PLACE_ARG, "Price: $5 (USD)"},

@@ -145,6 +145,43 @@ static void test_shell_quotes(void)
     CU_ASSERT_EQUAL(waf_inspect(pol, &q.v, 0, &r), 0);
 }
 
+/* The bytes a value holds pick the detectors that see it (a detector that
+ * cannot fire without one of its bytes is skipped): each still fires through
+ * the bytes it needs, and prose passes. */
+static void test_detector_bytes(void)
+{
+    static const struct {
+        const char *target;
+        unsigned rule;
+    } hits[] = {
+        {"/?q=%7B%7B7*7%7D%7D", 934500},     /* SSTI: '{' */
+        {"/?q=%3C%25%3D+x+%25%3E", 934520},  /* SSTI: '<' */
+        {"/?q=x)(uid=*", 921510},            /* LDAP: parentheses only */
+        {"/?q=ab*))", 921520},               /* LDAP: ')' only */
+        {"/?q=diff+<(ls)+y", 932100},        /* RCE: "<(" opens a position */
+        {"/?q=it's;+wh'o'ami", 932200},      /* RCE: in-word quotes */
+        {"/?q=x;+rmt+--version", 932100},    /* RCE: a long option */
+        {"/?q=1'+or+'1'%3D'1'--+x", 942100}, /* SQLi, then its comment form */
+    };
+    struct req q;
+    struct waf_report r;
+    for (size_t i = 0; i < sizeof hits / sizeof hits[0]; i++) {
+        req_browser(&q, hits[i].target);
+        waf_inspect(pol, &q.v, 0, &r);
+        if (!find(&r, hits[i].rule))
+            fprintf(stderr, "\n  %u missed: %s\n", hits[i].rule, hits[i].target);
+        CU_ASSERT_PTR_NOT_NULL(find(&r, hits[i].rule));
+    }
+    req_init(&q, "POST", "/order");
+    req_header(&q, "Host", "shop.example.com");
+    req_body(&q, "application/json",
+             "{\"notes\": [\"surprise us! (no anchovies though)\", \"no onions "
+             "(allergy!) - thanks\", \"light on the cheese -- doctor's orders\", "
+             "\"gluten-free base; we'll pick it up at 7:30\"]}");
+    CU_ASSERT_EQUAL(waf_inspect(pol, &q.v, 0, &r), 0);
+    CU_ASSERT_EQUAL(r.nfindings, 0);
+}
+
 static void test_ssi_arg(void)
 {
     struct req q;
@@ -482,6 +519,7 @@ int main(void)
     if (pol == NULL || CU_initialize_registry() != CUE_SUCCESS) return 1;
     CU_pSuite s = CU_add_suite("waf_engine", NULL, NULL);
     CU_add_test(s, "benign", test_benign);
+    CU_add_test(s, "detector_bytes", test_detector_bytes);
     CU_add_test(s, "ssi_arg", test_ssi_arg);
     CU_add_test(s, "referer", test_referer);
     CU_add_test(s, "shell_quotes", test_shell_quotes);

@@ -24,6 +24,13 @@ static const struct sample attacks[] = {
     {WAF_PLACE_PATH, "/app/.git/config"},
     {WAF_PLACE_PATH, "/backup/db.sql"},
     {WAF_PLACE_COOKIE, "../../../../home/user/.ssh/id_rsa"},
+    /* without a dot, a colon or a NUL: only the sensitive-name checks apply */
+    {WAF_PLACE_PATH, "/etc/passwd"},
+    {WAF_PLACE_ARG, "/etc/shadow"},
+    /* a colon: drive letters and the file wrapper; a NUL: truncation */
+    {WAF_PLACE_ARG, "c:/windows/system32"},
+    {WAF_PLACE_ARG, "file:/etc/hosts"},
+    {WAF_PLACE_ARG, "img/logo%00"},
 };
 
 /* Near misses: ordinary data that shares characters with the attacks. */
@@ -42,6 +49,10 @@ static const struct sample benign[] = {
     {WAF_PLACE_ARG, "caf\xc3\xa9 au lait"},
     {WAF_PLACE_ARG, "foo..."},
     {WAF_PLACE_HEADER, "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/115.0"},
+    /* plain paths and times */
+    {WAF_PLACE_PATH, "/size/100"},
+    {WAF_PLACE_PATH, "/menu/"},
+    {WAF_PLACE_ARG, "at 7:30/8:00"},
 };
 
 static void test_attacks(void)

@@ -112,6 +112,11 @@ static void test_session(void)
                     943100);
     CU_ASSERT_EQUAL(misc_rule("I like cookies; expires soon"), 0);
     CU_ASSERT_EQUAL(misc_rule("read document.cookie docs"), 0);
+    /* ".cookie" needs a ';' after it, "http-equiv" brings its own '-' */
+    CU_ASSERT_EQUAL(misc_rule("x http-equiv = set-cookie"), 943100);
+    CU_ASSERT_EQUAL(misc_rule("a.cookie ; path = /"), 943100);
+    CU_ASSERT_EQUAL(misc_rule("a.cookie - path=/"), 0);
+    CU_ASSERT_EQUAL(misc_rule("http-equiv refresh; url=/"), 0);
     CU_ASSERT(waf_is_session_param("jsessionid", 10));
     CU_ASSERT(waf_is_session_param("PHPSESSID", 9));
     CU_ASSERT(waf_is_session_param("koa:sess", 8));

@@ -187,6 +187,14 @@ static void test_charset(void)
     CU_ASSERT(waf_charset("a\0", 2) & WAF_CS_NUL);
     CU_ASSERT(waf_charset("\xc3\xa9", 2) & WAF_CS_HIGH);
     CU_ASSERT_EQUAL(waf_charset("", 0), 0);
+    /* pairs in short values (a loop) and long ones (memchr), at both ends */
+    CU_ASSERT(waf_charset("--", 2) & WAF_CS_DASH2);
+    CU_ASSERT(waf_charset("x-a-b-c-d-e-f-g--", 17) & WAF_CS_DASH2);
+    CU_ASSERT(!(waf_charset("x-a-b-c-d-e-f-g-h", 17) & WAF_CS_DASH2));
+    CU_ASSERT(waf_charset("abcdefghijklmno..", 17) & WAF_CS_DOT2);
+    CU_ASSERT(!(waf_charset("a.b.c.d.e.f.g.h.i", 17) & WAF_CS_DOT2));
+    CU_ASSERT(waf_charset("PZ--0", 5) & WAF_CS_DASH2);
+    CU_ASSERT(!(waf_charset("PZ-000", 6) & WAF_CS_DASH2));
 }
 
 /* Every function on random bytes: bounded output, in place == out of place. */

@@ -4,6 +4,9 @@
 
 /* Written for these tests: attacks of the class, in its usual encodings. */
 static const struct sample attacks[] = {
+    /* each rule's first byte: '$', a quote, "do", "this." */
+    {WAF_PLACE_ARG, "x\"; return true; //"},
+    {WAF_PLACE_ARG, "(this.password.match(/^a/))"},
     {WAF_PLACE_ARG_NAME, "username[$ne]"},
     {WAF_PLACE_ARG_NAME, "$gt"},
     {WAF_PLACE_ARG, "{\"$where\": \"sleep(100)\"}"},
@@ -18,6 +21,8 @@ static const struct sample attacks[] = {
 
 /* Near misses: ordinary data that shares characters with the attacks. */
 static const struct sample benign[] = {
+    {WAF_PLACE_ARG, "half pepperoni; half mushroom & olives"},
+    {WAF_PLACE_ARG, "don't (do) this. thanks"},
     {WAF_PLACE_ARG, "price is $5"},
     {WAF_PLACE_ARG, "{\"total\": 5, \"currency\": \"USD\"}"},
     {WAF_PLACE_ARG_NAME, "filter[category]"},

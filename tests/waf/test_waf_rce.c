@@ -68,18 +68,30 @@ static void test_possible(void)
         CU_ASSERT_EQUAL(waf_rce_possible(attacks[i].s, strlen(attacks[i].s)), 1);
     /* plain words only: the command word or idiom is what keeps them */
     static const char *const plain[] = {
-        "a;id|",           "&& whoami",       "x; WHOAMI", "one; wget x",
-        "if defined x",    "; rmt --version", "a|CMD.EXE", "x; Invoke-Expression y",
-        "a;net.webclient", "a; nc.exe -e x"};
+        "a;id|", "&& whoami", "x; WHOAMI", "one; wget x", "if defined x",
+        "; rmt --version", "a|CMD.EXE", "x; Invoke-Expression y", "a;net.webclient",
+        "a; nc.exe -e x",
+        /* quotes inside a word join it: "c'at" is read as cat */
+        "x; c'at y", "wh'oami", "nohup\"id&", "c:cat&& x", "it's; sudo rm x",
+        /* '(' opens a command position, a function, a .NET call */
+        "x <(id)", "(whoami)", "f() { x; }",
+        "(New-Object Net.WebClient).DownloadString(x)"};
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
         CU_ASSERT_EQUAL(waf_rce_possible(plain[i], strlen(plain[i])), 1);
         if (waf_rce_possible(plain[i], strlen(plain[i])) == 0)
             fprintf(stderr, "not possible: %s\n", plain[i]);
     }
     /* what deobfuscation leaves of prose: the RCE pass is skipped */
-    static const char *const prose[] = {"extra basil, please; its for Toms birthday",
-                                        "Ring twice, the bells broken. Dont knock!",
-                                        "Tom & Jerry; R&D | sales"};
+    static const char *const prose[] = {
+        "extra basil, please; its for Toms birthday",
+        "Ring twice, the bells broken. Dont knock!", "Tom & Jerry; R&D | sales",
+        /* quotes inside words, commands off position */
+        "extra basil, please; it's for Tom's birthday", "we'll cat-sit; O'Brien's ls",
+        "well done, crispy edges if you can",
+        /* a spaced dash is no long option */
+        "light on the cheese -- doctor's orders",
+        /* parentheses of prose */
+        "surprise us! (no anchovies though)", "no onions (allergy!) - thanks"};
     for (size_t i = 0; i < sizeof prose / sizeof prose[0]; i++)
         CU_ASSERT_EQUAL(waf_rce_possible(prose[i], strlen(prose[i])), 0);
     /* property: random phrases of shell pieces and words */
@@ -114,6 +126,19 @@ static void test_possible(void)
                                        "@",
                                        "42",
                                        "it's",
+                                       "c'at",
+                                       "wh\"oami",
+                                       "O'",
+                                       "exec",
+                                       "command",
+                                       " not",
+                                       "at",
+                                       "Start-Process",
+                                       "get-wmiobject",
+                                       "-EncodedCommand",
+                                       ")",
+                                       "()",
+                                       ".DownloadString(",
                                        "python3",
                                        "sort",
                                        "id",

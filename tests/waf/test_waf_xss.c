@@ -82,24 +82,22 @@ static void test_handlers_and_urls(void)
 
 static void test_breakouts_and_script(void)
 {
-    static const char *const a[] = {"\" onmouseover=\"go()",
-                                    "' autofocus onfocus='go()' x='",
-                                    "x\"/onpointerover=go() y=\"",
-                                    "\"><img src=x onerror=go()>",
-                                    "'-alert(1)-'",
-                                    "\";alert(1);//",
-                                    "'};prompt(1);//",
-                                    "(confirm)(1)",
-                                    "alert`1`",
-                                    "[1].map(alert)",
-                                    "x=document.cookie",
-                                    "window.location='//evil.test'",
-                                    "{{constructor.constructor('go()')()}}",
-                                    "{{$on.constructor('go()')()}}",
-                                    "+ADw-script+AD4-go()+ADw-/script+AD4-",
-                                    "\xef\xbc\x9cscript\xef\xbc\x9e",
-                                    NULL};
+    static const char *const a[] = {
+        "\" onmouseover=\"go()", "' autofocus onfocus='go()' x='",
+        "x\"/onpointerover=go() y=\"", "\"><img src=x onerror=go()>", "'-alert(1)-'",
+        "\";alert(1);//", "'};prompt(1);//", "(confirm)(1)", "alert`1`", "[1].map(alert)",
+        "x=document.cookie", "window.location='//evil.test'",
+        "{{constructor.constructor('go()')()}}", "{{$on.constructor('go()')()}}",
+        "+ADw-script+AD4-go()+ADw-/script+AD4-", "\xef\xbc\x9cscript\xef\xbc\x9e",
+        /* UTF-7 '<' found from its '-', anywhere */
+        "ADw-img src=x", "say hi ADw-b x",
+        /* CSS found from the whole value's colon */
+        "color:red;width:expression(go())", NULL};
     expect_all(a, 1);
+    /* near misses: no '+' or blank before, too close to the end, a dash of prose */
+    static const char *const b[] = {"xADw-img", "+ADw-", "ADw-1", "gluten-free: ADw",
+                                    NULL};
+    expect_all(b, 0);
 }
 
 static void test_benign(void)
