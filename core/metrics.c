@@ -357,6 +357,17 @@ static void put_family(struct foyer_strbuf *t, enum family f, struct merged *m,
     }
 }
 
+/* A gauge each worker publishes, one series per worker. */
+static void per_worker(struct foyer_strbuf *t, const char *name, const char *help,
+                       enum foyer_gauge g)
+{
+    foyer_strbuf_printf(t, "# HELP %s %s, by worker\n# TYPE %s gauge\n", name, help,
+                        name);
+    for (unsigned w = 0; w < region->nworkers; w++)
+        foyer_strbuf_printf(t, "%s{worker=\"%u\"} %lld\n", name, w,
+                            (long long)region->w[w].gauges[g]);
+}
+
 static void put_gauges(struct foyer_strbuf *t)
 {
     int64_t open = 0, idle = 0, up_idle = 0;
@@ -375,18 +386,10 @@ static void put_gauges(struct foyer_strbuf *t)
         "# TYPE foyer_upstream_idle_connections gauge\n"
         "foyer_upstream_idle_connections %lld\n",
         (long long)(open - idle), (long long)idle, (long long)up_idle);
-    foyer_strbuf_printf(
-        t, "# HELP foyer_config_generation Configuration generation in force, by worker\n"
-           "# TYPE foyer_config_generation gauge\n");
-    for (unsigned w = 0; w < region->nworkers; w++)
-        foyer_strbuf_printf(t, "foyer_config_generation{worker=\"%u\"} %lld\n", w,
-                            (long long)region->w[w].gauges[FOYER_G_GENERATION]);
-    foyer_strbuf_printf(
-        t, "# HELP foyer_etcd_revision etcd revision in force (0: none), by worker\n"
-           "# TYPE foyer_etcd_revision gauge\n");
-    for (unsigned w = 0; w < region->nworkers; w++)
-        foyer_strbuf_printf(t, "foyer_etcd_revision{worker=\"%u\"} %lld\n", w,
-                            (long long)region->w[w].gauges[FOYER_G_ETCD_REVISION]);
+    per_worker(t, "foyer_config_generation", "Configuration generation in force",
+               FOYER_G_GENERATION);
+    per_worker(t, "foyer_etcd_revision", "etcd revision in force (0: none)",
+               FOYER_G_ETCD_REVISION);
     foyer_strbuf_printf(
         t,
         "# HELP foyer_worker_restarts_total Workers that died and were started again\n"

@@ -182,6 +182,15 @@ static long long put_route(const struct etcd *e, const char *id, const char *hos
     return etcd_put(e, key, value);
 }
 
+/* etcd started, with service "app" on a and route 1 (a.example) to it: the
+ * revision of the route. */
+static long long etcd_with_app(struct etcd *e, const struct e2e_backend *a)
+{
+    etcd_start(e);
+    put_service(e, "app", &a->port, 1);
+    return put_route(e, "1", "a.example", "app");
+}
+
 /* ---- foyer ----------------------------------------------------------------------- */
 
 static const char *etcd_extra = ""; /* more of the etcd table, e.g. ", keepalive = 1" */
@@ -268,11 +277,9 @@ static bool serves(int port, const char *host, const char *want)
 E2E_TEST(two_instances_follow_changes, 90)
 {
     struct etcd e = {0};
-    etcd_start(&e);
     struct e2e_backend a = e2e_backend_start("a"), b = e2e_backend_start("b"),
                        c = e2e_backend_start("c");
-    put_service(&e, "app", &a.port, 1);
-    put_route(&e, "1", "a.example", "app");
+    etcd_with_app(&e, &a);
     struct e2e_foyer f1, f2;
     int admin1 = e2e_free_port(), admin2 = e2e_free_port();
     foyer_follow(&f1, "one.lua", &e, admin1, NULL);
@@ -351,10 +358,8 @@ static void *keep_sending(void *arg)
 E2E_TEST(no_failed_requests_during_changes, 120)
 {
     struct etcd e = {0};
-    etcd_start(&e);
     struct e2e_backend a = e2e_backend_start("a"), b = e2e_backend_start("b");
-    put_service(&e, "app", &a.port, 1);
-    put_route(&e, "1", "a.example", "app");
+    etcd_with_app(&e, &a);
     struct e2e_foyer f;
     int admin = e2e_free_port();
     foyer_follow(&f, "foyer.lua", &e, admin, NULL);
@@ -461,10 +466,8 @@ E2E_TEST(changes_in_place_without_reload, 90)
 E2E_TEST(balanced_service_change_reloads, 90)
 {
     struct etcd e = {0};
-    etcd_start(&e);
     struct e2e_backend a = e2e_backend_start("a"), b = e2e_backend_start("b");
-    put_service(&e, "app", &a.port, 1);
-    put_route(&e, "1", "a.example", "app");
+    etcd_with_app(&e, &a);
     char extra[1024];
     snprintf(extra, sizeof extra, "plugin \"lb\" { path = \"%s\" }\n",
              e2e_plugin_so("lb"));
@@ -488,10 +491,8 @@ E2E_TEST(balanced_service_change_reloads, 90)
 E2E_TEST(invalid_key_refused_previous_serves, 90)
 {
     struct etcd e = {0};
-    etcd_start(&e);
     struct e2e_backend a = e2e_backend_start("a"), b = e2e_backend_start("b");
-    put_service(&e, "app", &a.port, 1);
-    put_route(&e, "1", "a.example", "app");
+    etcd_with_app(&e, &a);
     struct e2e_foyer f;
     int admin = e2e_free_port();
     char extra[128];
@@ -542,10 +543,8 @@ E2E_TEST(invalid_key_refused_previous_serves, 90)
 E2E_TEST(etcd_restart_mid_run, 120)
 {
     struct etcd e = {0};
-    etcd_start(&e);
     struct e2e_backend a = e2e_backend_start("a");
-    put_service(&e, "app", &a.port, 1);
-    put_route(&e, "1", "a.example", "app");
+    etcd_with_app(&e, &a);
     struct e2e_foyer f;
     foyer_follow(&f, "foyer.lua", &e, e2e_free_port(), NULL);
     REQUIRE(serves(f.port, "a.example", "a"));
@@ -571,10 +570,8 @@ E2E_TEST(etcd_restart_mid_run, 120)
 E2E_TEST(etcd_frozen_then_back, 90)
 {
     struct etcd e = {0};
-    etcd_start(&e);
     struct e2e_backend a = e2e_backend_start("a");
-    put_service(&e, "app", &a.port, 1);
-    put_route(&e, "1", "a.example", "app");
+    etcd_with_app(&e, &a);
     struct e2e_foyer f;
     etcd_extra = ", keepalive = 0.2";
     foyer_follow(&f, "foyer.lua", &e, e2e_free_port(), NULL);
@@ -597,10 +594,8 @@ E2E_TEST(etcd_frozen_then_back, 90)
 E2E_TEST(start_from_snapshot_when_etcd_down, 90)
 {
     struct etcd e = {0};
-    etcd_start(&e);
     struct e2e_backend a = e2e_backend_start("a");
-    put_service(&e, "app", &a.port, 1);
-    long long rev = put_route(&e, "1", "a.example", "app");
+    long long rev = etcd_with_app(&e, &a);
     struct e2e_foyer f;
     int admin = e2e_free_port();
     foyer_follow(&f, "foyer.lua", &e, admin, NULL);
