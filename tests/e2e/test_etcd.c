@@ -752,21 +752,27 @@ static void *fake_serve(void *arg)
     }
 }
 
+/* fe listening on an ephemeral port of 127.0.0.1, served by a thread. */
+static bool fake_start(struct fake_etcd *fe)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET,
+                              .sin_addr.s_addr = htonl(0x7f000001)};
+    socklen_t sl = sizeof sin;
+    pthread_t t;
+    fe->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fe->fd < 0 || bind(fe->fd, (struct sockaddr *)&sin, sizeof sin) != 0 ||
+        listen(fe->fd, 16) != 0 || getsockname(fe->fd, (struct sockaddr *)&sin, &sl) != 0)
+        return false;
+    fe->port = ntohs(sin.sin_port);
+    return pthread_create(&t, NULL, fake_serve, fe) == 0;
+}
+
 E2E_TEST(watch_canceled_by_compaction_resyncs, 60)
 {
     struct e2e_backend a = e2e_backend_start("a");
     static struct fake_etcd fe;
     fe.backend = a.port;
-    fe.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET,
-                              .sin_addr.s_addr = htonl(0x7f000001)};
-    socklen_t sl = sizeof sin;
-    REQUIRE(fe.fd >= 0 && bind(fe.fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
-            listen(fe.fd, 16) == 0 &&
-            getsockname(fe.fd, (struct sockaddr *)&sin, &sl) == 0);
-    fe.port = ntohs(sin.sin_port);
-    pthread_t t;
-    REQUIRE(pthread_create(&t, NULL, fake_serve, &fe) == 0);
+    REQUIRE(fake_start(&fe));
     struct etcd e = {.port = fe.port};
     struct e2e_foyer f;
     int admin = e2e_free_port();
@@ -788,16 +794,7 @@ E2E_TEST(silent_watch_found_by_keepalive, 60)
     static struct fake_etcd fe;
     fe.backend = a.port;
     fe.silent = 1;
-    fe.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET,
-                              .sin_addr.s_addr = htonl(0x7f000001)};
-    socklen_t sl = sizeof sin;
-    REQUIRE(fe.fd >= 0 && bind(fe.fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
-            listen(fe.fd, 16) == 0 &&
-            getsockname(fe.fd, (struct sockaddr *)&sin, &sl) == 0);
-    fe.port = ntohs(sin.sin_port);
-    pthread_t t;
-    REQUIRE(pthread_create(&t, NULL, fake_serve, &fe) == 0);
+    REQUIRE(fake_start(&fe));
     struct etcd e = {.port = fe.port};
     struct e2e_foyer f;
     int admin = e2e_free_port();
