@@ -774,6 +774,13 @@ static const unsigned char rule_start[256] = {
     [0xAC] = RS_MARK,
 };
 
+/* The bytes at which a rule of detect_node() (bit 0) or detect_java() (bit 1)
+ * can start: at any other one they return 0 without looking. */
+static const unsigned char node_java_start[256] = {
+    ['r'] = 1, ['R'] = 1, ['f'] = 1, ['F'] = 1, ['_'] = 1, ['c'] = 1, ['C'] = 1,
+    ['w'] = 1, ['W'] = 1, ['@'] = 3, ['$'] = 2, ['j'] = 2, ['J'] = 2, ['.'] = 2,
+    ['%'] = 2, ['T'] = 2, ['a'] = 2, ['A'] = 2, [0xAC] = 2};
+
 int waf_detect_code(const char *s, size_t n, enum waf_place place, struct waf_hit *hit)
 {
     if (!s || n < 4) return 0;
@@ -788,8 +795,9 @@ int waf_detect_code(const char *s, size_t n, enum waf_place place, struct waf_hi
         /* Rules start at the beginning of a word or on one of these bytes. */
         unsigned char k = rule_start[c];
         if (!k) continue;
-        if (detect_php(s, n, i, has_paren, hit) || detect_node(s, n, i, hit) ||
-            detect_java(s, n, i, hit))
+        if (detect_php(s, n, i, has_paren, hit) ||
+            ((node_java_start[c] & 1) && detect_node(s, n, i, hit)) ||
+            ((node_java_start[c] & 2) && detect_java(s, n, i, hit)))
             return 1;
         if (waf_is_alpha(c) || c == '_') {
             size_t l = waf_word_len(s, n, i);

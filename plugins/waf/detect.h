@@ -73,6 +73,8 @@ int waf_detect_sqli(const char *s, size_t n, enum waf_place place, struct waf_hi
  * removed (waf_remove_comments, waf_strip_inline_comments): no trigger word,
  * no SQL punctuation, no comment opener that cuts off SQL. */
 int waf_sqli_possible(const char *s, size_t n);
+/* The same, in the engine's gate table (cs: the charset of s, unused). */
+int waf_sqli_possible_cs(const char *s, size_t n, unsigned cs);
 int waf_detect_xss(const char *s, size_t n, enum waf_place place, struct waf_hit *hit);
 int waf_detect_lfi(const char *s, size_t n, enum waf_place place, struct waf_hit *hit);
 int waf_detect_rfi(const char *s, size_t n, enum waf_place place, struct waf_hit *hit);
@@ -82,6 +84,9 @@ int waf_detect_rce(const char *s, size_t n, enum waf_place place, struct waf_hit
  * of the command table. A cheap test that lets the engine skip the detector
  * on prose, and the shell-deobfuscated pass, which such quotes leave alone. */
 int waf_rce_possible(const char *s, size_t n);
+/* The same answer, cs being waf_charset(s, n) or a superset of it (the
+ * engine has it: the byte classes need no second pass). */
+int waf_rce_possible_cs(const char *s, size_t n, unsigned cs);
 int waf_detect_code(const char *s, size_t n, enum waf_place place,
                     struct waf_hit *hit); /* PHP, Java, Node */
 int waf_detect_ssti(const char *s, size_t n, enum waf_place place, struct waf_hit *hit);

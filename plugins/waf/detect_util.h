@@ -13,15 +13,23 @@
 
 #include <stddef.h>
 
-/* ASCII lower-case of one byte; other bytes are returned unchanged. */
+/* ASCII lower-case of one byte; other bytes are returned unchanged (a
+ * table: one load where the test costs four). */
+extern const unsigned char waf_lc_tab[256];
+
 static inline unsigned char waf_lc(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
+    return waf_lc_tab[c];
 }
+
+/* Classes of every byte for the tests below (one load each): ASCII letters,
+ * digits, '_', and the C locale's white space (' ' \t \n \v \f \r). */
+enum { WAF_C_ALPHA = 1, WAF_C_DIGIT = 2, WAF_C_UNDER = 4, WAF_C_SPACE = 8 };
+extern const unsigned char waf_ctype[256];
 
 static inline int waf_is_alpha(unsigned char c)
 {
-    return (unsigned char)((c | 0x20) - 'a') < 26;
+    return waf_ctype[c] & WAF_C_ALPHA;
 }
 
 static inline int waf_is_digit(unsigned char c)
@@ -31,18 +39,18 @@ static inline int waf_is_digit(unsigned char c)
 
 static inline int waf_is_alnum(unsigned char c)
 {
-    return waf_is_alpha(c) || waf_is_digit(c);
+    return waf_ctype[c] & (WAF_C_ALPHA | WAF_C_DIGIT);
 }
 
 /* A byte of an identifier/word: [A-Za-z0-9_]. */
 static inline int waf_is_word(unsigned char c)
 {
-    return waf_is_alnum(c) || c == '_';
+    return waf_ctype[c] & (WAF_C_ALPHA | WAF_C_DIGIT | WAF_C_UNDER);
 }
 
 static inline int waf_is_space(unsigned char c)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+    return waf_ctype[c] & WAF_C_SPACE;
 }
 
 static inline int waf_is_xdigit(unsigned char c)
@@ -129,7 +137,8 @@ void waf_lenfilter_init(struct waf_lenfilter *f, const void *table, size_t nent,
 
 static inline unsigned waf_lenfilter_key(unsigned char c0, unsigned char c1)
 {
-    return (unsigned)(waf_lc(c0) & 31) << 5 | (waf_lc(c1) & 31);
+    /* folding is free: a letter's two cases share their low five bits */
+    return (unsigned)(c0 & 31) << 5 | (c1 & 31);
 }
 
 /* 0 when s[0..len) cannot be an entry of f's table. */

@@ -414,7 +414,7 @@ struct det {
     unsigned needs; /* run only on values holding one of these (WAF_CS_xxx) */
     /* 0 when fn can fire neither on the base form nor on its extra forms
      * (a cheap test that skips the detector on most prose) */
-    int (*possible)(const char *s, size_t n);
+    int (*possible)(const char *s, size_t n, unsigned cs); /* cs: s's charset */
     unsigned passes; /* values with one of these would pass `possible`: not asked */
 };
 
@@ -441,7 +441,7 @@ struct det {
     (WAF_CS_PAREN | WAF_CS_DOLLAR | WAF_CS_BRACE | WAF_CS_BRACKET | WAF_CS_LT |          \
      WAF_CS_BTICK | CS_COLON_PATH | WAF_CS_BSLASH | WAF_CS_HASH | WAF_CS_PCT)
 static const struct det detectors[] = {
-    {waf_detect_sqli, FB(F_SQLC) | FB(F_SQLJ), CS_ANY_SQL, waf_sqli_possible, 0},
+    {waf_detect_sqli, FB(F_SQLC) | FB(F_SQLJ), CS_ANY_SQL, waf_sqli_possible_cs, 0},
     {waf_detect_xss, FB(F_HTML) | FB(F_ESC),
      WAF_CS_LT | WAF_CS_GT | WAF_CS_PAREN | WAF_CS_BTICK | WAF_CS_EQ | WAF_CS_COLON |
          WAF_CS_AMP | WAF_CS_BSLASH | WAF_CS_BRACE | WAF_CS_BRACKET | WAF_CS_PCT,
@@ -456,7 +456,7 @@ static const struct det detectors[] = {
      WAF_CS_SEMI | WAF_CS_PIPE | WAF_CS_AMP | WAF_CS_DOLLAR | WAF_CS_PAREN | WAF_CS_LT |
          WAF_CS_GT | WAF_CS_CTL | WAF_CS_BRACE | WAF_CS_QUOTE | WAF_CS_BSLASH |
          WAF_CS_OTHER | WAF_CS_SLASH | WAF_CS_PCT,
-     waf_rce_possible,
+     waf_rce_possible_cs,
      WAF_CS_SLASH | WAF_CS_BSLASH | WAF_CS_DOLLAR | WAF_CS_PCT | WAF_CS_BTICK |
          WAF_CS_BRACE},
     {waf_detect_code, FB(F_ESC), CS_CODE, NULL, 0},
@@ -521,6 +521,14 @@ static int inword_quotes_only(const char *s, size_t n)
     return 1;
 }
 
+/* Has s an empty path segment ("//")? */
+static int double_slash(const char *s, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++)
+        if (s[i] == '/' && s[i + 1] == '/') return 1;
+    return 0;
+}
+
 /* The bytes without which form f equals the base form (make_form() tests
  * them too, and more): '&' for entities, '\\' for escapes, comment openers,
  * path separators. */
@@ -561,6 +569,8 @@ static void make_form(struct ctx *c, struct form *forms, int f, unsigned cs)
         break;
     case F_PATH:
         if (!(cs & (WAF_CS_SLASH | WAF_CS_BSLASH))) return;
+        /* without '.', '\\' and "//" a path is already normal ("/menu/") */
+        if (!(cs & (WAF_CS_DOT | WAF_CS_BSLASH)) && !double_slash(b->p, b->n)) return;
         n = xf_path(b->p, b->n, slot);
         break;
     case F_SHELL: {
@@ -609,17 +619,24 @@ static int hex_magic(const char *s, size_t n)
     return 0;
 }
 
+/* A serialised Java object: base64 "rO0", hex "aced" (n >= 4). */
+static inline int serial_prefix(const char *s)
+{
+    return (s[0] == 'r' && s[1] == 'O' && s[2] == '0') ||
+           ((s[0] | 32) == 'a' && (s[1] | 32) == 'c' && (s[2] | 32) == 'e' &&
+            (s[3] | 32) == 'd');
+}
+
 /* Code injection that needs none of the code detector's characters: a Java
  * class name (java.lang.ProcessBuilder), a dunder attribute (__proto__,
  * __class__), a serialised Java object (base64 "rO0", hex "aced") or a base64
  * gadget name in a long token. These cheap shapes decide whether the
  * (costlier: 0.25-1.5 us on a token) detector runs on a plain value. */
-static int code_hint(const char *s, size_t n, unsigned cs)
+static int code_hint_slow(const char *s, size_t n, unsigned cs)
 {
-    if (n < 5) return 0;
     /* a long plain token may be a base64 serialised object or gadget name;
      * a hex one (session ids, digests) only the hex of one (aced0005) */
-    if ((cs & ~WAF_CS_DOT) == 0 && n >= 16) return !hex_token(s, n) || hex_magic(s, n);
+    if ((cs & ~WAF_CS_WORDY) == 0 && n >= 16) return !hex_token(s, n) || hex_magic(s, n);
     if ((cs & WAF_CS_DOT) && n >= 10) {
         /* a class: "x.y.ClassName", or a JDK / well-known package root */
         for (const char *d = memchr(s, '.', n); d && d + 1 < s + n;
@@ -650,16 +667,23 @@ static int code_hint(const char *s, size_t n, unsigned cs)
         }
         if (root) return 1;
     }
-    if ((s[0] == 'r' && s[1] == 'O' && s[2] == '0') ||
-        ((s[0] | 32) == 'a' && (s[1] | 32) == 'c' && (s[2] | 32) == 'e' &&
-         (s[3] | 32) == 'd'))
-        return 1;
+    if (serial_prefix(s)) return 1;
+    if (!(cs & WAF_CS_UNDER)) return 0; /* no "__" */
     const char *u = memchr(s, '_', n);
     while (u && u + 1 < s + n) {
         if (u[1] == '_') return 1;
         u = memchr(u + 2, '_', (size_t)(s + n - u - 2));
     }
     return 0;
+}
+
+/* code_hint_slow() inlined for most values: without '.' or '_', and not a
+ * long token, only the serialised-object prefixes remain. */
+static inline int code_hint(const char *s, size_t n, unsigned cs)
+{
+    if (n < 5) return 0;
+    if (!(cs & WAF_CS_WORDY) && (n < 16 || (cs & ~WAF_CS_WORDY))) return serial_prefix(s);
+    return code_hint_slow(s, n, cs);
 }
 
 /* cs with the engine's pair bits (CS_COLON_PATH, CS_QUOTE_SEMI) added. */
@@ -675,7 +699,8 @@ static unsigned with_pairs(unsigned cs)
 static int crlf_possible(const char *s, size_t n, unsigned cs)
 {
     return (cs & (WAF_CS_CTL | WAF_CS_PCT | WAF_CS_HIGH)) ||
-           (n >= 14 && (cs & WAF_CS_SLASH) && memmem(s, n, " HTTP/", 6));
+           (n >= 14 && (cs & WAF_CS_SLASH) && (cs & WAF_CS_SPACE) &&
+            memmem(s, n, " HTTP/", 6));
 }
 
 /* cs is waf_charset(s, n), which the caller has already computed. */
@@ -686,7 +711,7 @@ static void run_detectors(struct ctx *c, const struct waf_var *v, const char *s,
     /* the hint only matters when the code detector's characters are absent */
     cs = with_pairs(cs);
     int hint = !(cs & CS_CODE) && code_hint(s, n, cs);
-    if ((cs & ~WAF_CS_DOT) == 0) { /* letters, digits, '_', '-', '.' */
+    if ((cs & ~WAF_CS_WORDY) == 0) { /* letters, digits, '_', '-', '.' */
         struct waf_hit h;
         if (hint && waf_detect_code(s, n, v->place, &h)) add_hit(c, &h, v, s, n);
         return;
@@ -713,7 +738,7 @@ static void run_detectors(struct ctx *c, const struct waf_var *v, const char *s,
     for (; run; run &= run - 1) { /* in table order */
         const struct det *dt = &detectors[__builtin_ctz(run)];
         if (dt->possible && !(cs & dt->passes) &&
-            !dt->possible(forms[F_NUL].p, forms[F_NUL].n))
+            !dt->possible(forms[F_NUL].p, forms[F_NUL].n, cs))
             continue;
         if (dt->fn(forms[F_NUL].p, forms[F_NUL].n, v->place, &h)) {
             add_hit(c, &h, v, forms[F_NUL].p, forms[F_NUL].n);
@@ -742,9 +767,20 @@ static void run_detectors(struct ctx *c, const struct waf_var *v, const char *s,
         add_hit(c, &h, v, s, n);
 }
 
+/* run_detectors() on a value of letters, digits, '_', '-' and '.' only
+ * (charset cs): only a code hint can make it fire, and not below 5 bytes. */
+static void plain_token(struct ctx *c, const struct waf_var *v, unsigned cs)
+{
+    struct waf_hit h;
+    if (v->value_len >= 5 && code_hint(v->value, v->value_len, cs) &&
+        waf_detect_code(v->value, v->value_len, v->place, &h))
+        add_hit(c, &h, v, v->value, v->value_len);
+}
+
 /* Long values are inspected in overlapping windows of max_arg bytes so that
  * the form slots stay bounded and a payload after padding is still seen. */
-static void inspect_value(struct ctx *c, const struct waf_var *v, unsigned cs)
+static inline __attribute__((always_inline)) void
+inspect_value(struct ctx *c, const struct waf_var *v, unsigned cs)
 {
     size_t w = c->slot_cap - 1;
     if (v->value_len <= w) {
@@ -772,14 +808,17 @@ static const unsigned char structured_tab[256] = {
 static int structured_ok(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
-    unsigned char ok = 1, ok1 = 1; /* no branch, two chains */
+    unsigned char ok = 1, ok1 = 1, ok2 = 1, ok3 = 1; /* no branch, four chains */
     size_t i = 0;
-    for (; i + 2 <= n; i += 2) {
+    for (; i + 4 <= n; i += 4) {
         ok &= structured_tab[p[i]];
         ok1 &= structured_tab[p[i + 1]];
+        ok2 &= structured_tab[p[i + 2]];
+        ok3 &= structured_tab[p[i + 3]];
     }
-    if (i < n) ok &= structured_tab[p[i]];
-    return ok & ok1;
+    for (; i < n; i++)
+        ok &= structured_tab[p[i]];
+    return ok & ok1 & ok2 & ok3;
 }
 
 /* The headers the engine treats apart, by name. */
@@ -797,7 +836,7 @@ static enum hdr header_kind(const char *n, size_t l)
     case 13:
         return waf_span_ieq(n, l, "authorization") ? H_AUTH : H_OTHER;
     default:
-        return (l > 7 && strncasecmp(n, "sec-ch-", 7) == 0) ? H_HINT : H_OTHER;
+        return (l > 7 && waf_span_ieq(n, 7, "sec-ch-")) ? H_HINT : H_OTHER;
     }
 }
 
@@ -1047,7 +1086,7 @@ static void on_value(struct ctx *c, const struct waf_var *v)
     }
     if (v->kind == WAF_VAR_FILE_NAME && waf_check_upload_name(v->value, v->value_len, &h))
         add_hit(c, &h, v, v->value, v->value_len);
-    unsigned cs = waf_charset(v->value, v->value_len);
+    unsigned cs = (v->flags & WAF_VF_CS) ? v->cs : waf_charset(v->value, v->value_len);
     /* a stray '%' ("50%off") is sloppy but common; a half escape is evasion */
     if ((v->flags & WAF_VF_BAD_PCT) &&
         (v->kind == WAF_VAR_ARG || v->kind == WAF_VAR_ARG_NAME)) {
@@ -1062,7 +1101,10 @@ static void on_value(struct ctx *c, const struct waf_var *v)
     if ((cs & (WAF_CS_CTL | WAF_CS_HIGH)) &&
         waf_check_bytes(v->value, v->value_len, v->place, &h))
         add_hit(c, &h, v, v->value, v->value_len);
-    if ((cs & ~WAF_CS_DOT) == 0 && v->value_len < 5) return; /* nothing to look at */
+    if ((cs & ~WAF_CS_WORDY) == 0 && v->value_len <= c->slot_cap - 1) {
+        plain_token(c, v, cs); /* most names and many values */
+        return;
+    }
     inspect_value(c, v, cs);
 }
 

@@ -351,8 +351,10 @@ static int os_abs_path(const struct canon *w, size_t *at)
     if (!is_sep(w, i)) return 0;
     while (is_sep(w, i))
         i++;
-    for (const char *const *d = os_dirs; *d; d++)
-        if (cstarts(w, i, *d) && i + strlen(*d) < w->m) {
+    if (i >= w->m) return 0;
+    for (const char *const *d = os_dirs; *d; d++) /* first byte before the call */
+        if ((unsigned char)(*d)[0] == w->c[i] && cstarts(w, i, *d) &&
+            i + strlen(*d) < w->m) {
             *at = i;
             return 1;
         }

@@ -5,11 +5,14 @@
  */
 #include "misc.h"
 
+#include "detect_util.h"
+
+#include <stdint.h>
 #include <string.h>
 
 static unsigned char lower(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+    return waf_lc(c); /* a table load */
 }
 
 /* s[i..] starts with lit (lower-case), ignoring case. */
@@ -716,6 +719,20 @@ static const unsigned char ua_sep[256] = {
     [' '] = 1, ['('] = 1, [';'] = 1, [','] = 1, ['+'] = 1, ['\t'] = 1,
 };
 
+/* Bit c1 of scanner_second[c - 'a']: a tool name starts with c, c1 (one
+ * load rejects most tokens, "Mozilla", "Linux", before the name loop). */
+static uint32_t scanner_second[26][4];
+
+__attribute__((constructor)) static void scanner_second_init(void)
+{
+    for (size_t k = 0; k < sizeof scanner_tools / sizeof scanner_tools[0]; k++) {
+        unsigned char c = (unsigned char)scanner_tools[k][0],
+                      c1 = (unsigned char)scanner_tools[k][1];
+        if (c >= 'a' && c <= 'z' && c1 < 128)
+            scanner_second[c - 'a'][c1 >> 5] |= 1u << (c1 & 31);
+    }
+}
+
 int waf_check_scanner_ua(const char *v, size_t vl, struct waf_hit *hit)
 {
     const size_t nt = sizeof scanner_tools / sizeof scanner_tools[0];
@@ -725,6 +742,7 @@ int waf_check_scanner_ua(const char *v, size_t vl, struct waf_hit *hit)
         unsigned char c = lower(p[i]);
         if (c < 'a' || c > 'z') continue;
         unsigned char c1 = lower(p[i + 1]);
+        if (c1 >= 128 || !(scanner_second[c - 'a'][c1 >> 5] >> (c1 & 31) & 1)) continue;
         for (size_t k = scanner_first[c - 'a'];
              k < nt && (unsigned char)scanner_tools[k][0] == c; k++)
             if ((unsigned char)scanner_tools[k][1] == c1 &&
@@ -952,51 +970,47 @@ int waf_check_upload_name(const char *s, size_t n, struct waf_hit *hit)
     return 0;
 }
 
-int waf_is_session_param(const char *name, size_t n)
-{
+/* Parameter names that carry a session id (session fixation). */
 #define S(x)                                                                             \
     {                                                                                    \
         x, sizeof x - 1                                                                  \
     }
-    static const struct {
-        const char *s;
-        size_t len;
-    } names[] = {
-        S("jsessionid"),        S("phpsessid"),       S("phpsession"),
-        S("asp.net_sessionid"), S("weblogicsession"), S("session_id"),
-        S("session-id"),        S("sessionid"),       S("cfid"),
-        S("cftoken"),           S("cfsid"),           S("jservsession"),
-        S("jwsession"),         S("koa:sess"),        S("koa.sess"),
-        S("koa:sess.sig"),      S("koa.sess.sig"),    S("connect.sid"),
-        S("laravel_session"),   S("ci_session"),      S("_session_id"),
-        S("rack.session"),      S("sails.sid"),       S("express.sid"),
-        S("django_session"),    S("aspsessionid"),
-    };
+static const struct {
+    const char *s;
+    size_t len;
+} session_names[] = {
+    S("jsessionid"),        S("phpsessid"),       S("phpsession"),
+    S("asp.net_sessionid"), S("weblogicsession"), S("session_id"),
+    S("session-id"),        S("sessionid"),       S("cfid"),
+    S("cftoken"),           S("cfsid"),           S("jservsession"),
+    S("jwsession"),         S("koa:sess"),        S("koa.sess"),
+    S("koa:sess.sig"),      S("koa.sess.sig"),    S("connect.sid"),
+    S("laravel_session"),   S("ci_session"),      S("_session_id"),
+    S("rack.session"),      S("sails.sid"),       S("express.sid"),
+    S("django_session"),    S("aspsessionid"),
+};
 #undef S
+
+/* Bit l of session_lens[c]: a name above starts with c and has l bytes (one
+ * load rejects most names: "customer", "address"). */
+static uint32_t session_lens[256];
+
+__attribute__((constructor)) static void session_lens_init(void)
+{
+    for (size_t k = 0; k < sizeof session_names / sizeof session_names[0]; k++)
+        session_lens[(unsigned char)session_names[k].s[0]] |= 1u << session_names[k].len;
+}
+
+int waf_is_session_param(const char *name, size_t n)
+{
     /* ASP's ASPSESSIONIDXXXXXXXX carries a suffix */
     if (n > 12 && ci_at(name, n, 0, "aspsessionid")) return 1;
     if (n < 4 || n > 17) return 0;
     unsigned char c0 = lower((unsigned char)name[0]);
-    switch (c0) { /* the first letters of the names below */
-    case 'j':
-    case 'p':
-    case 'a':
-    case 'w':
-    case 's':
-    case 'c':
-    case 'k':
-    case 'l':
-    case 'e':
-    case 'd':
-    case 'r':
-    case '_':
-        break;
-    default:
-        return 0;
-    }
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
-        if (names[k].len == n && (unsigned char)names[k].s[0] == c0 &&
-            ci_at(name, n, 0, names[k].s))
+    if (!(session_lens[c0] >> n & 1)) return 0;
+    for (size_t k = 0; k < sizeof session_names / sizeof session_names[0]; k++)
+        if (session_names[k].len == n && (unsigned char)session_names[k].s[0] == c0 &&
+            ci_at(name, n, 0, session_names[k].s))
             return 1;
     return 0;
 }

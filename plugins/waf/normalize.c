@@ -436,12 +436,15 @@ size_t waf_shell_deobfuscate(const char *in, size_t n, char *out)
     return o;
 }
 
-/* Internal bits: a '-' or a '.' is present (a "--" or ".." may be). */
-#define WAF_CS_DASHED (1u << 31)
-#define WAF_CS_DOTTED (1u << 30)
+/* Internal bits: a '-' or a '.' is present (a "--" or ".." may be). They
+ * reuse the bits the engine gives its pairs after this returns. */
+#define WAF_CS_DASHED WAF_CS_DASHED_
+#define WAF_CS_DOTTED WAF_CS_DOTTED_
+_Static_assert(!((WAF_CS_DASHED | WAF_CS_DOTTED) & (WAF_CS_DOT | WAF_CS_UNDER)),
+               "internal bits are free");
 
 /* Class bits per byte (GNU range designators). */
-static const unsigned cs_table[256] = {
+const unsigned waf_cs_byte[256] = {
     [0] = WAF_CS_CTL | WAF_CS_NUL,
     [1 ... 31] = WAF_CS_CTL,
     [127] = WAF_CS_CTL,
@@ -478,6 +481,7 @@ static const unsigned cs_table[256] = {
     ['^'] = WAF_CS_OTHER,
     ['-'] = WAF_CS_DASHED,
     ['.'] = WAF_CS_DOTTED,
+    ['_'] = WAF_CS_UNDER,
 };
 
 static int pair(const char *s, size_t n, char a, char b)
@@ -502,16 +506,19 @@ unsigned waf_charset(const char *s, size_t n)
     size_t i = 0;
     unsigned m1 = 0, m2 = 0, m3 = 0; /* independent chains: 4 bytes per step */
     for (; i + 4 <= n; i += 4) {
-        m |= cs_table[p[i]];
-        m1 |= cs_table[p[i + 1]];
-        m2 |= cs_table[p[i + 2]];
-        m3 |= cs_table[p[i + 3]];
+        m |= waf_cs_byte[p[i]];
+        m1 |= waf_cs_byte[p[i + 1]];
+        m2 |= waf_cs_byte[p[i + 2]];
+        m3 |= waf_cs_byte[p[i + 3]];
     }
     for (; i < n; i++)
-        m |= cs_table[p[i]];
-    m |= m1 | m2 | m3;
-    /* pairs: only looked for when their first byte is there */
-    /* pairs, found with memchr from their first byte */
+        m |= waf_cs_byte[p[i]];
+    return waf_charset_pairs(s, n, m | m1 | m2 | m3);
+}
+
+unsigned waf_charset_pairs_slow(const char *s, size_t n, unsigned m)
+{
+    /* pairs, only looked for when their first byte is there */
     if (m & WAF_CS_DASHED) m |= pair(s, n, '-', '-') ? WAF_CS_DASH2 : 0;
     if ((m & WAF_CS_STAR) && (m & WAF_CS_SLASH))
         m |= pair(s, n, '/', '*') ? WAF_CS_DASH2 : 0;

@@ -106,11 +106,27 @@ enum {
     WAF_CS_EQ = 1u << 25,      /* '=' */
     WAF_CS_STAR = 1u << 26,    /* '*' */
     WAF_CS_DOT2 = 1u << 27,    /* ".." */
-    WAF_CS_DOT = 1u << 28      /* '.' (alone it still counts as "letters only") */
+    WAF_CS_DOT = 1u << 28,     /* '.' (alone it still counts as "letters only") */
+    WAF_CS_UNDER = 1u << 31    /* '_' (letters only too; spares a search for "__") */
 };
 #define WAF_CS_QUOTE (WAF_CS_SQUOTE | WAF_CS_DQUOTE | WAF_CS_BTICK)
-/* Bits for the byte classes present in s; letters, digits, '_' and '-' set
- * none, '.' sets WAF_CS_DOT only (and the pairs "--" and ".." their bits). */
+/* Bits for the byte classes present in s; letters, digits and '-' set
+ * none, '.' and '_' set WAF_CS_DOT and WAF_CS_UNDER only (and the pairs "--"
+ * and ".." their bits). Values with WAF_CS_WORDY bits only are tokens. */
+#define WAF_CS_WORDY (WAF_CS_DOT | WAF_CS_UNDER)
 unsigned waf_charset(const char *s, size_t n);
+
+/* waf_charset() in two steps, for a scanner that visits each byte anyway
+ * (the JSON splitter): OR waf_cs_byte[] over s, then waf_charset_pairs()
+ * adds the pairs ("--", "/ *", "..") and clears the internal bits. */
+extern const unsigned waf_cs_byte[256];
+#define WAF_CS_DASHED_ (1u << 29) /* internal: a '-' (a "--" may be there) */
+#define WAF_CS_DOTTED_ (1u << 30) /* internal: a '.' */
+unsigned waf_charset_pairs_slow(const char *s, size_t n, unsigned m);
+static inline unsigned waf_charset_pairs(const char *s, size_t n, unsigned m)
+{
+    if (!(m & (WAF_CS_DASHED_ | WAF_CS_DOTTED_ | WAF_CS_STAR))) return m; /* most */
+    return waf_charset_pairs_slow(s, n, m);
+}
 
 #endif /* FOYER_WAF_NORMALIZE_H */

@@ -26,6 +26,7 @@
  */
 #include "detect.h"
 #include "detect_util.h"
+#include "normalize.h"
 
 #include <string.h>
 
@@ -631,7 +632,10 @@ int waf_detect_rce(const char *s, size_t n, enum waf_place place, struct waf_hit
         if (c == '{' && brace_expansion(s, n, i))
             return waf_hit_set(hit, 932115, WAF_RCE, 5, "shell brace expansion", i, 1);
         if (c == '/' && (i == 0 || !waf_is_alnum((unsigned char)s[i - 1]))) {
-            for (const char *const *d = bin_dirs; *d; d++)
+            unsigned char d1 = i + 1 < n ? waf_lc((unsigned char)s[i + 1]) : 0;
+            for (const char *const *d = bin_dirs;
+                 (d1 == 'b' || d1 == 'u' || d1 == 's') && *d;
+                 d++) /* every one starts "/b" "/u" or "/s" */
                 if (waf_starts_ci(s, n, i, *d) && i + strlen(*d) < n &&
                     (waf_is_alpha((unsigned char)s[i + strlen(*d)]) ||
                      s[i + strlen(*d)] == '?' || s[i + strlen(*d)] == '*'))
@@ -658,11 +662,12 @@ static inline int inword_quote(const unsigned char *p, size_t n, size_t i)
            waf_is_alnum(p[i - 1]) && waf_is_alnum(p[i + 1]);
 }
 
-/* Is every quote of s inside a word? */
-static int quotes_inword(const unsigned char *p, size_t n)
+/* Is every quote of s inside a word? which: bit 0 for '\'', bit 1 for '"'
+ * (a quote s lacks need not be looked for). */
+static int quotes_inword(const unsigned char *p, size_t n, unsigned which)
 {
-    for (const char *q = "'\"", *end = q + 2; q < end; q++)
-        for (const unsigned char *x = memchr(p, *q, n); x;
+    for (const char *q = "'\"", *end = q + 2; q < end; q++, which >>= 1)
+        for (const unsigned char *x = (which & 1) ? memchr(p, *q, n) : NULL; x;
              x = memchr(x + 1, *q, (size_t)(p + n - x - 1)))
             if (!inword_quote(p, n, (size_t)(x - p))) return 0;
     return 1;
@@ -764,10 +769,6 @@ static const unsigned char rce_class[256] = {
     ['-'] = R_MARK,          ['.'] = R_MARK,
 };
 
-/* The separators left in a value without shell syntax ("&&" and "||" are
- * two of them), and '(': "<(", ">(" and a subshell put a command after it. */
-static const unsigned char sep_byte[256] = {[';'] = 1, ['&'] = 1, ['|'] = 1, ['('] = 1};
-
 /* A GNU long option, "--" and a letter ("--version"): after a word that is no
  * command, the only way "--" makes a command line. Prose dashes ("cheese --
  * doctor's orders") are spaced. */
@@ -789,6 +790,45 @@ static int function_parens(const char *s, size_t n)
     return 0;
 }
 
+/* The separators left in a value without shell syntax ("&&" and "||" are
+ * two of them), and '(': "<(", ">(" and a subshell put a command after it;
+ * bit k stands for sep_chars[k] of possible_classes(). */
+enum { SEP_SEMI = 1, SEP_AMP = 2, SEP_PIPE = 4, SEP_PAREN = 8, SEP_ALL = 15 };
+/* The quotes of quotes_inword(), shifted: '\'' and '"'; the marks '-' '.'. */
+enum { Q_SHIFT = 4, Q_SINGLE = 1 << Q_SHIFT, Q_DOUBLE = 2 << Q_SHIFT };
+enum { MK_DASH = 64, MK_DOT = 128 };
+
+/* waf_rce_possible() once the classes m (R_xxx) of s are known, and which
+ * separators, quotes and marks (SEP_xxx, Q_xxx, MK_xxx) it may hold; they
+ * may name bytes s lacks (the tests behind them then find nothing). */
+static int possible_classes(const char *s, size_t n, unsigned m, unsigned seps)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    /* quoting (but quotes inside words), substitutions, paths, escapes */
+    if ((m & R_SYN) || ((m & R_QUOTE) && !quotes_inword(p, n, seps >> Q_SHIFT))) return 1;
+    /* "--long" options make any word after a separator a command line; the
+     * remaining idioms (Invoke-Expression, net.webclient, -EncodedCommand)
+     * have '-' or '.' */
+    if ((m & R_PAREN) && (function_parens(s, n) || idiom_with_mark(s, n, '('))) return 1;
+    if ((m & R_MARK) && (seps & MK_DASH) &&
+        (long_option(s, n) || idiom_with_mark(s, n, '-')))
+        return 1;
+    if ((m & R_MARK) && (seps & MK_DOT) && idiom_with_mark(s, n, '.')) return 1;
+    /* What is left is words and separators (; & |): the command positions are
+     * the start and the bytes after a separator. */
+    int quotes = (m & R_QUOTE) != 0;
+    if (position_possible(p, n, 0, quotes)) return 1;
+    if (!(m & R_SEP)) return 0;
+    static const char sep_chars[4] = {';', '&', '|', '('};
+    for (int k = 0; k < 4; k++) { /* any order: a position anywhere decides */
+        if (!(seps & (1u << k))) continue;
+        for (const char *x = memchr(s, sep_chars[k], n); x;
+             x = memchr(x + 1, sep_chars[k], (size_t)(s + n - x - 1)))
+            if (position_possible(p, n, (size_t)(x - s) + 1, quotes)) return 1;
+    }
+    return 0;
+}
+
 int waf_rce_possible(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -799,21 +839,27 @@ int waf_rce_possible(const char *s, size_t n)
         m1 |= rce_class[p[i + 1]];
     }
     if (i < n) m |= rce_class[p[i]];
-    m |= m1;
-    /* quoting (but quotes inside words), substitutions, paths, escapes */
-    if ((m & R_SYN) || ((m & R_QUOTE) && !quotes_inword(p, n))) return 1;
-    /* "--long" options make any word after a separator a command line; the
-     * remaining idioms (Invoke-Expression, net.webclient, -EncodedCommand)
-     * have '-' or '.' */
-    if ((m & R_PAREN) && (function_parens(s, n) || idiom_with_mark(s, n, '('))) return 1;
-    if ((m & R_MARK) &&
-        (long_option(s, n) || idiom_with_mark(s, n, '-') || idiom_with_mark(s, n, '.')))
-        return 1;
-    /* What is left is words and separators (; & |): the command positions are
-     * the start and the bytes after a separator. */
-    int quotes = (m & R_QUOTE) != 0;
-    if (position_possible(p, n, 0, quotes)) return 1;
-    for (i = 0; (m & R_SEP) && i < n; i++)
-        if (sep_byte[p[i]] && position_possible(p, n, i + 1, quotes)) return 1;
-    return 0;
+    return possible_classes(s, n, m | m1,
+                            SEP_ALL | Q_SINGLE | Q_DOUBLE | MK_DASH | MK_DOT);
+}
+
+/* The classes from the charset instead of a pass over s; '~' '^' and CR/LF
+ * share their charset bits with prose bytes ('!', TAB), so those values
+ * still take the pass. '-' has no bit: one memchr. */
+int waf_rce_possible_cs(const char *s, size_t n, unsigned cs)
+{
+    if (cs & (WAF_CS_OTHER | WAF_CS_CTL)) return waf_rce_possible(s, n);
+    if (cs & (WAF_CS_BRACE | WAF_CS_SLASH | WAF_CS_DOLLAR | WAF_CS_PCT | WAF_CS_BTICK |
+              WAF_CS_BSLASH))
+        return 1; /* R_SYN */
+    unsigned m = 0, seps = 0;
+    if (cs & WAF_CS_SQUOTE) m |= R_QUOTE, seps |= Q_SINGLE;
+    if (cs & WAF_CS_DQUOTE) m |= R_QUOTE, seps |= Q_DOUBLE;
+    if (cs & WAF_CS_PAREN) m |= R_PAREN | R_SEP, seps |= SEP_PAREN; /* or ')' */
+    if (cs & WAF_CS_SEMI) m |= R_SEP, seps |= SEP_SEMI;
+    if (cs & WAF_CS_AMP) m |= R_SEP, seps |= SEP_AMP;
+    if (cs & WAF_CS_PIPE) m |= R_SEP, seps |= SEP_PIPE;
+    if (cs & WAF_CS_DOT) m |= R_MARK, seps |= MK_DOT;
+    if (n && memchr(s, '-', n)) m |= R_MARK, seps |= MK_DASH;
+    return possible_classes(s, n, m, seps);
 }

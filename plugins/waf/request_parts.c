@@ -42,7 +42,7 @@ static int emit(const struct waf_parts_sink *k, enum waf_var_kind kind,
                 enum waf_place place, const char *name, size_t nl, const char *val,
                 size_t vl, unsigned flags)
 {
-    struct waf_var v = {kind, place, name, nl, val, vl, flags};
+    struct waf_var v = {kind, place, name, nl, val, vl, flags, 0};
     return k->var ? k->var(k->ctx, &v) : 0;
 }
 
@@ -261,6 +261,14 @@ static void json_ws_run(struct json *j)
     static const unsigned char ws[256] = {[' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1};
     const unsigned char *p = (const unsigned char *)j->s;
     size_t i = j->i, n = j->n;
+    const uint64_t sp = 0x2020202020202020ull; /* eight spaces */
+    while (i + 32 <= n) {                      /* padding: 32 bytes a step */
+        uint64_t a, b, c, d;
+        memcpy(&a, p + i, 8), memcpy(&b, p + i + 8, 8);
+        memcpy(&c, p + i + 16, 8), memcpy(&d, p + i + 24, 8);
+        if ((a ^ sp) | (b ^ sp) | (c ^ sp) | (d ^ sp)) break;
+        i += 32;
+    }
     while (i + 8 <= n && memcmp(p + i, "        ", 8) == 0)
         i += 8;
     while (i < n && ws[p[i]])
@@ -395,37 +403,57 @@ static long json_string_esc(struct json *j, char *out, const char **val)
 
 /* Decodes the string at s[i] == '"'; returns its length or -1. *val points
  * into the input when the string has no escape (most do), else into out.
+ * *cs gets the string's waf_charset() when it has no escape (the bytes are
+ * classed as they are scanned: the engine needs no second pass), else ~0u.
  * Inlined: most strings are short keys and values. */
-static inline __attribute__((always_inline)) long json_string(struct json *j, char *out,
-                                                              const char **val)
+static inline __attribute__((always_inline)) long
+json_string(struct json *j, char *out, const char **val, unsigned *cs)
 {
-    const char *s = j->s;
+    const unsigned stop = WAF_CS_DQUOTE | WAF_CS_BSLASH; /* '"' and '\\' only */
+    const unsigned char *p = (const unsigned char *)j->s;
     size_t n = j->n, b = j->i + 1, e = b;
-    /* eight bytes at a time while none is '"' or '\\' (SWAR zero-byte test) */
-    while (e + 8 <= n) {
-        uint64_t w;
-        memcpy(&w, s + e, 8);
-        uint64_t q = w ^ 0x2222222222222222ull, x = w ^ 0x5c5c5c5c5c5c5c5cull;
-        uint64_t z =
-            ((q - 0x0101010101010101ull) & ~q) | ((x - 0x0101010101010101ull) & ~x);
-        z &= 0x8080808080808080ull;
-        if (z) {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            e += (size_t)__builtin_ctzll(z) >> 3; /* the lowest flag is exact */
-#endif
-            break;
-        }
-        e += 8;
+    unsigned m = 0, t;
+    while (e + 4 <= n) { /* four bytes a step, one test for the end */
+        t = waf_cs_byte[p[e]] | waf_cs_byte[p[e + 1]] | waf_cs_byte[p[e + 2]] |
+            waf_cs_byte[p[e + 3]];
+        if (t & stop) break;
+        m |= t;
+        e += 4;
     }
-    while (e < n && s[e] != '"' && s[e] != '\\')
-        e++;
-    if (e < n && s[e] == '"') { /* no escape: no copy */
-        *val = s + b;
+    if (e + 4 <= n) { /* the end is one of the next four bytes: unrolled */
+        if (!((t = waf_cs_byte[p[e]]) & stop)) {
+            m |= t, e++;
+            if (!((t = waf_cs_byte[p[e]]) & stop)) {
+                m |= t, e++;
+                if (!((t = waf_cs_byte[p[e]]) & stop)) m |= t, e++;
+            }
+        }
+    } else {
+        while (e < n && !((t = waf_cs_byte[p[e]]) & stop)) {
+            m |= t;
+            e++;
+        }
+    }
+    if (e < n && p[e] == '"') { /* no escape: no copy */
+        *val = j->s + b;
         j->i = e + 1;
+        *cs = waf_charset_pairs(j->s + b, e - b, m);
         return (long)(e - b);
     }
     j->i = b;
+    *cs = ~0u;
     return json_string_esc(j, out, val);
+}
+
+/* Reports a JSON string with its charset when json_string() had it. */
+static inline __attribute__((always_inline)) int
+emit_json(const struct json *j, enum waf_var_kind kind, enum waf_place place,
+          const char *name, size_t nl, const char *val, size_t vl, unsigned flags,
+          unsigned cs)
+{
+    struct waf_var v = {
+        kind, place, name, nl, val, vl, cs == ~0u ? flags : flags | WAF_VF_CS, cs};
+    return j->sink->var ? j->sink->var(j->sink->ctx, &v) : 0;
 }
 
 static void path_push(struct json *j, const char *k, size_t kl)
@@ -458,6 +486,18 @@ static int json_scalar(struct json *j)
     return 0;
 }
 
+/* A key's ':' right after it and at most one space before the value:
+ * skipped in one test (1), else left to the general path (0). */
+static inline int colon_fast(struct json *j)
+{
+    const unsigned char *p = (const unsigned char *)j->s;
+    size_t i = j->i, n = j->n;
+    if (i + 2 >= n || p[i] != ':') return 0;
+    if (p[i + 1] > ' ') return j->i = i + 1, 1;
+    if (p[i + 1] == ' ' && p[i + 2] > ' ') return j->i = i + 2, 1;
+    return 0;
+}
+
 /* Iterative walk: a stack of container kinds ('{' or '['). */
 static int json_walk(struct json *j)
 {
@@ -467,6 +507,7 @@ static int json_walk(struct json *j)
     json_ws(j);
     for (;;) {
         json_ws(j);
+    at_value: /* j->i is past any white space */
         if (j->i >= j->n) return -1;
         char c = j->s[j->i];
         if (expect_value) {
@@ -491,10 +532,11 @@ static int json_walk(struct json *j)
             }
             if (c == '"') {
                 const char *val;
-                long l = json_string(j, j->buf, &val);
+                unsigned cs;
+                long l = json_string(j, j->buf, &val, &cs);
                 if (l < 0) return -1;
-                int r = emit(j->sink, WAF_VAR_ARG, WAF_PLACE_ARG, j->path, j->plen, val,
-                             (size_t)l, j->flags | WAF_VF_JSON);
+                int r = emit_json(j, WAF_VAR_ARG, WAF_PLACE_ARG, j->path, j->plen, val,
+                                  (size_t)l, j->flags | WAF_VF_JSON, cs);
                 if (r) return j->stop = r, -1;
             } else if (json_scalar(j) < 0) {
                 return -1;
@@ -530,18 +572,20 @@ static int json_walk(struct json *j)
         if (j->i >= j->n || j->s[j->i] != '"') return -1;
         {
             const char *key;
-            long l = json_string(j, j->buf, &key);
+            unsigned cs;
+            long l = json_string(j, j->buf, &key, &cs);
             if (l < 0) return -1;
-            int r =
-                emit(j->sink, WAF_VAR_ARG_NAME, WAF_PLACE_ARG_NAME, key, (size_t)l, key,
-                     (size_t)l, j->flags | WAF_VF_JSON | (depth > 1 ? WAF_VF_NESTED : 0));
+            int r = emit_json(
+                j, WAF_VAR_ARG_NAME, WAF_PLACE_ARG_NAME, key, (size_t)l, key, (size_t)l,
+                j->flags | WAF_VF_JSON | (depth > 1 ? WAF_VF_NESTED : 0), cs);
             if (r) return j->stop = r, -1;
             path_push(j, key, (size_t)l);
         }
+        expect_value = 1;
+        if (colon_fast(j)) goto at_value; /* the usual ":" or ": " */
         json_ws(j);
         if (j->i >= j->n || j->s[j->i] != ':') return -1;
         j->i++;
-        expect_value = 1;
     }
 }
 
@@ -927,6 +971,15 @@ static int split_body(const struct waf_request_view *r, const struct waf_parts_o
     return emit(sink, WAF_VAR_BODY, WAF_PLACE_BODY, "", 0, b, bl, fl);
 }
 
+/* Without a '.' or a "//" waf_path_normalize() (without backslashes) leaves a
+ * path as it is ("/size/100"): a cheaper test than the rewrite. */
+static int path_is_normal(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '.' || (s[i] == '/' && i + 1 < n && s[i + 1] == '/')) return 0;
+    return 1;
+}
+
 int waf_split_request(const struct waf_request_view *r, const struct waf_parts_opts *o,
                       char *buf, size_t cap, const struct waf_parts_sink *sink)
 {
@@ -949,7 +1002,7 @@ int waf_split_request(const struct waf_request_view *r, const struct waf_parts_o
     }
     unsigned pf = pct_flags(p, pl) & ~WAF_VF_ENC_ALNUM;
     size_t dl = waf_url_decode(p, pl, buf, WAF_URL_PERCENT_U, NULL, NULL);
-    dl = waf_path_normalize(buf, dl, buf, 0);
+    if (!path_is_normal(buf, dl)) dl = waf_path_normalize(buf, dl, buf, 0);
     rc = emit(sink, WAF_VAR_PATH, WAF_PLACE_PATH, "", 0, buf, dl, pf);
     if (rc) return rc;
     if (q) {

@@ -43,7 +43,8 @@ enum {
     WAF_VF_STRUCTURED = 64, /* a header whose value has a fixed grammar */
     WAF_VF_ENC_ALNUM = 128, /* percent-encoded letters or digits (needless encoding) */
     WAF_VF_HALF_PCT = 256,  /* a half escape ("%1G", "%7%6F", "%%32"): an evasion */
-    WAF_VF_NESTED = 512     /* a JSON key below the top level */
+    WAF_VF_NESTED = 512,    /* a JSON key below the top level */
+    WAF_VF_CS = 1024        /* cs holds waf_charset(value) (the splitter had it) */
 };
 
 struct waf_var {
@@ -54,6 +55,7 @@ struct waf_var {
     const char *value; /* decoded once (percent, JSON escapes, ...) */
     size_t value_len;
     unsigned flags;
+    unsigned cs; /* with WAF_VF_CS */
 };
 
 struct waf_parts_sink {
@@ -110,9 +112,10 @@ static inline int waf_span_ieq(const char *s, size_t n, const char *lit)
     if (strlen(lit) != n) return 0; /* folded for literals */
     for (size_t i = 0; i < n; i++) {
         unsigned char a = (unsigned char)s[i], b = (unsigned char)lit[i];
-        if (a >= 'A' && a <= 'Z') a += 32;
-        if (b >= 'A' && b <= 'Z') b += 32;
-        if (a != b) return 0;
+        if (a == b) continue; /* most bytes: no folding */
+        /* else equal only as the two cases of one letter */
+        a |= 0x20;
+        if (a != (b | 0x20) || a < 'a' || a > 'z') return 0;
     }
     return 1;
 }

@@ -53,7 +53,7 @@ static int is_digit(unsigned char c)
 
 static int is_alpha(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    return waf_is_alpha(c);
 }
 
 static int is_word(unsigned char c)
@@ -63,7 +63,7 @@ static int is_word(unsigned char c)
 
 static unsigned char lower(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+    return waf_lc(c); /* a table load */
 }
 
 /* ---- keywords ---------------------------------------------------------- */
@@ -1490,6 +1490,12 @@ static int detect(const unsigned char *s, size_t n, struct verdict *v)
  * ("/ *" and '#' are strong, "x'--" too). So this test of s covers both forms. */
 int waf_sqli_possible(const char *s, size_t n)
 {
+    return n > 0 && maybe_sqli((const unsigned char *)s, n);
+}
+
+int waf_sqli_possible_cs(const char *s, size_t n, unsigned cs)
+{
+    (void)cs; /* the words decide: the charset has nothing to add */
     return n > 0 && maybe_sqli((const unsigned char *)s, n);
 }
 

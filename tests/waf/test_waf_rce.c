@@ -1,5 +1,6 @@
 /* tests/waf/test_waf_rce.c — unit tests for waf_detect_rce (OS command injection). */
 #include "detector_test.h"
+#include "normalize.h"
 
 /* Written for these tests: attacks of the class, in its usual encodings. */
 static const struct sample attacks[] = {
@@ -15,6 +16,9 @@ static const struct sample attacks[] = {
     {WAF_PLACE_ARG, "cat${IFS}/etc/passwd"},
     {WAF_PLACE_ARG, "{cat,/etc/passwd}"},
     {WAF_PLACE_ARG, "/bin/ca? /et?/pass??"},
+    /* a system binary by its path: "/b" "/u" "/s" open every directory */
+    {WAF_PLACE_ARG, "x /USR/bin/id"},
+    {WAF_PLACE_ARG, "x /sbin/reboot"},
     {WAF_PLACE_ARG, "c'a't /etc/issue"},
     {WAF_PLACE_ARG, "() { :;}; echo vulnerable"},
     {WAF_PLACE_ARG, "powershell -enc AAAA"},
@@ -29,6 +33,7 @@ static const struct sample attacks[] = {
 
 /* Near misses: ordinary data that shares characters with the attacks. */
 static const struct sample benign[] = {
+    {WAF_PLACE_ARG, "see /sizes/big /usual/ways"}, /* "/s" "/u" but no binary */
     {WAF_PLACE_ARG, "one; two"},
     {WAF_PLACE_ARG, "a|b"},
     {WAF_PLACE_ARG, "Tom & Jerry"},
@@ -94,6 +99,34 @@ static void test_possible(void)
         "surprise us! (no anchovies though)", "no onions (allergy!) - thanks"};
     for (size_t i = 0; i < sizeof prose / sizeof prose[0]; i++)
         CU_ASSERT_EQUAL(waf_rce_possible(prose[i], strlen(prose[i])), 0);
+    /* from the charset: the same answers (and '~' '^' CR LF, which share
+     * their bits with '!' '?' TAB, through the pass) */
+    static const char *const by_cs[] = {"x; rmt --version",
+                                        "a;net.webclient",
+                                        "it's; sudo rm x",
+                                        "x <(id)",
+                                        "f() { x; }",
+                                        "a~/x",
+                                        "x;^id",
+                                        "a\nid",
+                                        "x\n; id",
+                                        "Tom & Jerry; R&D | sales",
+                                        "surprise us! (no anchovies though)",
+                                        "no onions (allergy!) - thanks",
+                                        "light on the cheese -- doctor's orders",
+                                        "x) and y",
+                                        "a-b; c.d"};
+    for (size_t i = 0; i < sizeof by_cs / sizeof by_cs[0]; i++) {
+        const char *t = by_cs[i];
+        size_t l = strlen(t);
+        CU_ASSERT_EQUAL(waf_rce_possible_cs(t, l, waf_charset(t, l)),
+                        waf_rce_possible(t, l));
+    }
+    for (size_t i = 0; i < sizeof attacks / sizeof attacks[0]; i++) {
+        const char *t = attacks[i].s;
+        size_t l = strlen(t);
+        CU_ASSERT_EQUAL(waf_rce_possible_cs(t, l, waf_charset(t, l)), 1);
+    }
     /* property: random phrases of shell pieces and words */
     static const char *const frag[] = {"cat",
                                        "ls",
@@ -174,6 +207,8 @@ static void test_possible(void)
             memcpy(buf + n, f, l);
             n += l;
         }
+        CU_ASSERT_EQUAL_FATAL(waf_rce_possible_cs(buf, n, waf_charset(buf, n)),
+                              waf_rce_possible(buf, n));
         if (waf_rce_possible(buf, n)) continue;
         struct waf_hit h;
         for (int p = WAF_PLACE_PATH; p <= WAF_PLACE_BODY; p++) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "normalize.h"
 #include "request_parts.h"
 
 /* A sink that records "KIND name=value" lines and anomaly rule numbers. */
@@ -143,6 +144,20 @@ static void test_json(void)
     CU_ASSERT_EQUAL(waf_split_json("[1,2,]", 6, 0, buf, sizeof buf, &k), -2);
     CU_ASSERT_EQUAL(waf_split_json("\"top\"", 5, 0, buf, sizeof buf, &k), 0);
     CU_ASSERT_EQUAL(waf_split_json("{} x", 4, 0, buf, sizeof buf, &k), -2);
+
+    /* every spacing around a key's ':' (one space is read in one step) */
+    struct rec rc = {0};
+    k.ctx = &rc;
+    const char *sp =
+        "{\"a\":\"1\",\"b\": \"2\",\"c\" : \"3\",\"d\":\t\"4\",\"e\":  \"5\","
+        "\"f\": [\"6\"],\"g\":{\"h\":\"7\"}}";
+    CU_ASSERT_EQUAL(waf_split_json(sp, strlen(sp), 0, buf, sizeof buf, &k), 0);
+    CU_ASSERT(has(&rc, "ARG a=1") && has(&rc, "ARG b=2") && has(&rc, "ARG c=3"));
+    CU_ASSERT(has(&rc, "ARG d=4") && has(&rc, "ARG e=5") && has(&rc, "ARG f=6"));
+    CU_ASSERT(has(&rc, "ARG g.h=7"));
+    CU_ASSERT_EQUAL(waf_split_json("{\"a\":}", 6, 0, buf, sizeof buf, &k), -2);
+    CU_ASSERT_EQUAL(waf_split_json("{\"a\": ", 6, 0, buf, sizeof buf, &k), -2);
+    CU_ASSERT_EQUAL(waf_split_json("{\"a\":", 5, 0, buf, sizeof buf, &k), -2);
 
     /* nesting deeper than the bound is refused, not recursed into */
     char deep[4000];
@@ -301,6 +316,13 @@ static void test_request(void)
     CU_ASSERT(has(&r6, "PATH =/p/q"));
     CU_ASSERT(has(&r6, "ARG z=9"));
 
+    /* a path without '.' or "//" is kept as it is; "//" alone still folds */
+    struct rec rn = {0}, rs = {0};
+    split(&rn, "GET", "/size/100/", h, 1, NULL, 0);
+    CU_ASSERT(has(&rn, "PATH =/size/100/"));
+    split(&rs, "GET", "//a//b", h, 1, NULL, 0);
+    CU_ASSERT(has(&rs, "PATH =/a/b"));
+
     /* a fragment is not part of the query */
     struct rec r7 = {0};
     split(&r7, "GET", "/p?a=1#frag", h, 1, NULL, 0);
@@ -318,6 +340,62 @@ static void test_structured_flag(void)
         if (strcmp(r.lines[i], "HEADER X-Custom=v") == 0)
             CU_ASSERT(!(r.flags[i] & WAF_VF_STRUCTURED));
     }
+}
+
+/* Case folds letters only: '[' and '{', '@' and '`' differ by the case bit. */
+static void test_span_ieq(void)
+{
+    CU_ASSERT(waf_span_ieq("Content-Type", 12, "content-type"));
+    CU_ASSERT(waf_span_ieq("COOKIE", 6, "cookie"));
+    CU_ASSERT(waf_span_ieq("", 0, ""));
+    CU_ASSERT(!waf_span_ieq("cookie", 6, "cookies"));
+    CU_ASSERT(!waf_span_ieq("a[b", 3, "a{b"));
+    CU_ASSERT(!waf_span_ieq("a@b", 3, "a`b"));
+    CU_ASSERT(!waf_span_ieq("x^", 2, "x~"));
+    CU_ASSERT(!waf_span_ieq("x1", 2, "x\x11"));
+}
+
+/* A sink that checks the charset a splitter hands over with a value. */
+static int cs_var(void *ctx, const struct waf_var *v)
+{
+    int *with = ctx;
+    if (v->flags & WAF_VF_CS) {
+        ++*with;
+        if (v->cs != waf_charset(v->value, v->value_len))
+            fprintf(stderr, "\n  cs %x for %.*s\n", v->cs, (int)v->value_len, v->value);
+        CU_ASSERT_EQUAL(v->cs, waf_charset(v->value, v->value_len));
+    }
+    return 0;
+}
+
+/* JSON strings come with the charset of their value: exactly waf_charset()'s
+ * (pairs "--" "/ *" ".." included, at every offset of the 4-byte steps), and
+ * none for an escaped string, which the engine classes itself. */
+static void test_json_charset(void)
+{
+    static const char alpha[] = "ab-./*_ '<;:(%\\\"\x01\xc3";
+    unsigned seed = 99;
+    char in[256], val[64];
+    int with = 0;
+    struct waf_parts_sink k = {cs_var, rec_anomaly, &with};
+    for (int round = 0; round < 20000; round++) {
+        size_t l = (size_t)(round % 40), n = 0;
+        for (size_t i = 0; i < l; i++) {
+            seed = seed * 1103515245u + 12345u;
+            val[i] = alpha[(seed >> 16) % (sizeof alpha - 1)];
+        }
+        in[n++] = '{', in[n++] = '"';
+        memcpy(in + n, val, l), n += l;
+        memcpy(in + n, "\":\"", 3), n += 3;
+        memcpy(in + n, val, l), n += l;
+        in[n++] = '"', in[n++] = '}';
+        waf_split_json(in, n, 0, buf, sizeof buf, &k);
+    }
+    CU_ASSERT(with > 10000);
+    with = 0;
+    const char *esc = "{\"a\\u0027b\": \"x\\\"y\"}";
+    waf_split_json(esc, strlen(esc), 0, buf, sizeof buf, &k);
+    CU_ASSERT_EQUAL(with, 0);
 }
 
 /* Random bytes through every splitter: no crash, no overrun (run under ASan). */
@@ -358,6 +436,8 @@ int main(void)
     CU_add_test(s, "urlencoded_flags", test_urlencoded_flags);
     CU_add_test(s, "cookies", test_cookies);
     CU_add_test(s, "json", test_json);
+    CU_add_test(s, "json_charset", test_json_charset);
+    CU_add_test(s, "span_ieq", test_span_ieq);
     CU_add_test(s, "multipart", test_multipart);
     CU_add_test(s, "xml", test_xml);
     CU_add_test(s, "content_type", test_content_type);
