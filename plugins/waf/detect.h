@@ -75,6 +75,9 @@ int waf_detect_sqli(const char *s, size_t n, enum waf_place place, struct waf_hi
 int waf_sqli_possible(const char *s, size_t n);
 /* The same, in the engine's gate table (cs: the charset of s, unused). */
 int waf_sqli_possible_cs(const char *s, size_t n, unsigned cs);
+/* waf_sqli_possible() a byte at a time: the reference its faster form is
+ * tested against. */
+int waf_sqli_possible_bytes(const char *s, size_t n);
 int waf_detect_xss(const char *s, size_t n, enum waf_place place, struct waf_hit *hit);
 int waf_detect_lfi(const char *s, size_t n, enum waf_place place, struct waf_hit *hit);
 int waf_detect_rfi(const char *s, size_t n, enum waf_place place, struct waf_hit *hit);

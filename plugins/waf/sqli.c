@@ -34,6 +34,9 @@
 
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define WIN 64  /* tokens in the window */
 #define LOOK 24 /* tokens a rule may look ahead; the window overlap */
@@ -1255,6 +1258,9 @@ static const char *const trigger_words[] = {
 static uint32_t trigger_first[28];
 static unsigned char trigger_from[27]; /* first index of each letter's words */
 static unsigned char trigger_len[32];
+/* the trigger words by length and first two letters: a word without a
+ * catalog join is turned away here before it is folded */
+static struct waf_lenfilter trigger_filter;
 
 __attribute__((constructor)) static void trigger_init(void)
 {
@@ -1267,21 +1273,30 @@ __attribute__((constructor)) static void trigger_init(void)
         }
     }
     trigger_from[26] = (unsigned char)i;
+    waf_lenfilter_init(&trigger_filter, trigger_words, i, sizeof trigger_words[0]);
 }
 
-/* joined: the word holds a byte that joins catalog names (B_JOIN). */
-static int trigger_word(const unsigned char *s, size_t n, int joined)
+/* the first letters of trigger words and catalogs (one load per word) */
+static const unsigned char trigger_first_byte[256] = {
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['g'] = 1, ['h'] = 1,
+    ['i'] = 1, ['m'] = 1, ['o'] = 1, ['p'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
+    ['u'] = 1, ['w'] = 1, ['x'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1,
+    ['E'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['M'] = 1, ['O'] = 1, ['P'] = 1,
+    ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['W'] = 1, ['X'] = 1};
+
+/* Can the word s[0..n) be a trigger word or catalog by its length and first
+ * byte? Most words are turned away here, inline, before the join test. */
+static inline int trigger_shape(const unsigned char *s, size_t n)
+{
+    return n >= 4 && n < 28 && trigger_first_byte[s[0]];
+}
+
+/* trigger_word() past trigger_shape(); joined: the word holds a byte that
+ * joins catalog names (B_JOIN). */
+static int trigger_word_slow(const unsigned char *s, size_t n, int joined)
 {
     char w[28];
-    /* the first letters of trigger words and catalogs (one load per word) */
-    static const unsigned char first[256] = {
-        ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['g'] = 1, ['h'] = 1,
-        ['i'] = 1, ['m'] = 1, ['o'] = 1, ['p'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
-        ['u'] = 1, ['w'] = 1, ['x'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1,
-        ['E'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['M'] = 1, ['O'] = 1, ['P'] = 1,
-        ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['W'] = 1, ['X'] = 1};
-    if (n < 4 || n >= sizeof w || !first[s[0]]) return 0;
-    if (!joined && !(trigger_first[n] >> (lower(s[0]) - 'a') & 1)) return 0;
+    if (!joined && !waf_lenfilter_maybe(&trigger_filter, (const char *)s, n)) return 0;
     for (size_t k = 0; k < n; k++)
         w[k] = (char)lower(s[k]);
     if (joined)
@@ -1291,6 +1306,11 @@ static int trigger_word(const unsigned char *s, size_t n, int joined)
     for (unsigned t = trigger_from[c]; t < trigger_from[c + 1]; t++)
         if (trigger_len[t] == n && memcmp(trigger_words[t], w, n) == 0) return 1;
     return 0;
+}
+
+static inline int trigger_word(const unsigned char *s, size_t n, int joined)
+{
+    return trigger_shape(s, n) && trigger_word_slow(s, n, joined);
 }
 
 /* Byte classes for the cheap test. */
@@ -1326,7 +1346,7 @@ static const unsigned char byte_class[256] = {
  * text (User-Agent headers) and only count together with a trigger word. */
 static int alnum_byte(unsigned char c)
 {
-    return is_alpha(c) || is_digit(c);
+    return waf_is_alnum(c);
 }
 
 /* Is one of the letter runs of w (a word touching an apostrophe) a SQL
@@ -1344,33 +1364,39 @@ static int sql_runs(const char *w, size_t l)
     return 0;
 }
 
+/* Does the letters-and-digits word s[0..l) (l < 28; digits: it has one),
+ * folded, hold SQL? */
+static int sql_word_is(const unsigned char *s, size_t l, int digits)
+{
+    char w[28];
+    /* most such words ("O", "Brien", "s", "don") are no keyword prefix and
+     * too short for a catalog: one filter load, no folding */
+    if (l < 7 && !digits && !waf_lenfilter_maybe(&kw_filter, (const char *)s, l))
+        return 0; /* one run: the word itself */
+    for (size_t k = 0; k < l; k++)
+        w[k] = (char)lower(s[k]);
+    return sql_runs(w, l);
+}
+
 /* The letters-and-digits word ending at e (e > 0) or starting at b, folded:
  * does it hold SQL? */
 static int sql_word_near(const unsigned char *s, size_t n, size_t b, size_t e)
 {
-    char w[28];
-    size_t l = 0;
+    enum { CAP = 28 }; /* sql_word_is() takes words shorter than this */
     if (e) {
         b = e;
-        while (b > 0 && e - b < sizeof w && alnum_byte(s[b - 1]))
+        while (b > 0 && e - b < CAP && alnum_byte(s[b - 1]))
             b--;
     } else {
         e = b;
-        while (e < n && e - b < sizeof w && alnum_byte(s[e]))
+        while (e < n && e - b < CAP && alnum_byte(s[e]))
             e++;
     }
-    if (e - b >= sizeof w) return 1; /* too long to judge cheaply: lex it */
-    /* most such words ("O", "Brien", "s", "don") are no keyword prefix and
-     * too short for a catalog: one filter load, no folding */
-    if (e - b < 7 && !waf_lenfilter_maybe(&kw_filter, (const char *)s + b, e - b)) {
-        size_t k = b;
-        while (k < e && !is_digit(s[k]))
-            k++;
-        if (k == e) return 0; /* one run: the word itself */
-    }
-    for (size_t k = b; k < e; k++)
-        w[l++] = (char)lower(s[k]);
-    return sql_runs(w, l);
+    if (e - b >= CAP) return 1; /* too long to judge cheaply: lex it */
+    size_t k = b;
+    while (k < e && !is_digit(s[k]))
+        k++;
+    return sql_word_is(s + b, e - b, k < e);
 }
 
 /* An apostrophe inside a word ("it's", "O'Brien", "Don't") closes a string
@@ -1447,7 +1473,19 @@ static int comment_strong(const unsigned char *s, size_t n, size_t i)
     return 0;
 }
 
-static int maybe_sqli(const unsigned char *s, size_t n)
+/* The non-word byte s[i]: a strong byte or a comment opener that is SQL? */
+static int punct_sqli(const unsigned char *s, size_t n, size_t i)
+{
+    unsigned char b = byte_class[s[i]];
+    if ((b & B_STRONG) && strong_here(s, n, i)) return 1;
+    /* -- and / * comments; a lone - or / is everyday text */
+    return (b & B_DASH) && i + 1 < n && s[i + 1] == (s[i] == '-' ? '-' : '*') &&
+           comment_strong(s, n, i);
+}
+
+/* The byte-at-a-time gate: values of 64 bytes or more, and the reference the
+ * mask form is tested against. */
+static int maybe_sqli_bytes(const unsigned char *s, size_t n)
 {
     for (size_t i = 0; i < n;) {
         unsigned char b = byte_class[s[i]];
@@ -1468,6 +1506,95 @@ static int maybe_sqli(const unsigned char *s, size_t n)
         i++;
     }
     return 0;
+}
+
+#ifdef __SSE2__
+/* Bit i: s[i] is a word byte (B_WORD), a joining byte (B_JOIN), a blank. */
+struct sqli_masks {
+    uint64_t word, join, space, alnum, digit;
+};
+
+static inline void classify16(const unsigned char *p, unsigned sh, struct sqli_masks *m)
+{
+    __m128i c = _mm_loadu_si128((const __m128i *)p);
+    /* letters: (c | 0x20) - 'a' <= 25, unsigned; digits: c - '0' <= 9 */
+    __m128i l = _mm_sub_epi8(_mm_or_si128(c, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
+    __m128i d = _mm_sub_epi8(c, _mm_set1_epi8('0'));
+    __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
+    __m128i alnum =
+        _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(l, _mm_set1_epi8(25)), l), digit);
+    __m128i join = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(c, _mm_set1_epi8('_')),
+                                             _mm_cmpeq_epi8(c, _mm_set1_epi8('$'))),
+                                _mm_cmpeq_epi8(c, _mm_set1_epi8('.')));
+    /* bytes >= 0x80 are word bytes: negative as signed */
+    __m128i word =
+        _mm_or_si128(_mm_or_si128(alnum, join), _mm_cmplt_epi8(c, _mm_setzero_si128()));
+    m->word |= (uint64_t)(unsigned)_mm_movemask_epi8(word) << sh;
+    m->join |= (uint64_t)(unsigned)_mm_movemask_epi8(join) << sh;
+    m->alnum |= (uint64_t)(unsigned)_mm_movemask_epi8(alnum) << sh;
+    m->digit |= (uint64_t)(unsigned)_mm_movemask_epi8(digit) << sh;
+    m->space |=
+        (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(c, _mm_set1_epi8(' ')))
+        << sh;
+}
+
+/* maybe_sqli_bytes() for n < 64 from bit masks of the byte classes, 16 bytes
+ * a step: prose values are words and blanks, and a word costs a few
+ * instructions instead of eight per byte. The tests are the same and pure,
+ * so their order does not matter. */
+static int maybe_sqli_masks(const unsigned char *s, size_t n)
+{
+    struct sqli_masks m = {0, 0, 0, 0, 0};
+    if (n >= 16) {
+        size_t i = 0;
+        for (; i + 16 <= n; i += 16)
+            classify16(s + i, (unsigned)i, &m);
+        if (i < n) classify16(s + n - 16, (unsigned)(n - 16), &m); /* overlaps */
+    } else {
+        unsigned char buf[16] = {0};
+        memcpy(buf, s, n);
+        classify16(buf, 0, &m);
+    }
+    uint64_t all = ((uint64_t)1 << n) - 1;
+    m.word &= all;
+    /* other bytes than words and blanks: strong bytes, comment openers */
+    m.alnum &= all;
+    for (uint64_t x = all & ~(m.word | m.space); x; x &= x - 1) {
+        unsigned i = (unsigned)__builtin_ctzll(x);
+        if (s[i] == '\'' && i > 0 && (m.alnum >> (i - 1) & 1) &&
+            (m.alnum >> (i + 1) & 1)) {
+            /* apostrophe_strong() with the letters-and-digits runs around
+             * the in-word quote read from the masks (bits >= n are clear) */
+            unsigned lb = (unsigned)__builtin_clzll(~(m.alnum << (64 - i)));
+            unsigned la = (unsigned)__builtin_ctzll(~(m.alnum >> (i + 1)));
+            if (lb >= 28 || la >= 28 ||
+                sql_word_is(s + i - lb, lb,
+                            (m.digit >> (i - lb) & ((1u << lb) - 1)) != 0) ||
+                sql_word_is(s + i + 1, la, (m.digit >> (i + 1) & ((1u << la) - 1)) != 0))
+                return 1;
+            continue;
+        }
+        if (punct_sqli(s, n, i)) return 1;
+    }
+    for (uint64_t w = m.word; w; w &= w + (w & -w)) { /* one run of word bytes */
+        unsigned b = (unsigned)__builtin_ctzll(w);
+        unsigned l = (unsigned)__builtin_ctzll(~(w >> b)); /* bit n is clear */
+        if (!trigger_shape(s + b, l)) continue;
+        int joined = ((m.join >> b) & (((uint64_t)1 << l) - 1)) != 0;
+        if (!joined && !waf_lenfilter_maybe(&trigger_filter, (const char *)s + b, l))
+            continue;
+        if (trigger_word_slow(s + b, l, joined)) return 1;
+    }
+    return 0;
+}
+#endif
+
+static int maybe_sqli(const unsigned char *s, size_t n)
+{
+#ifdef __SSE2__
+    if (n < 64) return maybe_sqli_masks(s, n);
+#endif
+    return maybe_sqli_bytes(s, n);
 }
 
 static int detect(const unsigned char *s, size_t n, struct verdict *v)
@@ -1491,6 +1618,11 @@ static int detect(const unsigned char *s, size_t n, struct verdict *v)
 int waf_sqli_possible(const char *s, size_t n)
 {
     return n > 0 && maybe_sqli((const unsigned char *)s, n);
+}
+
+int waf_sqli_possible_bytes(const char *s, size_t n)
+{
+    return n > 0 && maybe_sqli_bytes((const unsigned char *)s, n);
 }
 
 int waf_sqli_possible_cs(const char *s, size_t n, unsigned cs)

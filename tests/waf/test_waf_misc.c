@@ -248,6 +248,20 @@ static void test_scanners(void)
     CU_ASSERT(ua("WPScan v3.8.22 (https://wpscan.com/wordpress-security-scanner)"));
     CU_ASSERT(!ua("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, "
                   "like Gecko) Chrome/120.0.0.0 Safari/537.36"));
+    /* token starts are found 16 bytes a step: a tool after a separator at
+     * every offset around the steps and the tail, with its first position;
+     * the same bytes glued to a word are no token */
+    for (size_t pad = 0; pad < 40; pad++) {
+        char v[96];
+        memset(v, 'x', pad);
+        static const char *const seps = " (;,+\t";
+        v[pad] = seps[pad % 6];
+        memcpy(v + pad + 1, "sqlmap/1", 9);
+        struct waf_hit h;
+        CU_ASSERT(waf_check_scanner_ua(v, strlen(v), &h) && h.at == pad + 1);
+        v[pad] = '-';
+        CU_ASSERT(!waf_check_scanner_ua(v, strlen(v), &h));
+    }
     CU_ASSERT(
         !ua("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
             "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1"));

@@ -261,6 +261,66 @@ static void test_possible(void)
     }
 }
 
+/* The gate reads values under 64 bytes from byte-class bit masks: it must
+ * answer as the byte-at-a-time gate on any bytes, at every length around
+ * the 16-byte steps, with apostrophes and runs of 28 letters. */
+static void test_possible_masks(void)
+{
+    static const char alphabet[] = "aAzZ09_$.' \t-/*#@!&=<>|\"`(),;:+%\xc3\x80\0sunio";
+    static const char *const pieces[] = {"union",
+                                         "select",
+                                         "O'Brien",
+                                         "it's",
+                                         "x'or'1",
+                                         "1'and",
+                                         "ann.obrien@example.com",
+                                         "info_schema",
+                                         "information_schema",
+                                         "--",
+                                         "/*",
+                                         " -- ",
+                                         "sleep",
+                                         "abcdefghijklmnopqrstuvwxyzab'",
+                                         "'abcdefghijklmnopqrstuvwxyz12"};
+    unsigned seed = 77;
+    char buf[80];
+    for (int it = 0; it < 300000; it++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t n = (seed >> 16) % 70;
+        for (size_t i = 0; i < n;) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned r = seed >> 16;
+            if (r % 8 == 0) { /* a piece, cut at n */
+                const char *p = pieces[(r >> 3) % (sizeof pieces / sizeof pieces[0])];
+                for (; *p && i < n; p++)
+                    buf[i++] = *p;
+            } else {
+                buf[i++] = alphabet[(r >> 3) % (sizeof alphabet - 1)];
+            }
+        }
+        int want = waf_sqli_possible_bytes(buf, n), got = waf_sqli_possible(buf, n);
+        if (want != got)
+            fprintf(stderr, "masks %d bytes %d: %.*s\n", got, want, (int)n, buf);
+        CU_ASSERT_EQUAL_FATAL(got, want);
+    }
+    /* attacks and near misses across the in-word quote and trigger filters */
+    static const char *const fire[] = {"x'or'1",
+                                       "1'and",
+                                       "O'union",
+                                       "it'sleep",
+                                       "abcdefghijklmnopqrstuvwxyzab'c",
+                                       "1 union select 2",
+                                       "pg_sleep",
+                                       NULL};
+    static const char *const calm[] = {"O'Brien", "it's for Tom's birthday", "x'1",
+                                       "unions",  "selects and orders",      "ann.obrien",
+                                       NULL};
+    for (const char *const *f = fire; *f; f++)
+        CU_ASSERT_EQUAL(waf_sqli_possible(*f, strlen(*f)), 1);
+    for (const char *const *f = calm; *f; f++)
+        CU_ASSERT_EQUAL(waf_sqli_possible(*f, strlen(*f)), 0);
+}
+
 static void test_robustness(void)
 {
     /* NUL bytes, high bytes, unterminated constructs, long inputs. */
@@ -296,6 +356,7 @@ int main(void)
     CU_pSuite s = CU_add_suite("waf_sqli", NULL, NULL);
     CU_add_test(s, "tautologies", test_tautologies);
     CU_add_test(s, "union", test_union);
+    CU_add_test(s, "gate by masks", test_possible_masks);
     CU_add_test(s, "stacked queries and comments", test_stacked_and_comments);
     CU_add_test(s, "functions and probes", test_functions_and_probes);
     CU_add_test(s, "benign prose", test_benign_prose);
