@@ -174,29 +174,24 @@ static int text_add(struct text *t, const char *p, size_t n)
     return 0;
 }
 
+/* s as a JSON string: runs that need no escape (most keys: all of them)
+ * are copied whole. */
 static int text_json_string(struct text *t, const char *s, size_t len)
 {
-    size_t plain = 0; /* keys rarely need escaping: copied whole then */
-    while (plain < len && s[plain] != '"' && s[plain] != '\\' &&
-           (unsigned char)s[plain] >= 0x20)
-        plain++;
-    if (plain == len)
-        return text_add(t, "\"", 1) || text_add(t, s, len) || text_add(t, "\"", 1) ? -1
-                                                                                   : 0;
     int r = text_add(t, "\"", 1);
+    size_t run = 0;
     for (size_t i = 0; i < len && r == 0; i++) {
         unsigned char c = (unsigned char)s[i];
+        if (c != '"' && c != '\\' && c >= 0x20) continue;
         char esc[8];
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            r = text_add(t, esc, 2);
-        } else if (c < 0x20) {
+        if (c < 0x20)
             snprintf(esc, sizeof esc, "\\u%04x", c);
-            r = text_add(t, esc, 6);
-        } else
-            r = text_add(t, (const char *)&c, 1);
+        else
+            esc[0] = '\\', esc[1] = (char)c, esc[2] = '\0';
+        r = text_add(t, s + run, i - run) || text_add(t, esc, strlen(esc)) ? -1 : 0;
+        run = i + 1;
     }
+    if (r == 0) r = text_add(t, s + run, len - run);
     return r ? r : text_add(t, "\"", 1);
 }
 
@@ -285,13 +280,11 @@ static int write_snapshot(const struct text *t, char *err, size_t errlen)
     return -1;
 }
 
-/* set is what the workers run from now on. */
-static void take_good(struct etcd_kvset *set)
+/* keys are what the workers run from now on. */
+static void take_good(const struct etcd_kvset *keys)
 {
-    etcd_kvset_clear(&src.good);
-    src.good = *set; /* moved */
-    memset(set, 0, sizeof *set);
-    src.have_good = 1;
+    src.have_good =
+        etcd_kvset_copy(&src.good, keys) == 0; /* else: the next loads fully */
     src.applied = src.revision;
 }
 
@@ -353,7 +346,7 @@ static void update_good(const struct foyer_etcd_change *ch, size_t n)
 }
 
 /* The change from good to set, applied in place: 0 when done (good is then
- * set's copy), -1 when refused (err names the key), 1 when it needs the full
+ * equal to set), -1 when refused (err names the key), 1 when it needs the full
  * load instead. Costs what changed, plus one comparison of the two sets and
  * the snapshot's write. */
 static int try_change(const struct etcd_kvset *set, char *err, size_t errlen)
@@ -380,10 +373,8 @@ static int try_change(const struct etcd_kvset *set, char *err, size_t errlen)
 
 /* Builds, validates and writes the snapshot of set, then applies it; 0, or
  * -1 with the reason (naming the key at fault when one is) in err. */
-static int try_apply(struct etcd_kvset *set, char *err, size_t errlen)
+static int try_apply(const struct etcd_kvset *set, char *err, size_t errlen)
 {
-    int changed = try_change(set, err, errlen); /* when a key was refused */
-    if (changed <= 0) return changed;
     struct text t = {0};
     struct foyer_config *c = NULL;
     int ok =
@@ -439,18 +430,18 @@ static void rebuild(void)
     char err[2048], *refused[MAX_REFUSED];
     size_t lens[MAX_REFUSED], n = 0;
     for (;;) {
-        /* nothing refused: etcd's keys as they are, compared without a copy */
-        int r = n == 0 ? try_change(&src.kvs, err, sizeof err) : 1;
-        if (r > 0) {
-            struct etcd_kvset set = {0};
-            if (effective(&set, refused, lens, n) != 0)
-                snprintf(err, sizeof err, "etcd: out of memory");
-            else if (src.have_good && n > 0 && etcd_kvset_equal(&set, &src.good))
-                r = 0; /* only refused keys changed: nothing to apply */
-            else
-                r = try_apply(&set, err, sizeof err);
-            etcd_kvset_clear(&set);
+        struct etcd_kvset held = {0}; /* etcd's keys, the refused ones held back */
+        const struct etcd_kvset *keys = n > 0 ? &held : &src.kvs; /* none: no copy */
+        int r;
+        if (n > 0 && effective(&held, refused, lens, n) != 0) {
+            snprintf(err, sizeof err, "etcd: out of memory");
+            r = -1;
+        } else if (n > 0 && src.have_good && etcd_kvset_equal(keys, &src.good)) {
+            r = 0; /* only refused keys changed: nothing to apply */
+        } else if ((r = try_change(keys, err, sizeof err)) > 0) {
+            r = try_apply(keys, err, sizeof err);
         }
+        etcd_kvset_clear(&held);
         if (r == 0) break;
         const char *key = NULL;
         size_t len = key_at_fault(err, &key);

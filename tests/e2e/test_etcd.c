@@ -595,11 +595,16 @@ E2E_TEST(start_from_snapshot_when_etcd_down, 90)
 {
     struct etcd e = {0};
     struct e2e_backend a = e2e_backend_start("a");
-    long long rev = etcd_with_app(&e, &a);
+    etcd_with_app(&e, &a);
+    /* a service name the snapshot must escape: a quote and a backslash */
+    put_service(&e, "we\"i\\rd", &a.port, 1);
+    long long rev = etcd_put(&e, "/foyer/routes/2",
+                             "{\"host\":\"q.example\",\"service\":\"we\\\"i\\\\rd\"}");
     struct e2e_foyer f;
     int admin = e2e_free_port();
     foyer_follow(&f, "foyer.lua", &e, admin, NULL);
     REQUIRE(serves(f.port, "a.example", "a"));
+    CHECK(serves(f.port, "q.example", "a"));
     CHECK_INT(e2e_foyer_stop(&f, T_MS), 0);
     char *snap = e2e_read_file(e2e_path("foyer.lua.snapshot.json"));
     CHECKF(snap && strstr(snap, "/foyer/routes/1"), "snapshot: %s", snap ? snap : "none");
@@ -614,6 +619,7 @@ E2E_TEST(start_from_snapshot_when_etcd_down, 90)
     free(text);
     CHECK(e2e_foyer_log_wait(&g, "starting from the snapshot", 5000));
     CHECK(serves(g.port, "a.example", "a"));
+    CHECK(serves(g.port, "q.example", "a")); /* the escaped name read back */
     CHECK_INT(status_revision(admin), rev);
     CHECK_INT(e2e_foyer_stop(&g, T_MS), 0);
 }
