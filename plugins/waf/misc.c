@@ -505,15 +505,7 @@ static const unsigned char misc_bytes[256] = {
 int waf_detect_misc(const char *s, size_t n, enum waf_place place, struct waf_hit *hit)
 {
     (void)place;
-    const unsigned char *p = (const unsigned char *)s;
-    unsigned m = 0, m1 = 0;
-    size_t i = 0;
-    for (; i + 2 <= n; i += 2) {
-        m |= misc_bytes[p[i]];
-        m1 |= misc_bytes[p[i + 1]];
-    }
-    if (i < n) m |= misc_bytes[p[i]];
-    m |= m1;
+    unsigned m = waf_classes(misc_bytes, s, n);
     if ((m & M_LT) && (ssi(s, n, hit) || xxe(s, n, hit))) return 1;
     if ((m & M_MAIL) && mail(s, n, hit)) return 1;
     if ((m & (M_SEMI | M_DASH)) && session_set(s, n, (m & M_SEMI) != 0, hit)) return 1;

@@ -831,15 +831,7 @@ static int possible_classes(const char *s, size_t n, unsigned m, unsigned seps)
 
 int waf_rce_possible(const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    unsigned m = 0, m1 = 0;
-    size_t i = 0;
-    for (; i + 2 <= n; i += 2) {
-        m |= rce_class[p[i]];
-        m1 |= rce_class[p[i + 1]];
-    }
-    if (i < n) m |= rce_class[p[i]];
-    return possible_classes(s, n, m | m1,
+    return possible_classes(s, n, waf_classes(rce_class, s, n),
                             SEP_ALL | Q_SINGLE | Q_DOUBLE | MK_DASH | MK_DOT);
 }
 

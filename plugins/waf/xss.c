@@ -673,14 +673,7 @@ static const unsigned char xss_bytes[256] = {
 
 static int maybe_xss(const unsigned char *s, size_t n, unsigned *seen)
 {
-    unsigned m = 0, m1 = 0; /* two chains: a table load and an OR per byte */
-    size_t i = 0;
-    for (; i + 2 <= n; i += 2) {
-        m |= xss_bytes[s[i]];
-        m1 |= xss_bytes[s[i + 1]];
-    }
-    if (i < n) m |= xss_bytes[s[i]];
-    *seen = m | m1;
+    *seen = waf_classes(xss_bytes, (const char *)s, n);
     return *seen != 0;
 }
 
