@@ -78,51 +78,31 @@ static int routes_in_place(const struct foyer_config *c,
     return 1;
 }
 
+/* Can c take ch in place? Then p holds its services, ready. */
+static int plan(struct foyer_config *c, const struct foyer_etcd_change *ch, size_t n,
+                struct svc_plan *p)
+{
+    return c->settings.etcd != NULL && c->nretired < RETIRED_MAX &&
+           !(c->router != NULL && rt_router_wants_rebuild(c->router)) &&
+           routes_in_place(c, ch, n) && plan_services(c, ch, n, p) == 0;
+}
+
 int foyer_config_etcd_can_change(struct foyer_config *c,
                                  const struct foyer_etcd_change *ch, size_t n)
 {
-    if (c->settings.etcd == NULL || c->nretired >= RETIRED_MAX) return 0;
-    if (c->router != NULL && rt_router_wants_rebuild(c->router)) return 0;
-    if (!routes_in_place(c, ch, n)) return 0;
     struct svc_plan p = {0};
-    int r = plan_services(c, ch, n, &p);
+    int r = plan(c, ch, n, &p);
     svc_plan_drop(&p, c);
-    return r == 0;
-}
-
-int foyer_config_etcd_check_route(const struct foyer_etcd_change *ch, char *err,
-                                  size_t errlen)
-{
-    struct foyer_pool *pool = foyer_pool_create(POOL_BLOCK);
-    struct rt_ruleset *rs = rt_ruleset_new("etcd");
-    struct json_parser jp;
-    struct json_value v;
-    int r = -1;
-    json_parser_init(&jp, "", 0, NULL);
-    if (pool == NULL || rs == NULL) {
-        fail_key(ch, "out of memory", err, errlen);
-    } else if (parse(ch, pool, &jp, &v, err, errlen) == 0) {
-        struct rt_cc cc;
-        rt_cc_init(&cc, rs, NULL, err, errlen);
-        size_t mark = rt_path_key(&cc, "routes");
-        rt_path_index(&cc, 0);
-        r = rt_compile_route(&cc, &v);
-        rt_path_pop(&cc, mark);
-        if (r != 0) fail_key(ch, err, err, errlen);
-    }
-    json_parser_free(&jp);
-    rt_ruleset_unref(rs);
-    if (pool != NULL) foyer_pool_destroy(pool);
     return r;
 }
 
-static int change_route(struct foyer_config *c, const struct foyer_etcd_change *ch,
-                        const char *id, size_t id_len, char *err, size_t errlen)
+/* ch's value parsed (its own pool), then given to fn; an error of either
+ * names the key. */
+static int with_value(const struct foyer_etcd_change *ch,
+                      int (*fn)(void *arg, const struct json_value *v, char *err,
+                                size_t errlen),
+                      void *arg, char *err, size_t errlen)
 {
-    if (ch->value == NULL)
-        return rt_router_change(c->router, c, id, id_len, NULL, err, errlen) == 0
-                   ? 0
-                   : fail_key(ch, err, err, errlen);
     struct foyer_pool *pool = foyer_pool_create(POOL_BLOCK);
     struct json_parser jp;
     struct json_value v;
@@ -131,11 +111,53 @@ static int change_route(struct foyer_config *c, const struct foyer_etcd_change *
     if (pool == NULL)
         fail_key(ch, "out of memory", err, errlen);
     else if (parse(ch, pool, &jp, &v, err, errlen) == 0 &&
-             (r = rt_router_change(c->router, c, id, id_len, &v, err, errlen)) != 0)
+             (r = fn(arg, &v, err, errlen)) != 0)
         fail_key(ch, err, err, errlen);
     json_parser_free(&jp);
     if (pool != NULL) foyer_pool_destroy(pool);
     return r;
+}
+
+/* v compiled as "routes[1]" into rs, as the merge compiles each key. */
+static int compile_alone(void *rs, const struct json_value *v, char *err, size_t errlen)
+{
+    struct rt_cc cc;
+    rt_cc_init(&cc, rs, NULL, err, errlen);
+    size_t mark = rt_path_key(&cc, "routes");
+    rt_path_index(&cc, 0);
+    int r = rt_compile_route(&cc, v);
+    rt_path_pop(&cc, mark);
+    return r;
+}
+
+int foyer_config_etcd_check_route(const struct foyer_etcd_change *ch, char *err,
+                                  size_t errlen)
+{
+    struct rt_ruleset *rs = rt_ruleset_new("etcd");
+    if (rs == NULL) return fail_key(ch, "out of memory", err, errlen);
+    int r = with_value(ch, compile_alone, rs, err, errlen);
+    rt_ruleset_unref(rs);
+    return r;
+}
+
+struct route_change {
+    struct foyer_config *c;
+    const char *id;
+    size_t id_len;
+};
+
+static int change_to(void *arg, const struct json_value *v, char *err, size_t errlen)
+{
+    struct route_change *rc = arg;
+    return rt_router_change(rc->c->router, rc->c, rc->id, rc->id_len, v, err, errlen);
+}
+
+static int change_route(struct foyer_config *c, const struct foyer_etcd_change *ch,
+                        const char *id, size_t id_len, char *err, size_t errlen)
+{
+    struct route_change rc = {c, id, id_len};
+    if (ch->value != NULL) return with_value(ch, change_to, &rc, err, errlen);
+    return change_to(&rc, NULL, err, errlen) == 0 ? 0 : fail_key(ch, err, err, errlen);
 }
 
 /* Services first made ready (so that a refusal changes nothing), then the
@@ -147,9 +169,7 @@ int foyer_config_etcd_change(struct foyer_config *c, const struct foyer_etcd_cha
     size_t id_len;
     struct svc_plan p = {0};
     int r = 0;
-    if (c->settings.etcd == NULL || c->nretired >= RETIRED_MAX ||
-        (c->router != NULL && rt_router_wants_rebuild(c->router)) ||
-        !routes_in_place(c, ch, n) || plan_services(c, ch, n, &p) != 0) {
+    if (!plan(c, ch, n, &p)) {
         svc_plan_drop(&p, c);
         snprintf(err, errlen, "not a change foyer makes in place");
         return -1;
