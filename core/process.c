@@ -192,11 +192,7 @@ static pid_t spawn(struct foyer_config *c, int w, sigset_t *old)
          * (watch_signals unblocks them): a SIGHUP sent while it starts is
          * delivered then, instead of killing it by the default action. */
         sigset_t starting = *old;
-        sigaddset(&starting, SIGHUP);
-        sigaddset(&starting, SIGUSR1);
-        sigaddset(&starting, SIGTERM);
-        sigaddset(&starting, SIGINT);
-        sigaddset(&starting, SIGQUIT);
+        foyer_worker_sigset(&starting);
         sigprocmask(SIG_SETMASK, &starting, NULL);
         close_other_listeners(w);
         close_channels();

@@ -312,12 +312,17 @@ static void watch_signals(struct ev_loop *loop)
      * (EVFLAG_AUTO: sigaction, not signalfd) now take them, pending ones too */
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGQUIT);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGUSR1);
+    foyer_worker_sigset(&set);
     sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+void foyer_worker_sigset(sigset_t *set)
+{
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGQUIT);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGUSR1);
 }
 
 int foyer_worker_run(struct foyer_config *c, struct foyer_listen_fd *inherited,

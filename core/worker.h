@@ -4,6 +4,7 @@
 #define FOYER_WORKER_H
 
 #include <ev.h>
+#include <signal.h>
 
 struct foyer_config;
 struct foyer_conn;
@@ -30,6 +31,9 @@ extern struct foyer_worker foyer_worker;
 /* chan: the master's change channel (etcd changes applied in place), -1 none. */
 int foyer_worker_run(struct foyer_config *c, struct foyer_listen_fd *inherited,
                      unsigned ninherited, int chan, int id, int nworkers);
+/* Adds the signals a worker handles to set: blocked from fork() until its
+ * loop watches them, so that one sent while it starts is not fatal. */
+void foyer_worker_sigset(sigset_t *set);
 /* Called when a connection goes away, so a stopping worker can exit. */
 void foyer_worker_conn_closed(void);
 /* Accepting paused (connection limit) or resumed. */
