@@ -22,7 +22,7 @@ check_PROGRAMS += $(WAF_UNIT_TESTS) tests/waf/test_waf_e2e
 TESTS += $(WAF_UNIT_TESTS) tests/waf/test_waf_e2e tests/waf/test_waf_corpus.sh
 noinst_PROGRAMS += tests/waf/waf_eval
 EXTRA_DIST += tests/waf/test_waf_corpus.sh tests/waf/corpus_replay.py tests/waf/corpus_feed.py \
-	tests/waf/detector_test.h tests/waf/bench/get_browser.http tests/waf/bench/json_order.http
+	tests/waf/detector_test.h tests/waf/random_phrase.h tests/waf/bench/get_browser.http tests/waf/bench/json_order.http
 
 WAF_TEST_LDADD = plugins/waf/libwafdetect.la $(CUNIT_LIBS)
 

@@ -1,5 +1,6 @@
 /* tests/waf/test_waf_rce.c — unit tests for waf_detect_rce (OS command injection). */
 #include "detector_test.h"
+#include "random_phrase.h"
 #include "normalize.h"
 
 /* Written for these tests: attacks of the class, in its usual encodings. */
@@ -196,17 +197,8 @@ static void test_possible(void)
     unsigned seed = 12345;
     char buf[128];
     for (int it = 0; it < 200000; it++) {
-        size_t n = 0;
-        seed = seed * 1103515245u + 12345u;
-        int k = 1 + (int)(seed >> 16) % 8;
-        for (int j = 0; j < k; j++) {
-            seed = seed * 1103515245u + 12345u;
-            const char *f = frag[(seed >> 16) % (sizeof frag / sizeof frag[0])];
-            size_t l = strlen(f);
-            if (n + l >= sizeof buf) break;
-            memcpy(buf + n, f, l);
-            n += l;
-        }
+        size_t n =
+            random_phrase(&seed, frag, sizeof frag / sizeof frag[0], buf, sizeof buf);
         CU_ASSERT_EQUAL_FATAL(waf_rce_possible_cs(buf, n, waf_charset(buf, n)),
                               waf_rce_possible(buf, n));
         if (waf_rce_possible(buf, n)) continue;

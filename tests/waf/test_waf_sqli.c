@@ -5,6 +5,7 @@
  */
 #include "detect.h"
 #include "normalize.h"
+#include "random_phrase.h"
 
 #include <CUnit/Basic.h>
 #include <stdio.h>
@@ -239,17 +240,9 @@ static void test_possible(void)
     char buf[128], out[256];
     struct waf_hit h;
     for (int it = 0; it < 200000; it++) {
-        size_t n = 0;
-        seed = seed * 1103515245u + 12345u;
-        int k = 1 + (int)(seed >> 16) % 8;
-        for (int j = 0; j < k; j++) {
-            seed = seed * 1103515245u + 12345u;
-            const char *f = frag[(seed >> 16) % (sizeof frag / sizeof frag[0])];
-            size_t l = strlen(f);
-            if (n + l >= sizeof buf / 2) break; /* a comment opener may grow to "  \n" */
-            memcpy(buf + n, f, l);
-            n += l;
-        }
+        /* at most half of buf: a comment opener may grow to "  \n" */
+        size_t n =
+            random_phrase(&seed, frag, sizeof frag / sizeof frag[0], buf, sizeof buf / 2);
         if (waf_sqli_possible(buf, n)) continue;
         size_t on = waf_remove_comments(buf, n, out);
         size_t jn = waf_strip_inline_comments(buf, n, out + 128);
