@@ -19,7 +19,6 @@ struct svc_step {
 struct svc_plan {
     struct svc_step *steps;
     uint32_t nsteps, capsteps;
-    int adding;
 };
 
 /* Plans the service key ch (name: the service) on c: 0 when it can be

@@ -119,7 +119,6 @@ int svc_plan_add(struct svc_plan *p, struct foyer_config *c,
     st->s = s;
     st->remove = ch->value == NULL;
     if (st->remove) return s == NULL; /* removing what is not there: the full load */
-    p->adding |= s == NULL;
     st->tmp.name = strndup(name, len);
     st->tmp.where = malloc(ch->key_len + 8);
     if (st->tmp.name == NULL || st->tmp.where == NULL) return 1;
@@ -209,10 +208,10 @@ static void rebind(struct foyer_config *c)
 
 int svc_plan_commit(struct svc_plan *p, struct foyer_config *c)
 {
-    int reshape = p->adding;
+    int reshape = 0; /* services come or go: a new array */
     for (uint32_t i = 0; i < p->nsteps; i++) {
         struct svc_step *st = &p->steps[i];
-        reshape |= st->remove;
+        reshape |= st->remove || st->s == NULL;
         if (!st->remove && st->s != NULL && replace(c, st->s, st) != 0) return -1;
     }
     if (!reshape) return 0;
