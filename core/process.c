@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
-#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -157,13 +156,11 @@ static int open_channel(const struct foyer_config *c, int w)
     if (slots[w].chan >= 0) close(slots[w].chan);
     slots[w].chan = -1;
     if (c->settings.etcd == NULL) return -1;
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) != 0) {
         foyer_warn("worker %d: no change channel (%s): etcd changes reload it", w,
                    strerror(errno));
         return -1;
     }
-    int nb = 1;
-    ioctl(sv[0], FIONBIO, &nb);
     slots[w].chan = sv[0];
     return sv[1];
 }
